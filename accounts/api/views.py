@@ -1,0 +1,16 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import RetrieveAPIView
+
+from accounts.api.serializers import MeSerializer
+
+
+@extend_schema(
+    summary="The signed-in user",
+    description="Who the credentials belong to: a quick way to check a token works.",
+    tags=["accounts"],
+)
+class MeView(RetrieveAPIView):
+    serializer_class = MeSerializer
+
+    def get_object(self):
+        return self.request.user

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.demo import seed_users
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo data for trying CreditDesk: a staff superuser and two users with verified "
+        "e-mail addresses. Safe to run again: what exists is left unchanged."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even though DEBUG is off (the demo users have published passwords).",
+        )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "refusing to create demo users with published passwords while DEBUG is off "
+                "(pass --force if this really is a demo site)"
+            )
+        with transaction.atomic():
+            seeded = seed_users()
+        self.stdout.write("Demo users (sign in at /accounts/login/):")
+        for demo, created in seeded:
+            role = "staff superuser" if demo.is_staff else "user"
+            state = "created" if created else "already there, left unchanged"
+            self.stdout.write(f"  {demo.email:<24} password {demo.password:<22} {role} ({state})")

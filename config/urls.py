@@ -1,0 +1,34 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+
+# Staff sign in through allauth like everyone else: one place for rate limits and two-factor.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "CreditDesk administration"
+admin.site.site_title = "CreditDesk admin"
+
+api_v1 = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
+    path("", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("dashboard/", include("credits.urls")),
+    path("billing/", include("billing.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("disputes/", include("disputes.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

@@ -1,0 +1,91 @@
+"""Site-wide views: the start page, the health probe and the error pages."""
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views import defaults
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+
+@login_not_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("credits:dashboard")
+    return render(request, "home.html")
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness for load balancers: 200 when every part answers, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.exception("health check: the database did not answer")
+        return JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+class ApiRootView(APIView):
+    """The API's front door; the endpoint list itself is the OpenAPI schema, never a copy."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="API root",
+        description="Where to find the schema (the list of every endpoint) and its documentation.",
+        responses=inline_serializer(
+            "ApiRoot", {"schema": serializers.URLField(), "docs": serializers.URLField()}
+        ),
+        tags=["meta"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "schema": reverse("api-schema", request=request),
+                "docs": reverse("api-docs", request=request),
+            }
+        )
+
+
+def api_error(*, status: int, error_type: str, code: str, detail: str) -> JsonResponse:
+    """An error answered outside DRF's views, in the same shape drf-standardized-errors uses."""
+    body = {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}
+    return JsonResponse(body, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return api_error(
+            status=404,
+            error_type="client_error",
+            code="not_found",
+            detail="There is no API endpoint at this address; see /api/schema/.",
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return api_error(
+            status=500, error_type="server_error", code="error", detail="A server error occurred."
+        )
+    return defaults.server_error(request)

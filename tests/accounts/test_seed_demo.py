@@ -1,0 +1,43 @@
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    users = User.objects.values_list("email", "password", "name", "is_staff", "is_superuser")
+    addresses = EmailAddress.objects.values_list("email", "verified", "primary", "user__email")
+    return sorted(users), sorted(addresses)
+
+
+def test_seed_demo_twice_leaves_the_same_rows(capsys):
+    call_command("seed_demo", force=True)
+    first = snapshot()
+    call_command("seed_demo", force=True)
+
+    assert snapshot() == first
+    assert len(first[0]) == 3
+    assert sum(1 for user in first[0] if user[3] and user[4]) == 1
+    assert all(verified and primary for _, verified, primary, _ in first[1])
+    assert "left unchanged" in capsys.readouterr().out
+
+
+def test_the_printed_demo_credentials_sign_in(client, capsys):
+    call_command("seed_demo", force=True)
+    line = next(line for line in capsys.readouterr().out.splitlines() if "alice@" in line)
+    email, _, password = line.split()[:3]
+
+    response = client.post(reverse("account_login"), {"login": email, "password": password})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("credits:dashboard")
+
+
+def test_seed_demo_refuses_to_run_with_debug_off_unless_forced():
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo")
+    assert User.objects.count() == 0

@@ -1,0 +1,36 @@
+import os
+from urllib.parse import urlparse
+
+import pytest
+from django.core.cache import cache
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests may connect to this machine and to the database host in DATABASE_URL, nowhere else."""
+    hosts = {"127.0.0.1", "::1", "localhost"}
+    database_host = urlparse(os.environ.get("DATABASE_URL", "")).hostname
+    if database_host:
+        hosts.add(database_host)
+    config.option.allow_hosts = ",".join(sorted(hosts))
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings):
+    # A cheap hasher keeps sign-up and sign-in tests fast; production keeps Django's default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests render pages without running collectstatic (test_static.py checks the real pipeline).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # Rate-limit counters live in the cache: no test inherits another's failed sign-ins.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.db import connection
+
+    return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"

@@ -1,0 +1,74 @@
+"""Settings come from the environment and refuse unsafe combinations."""
+
+import re
+import secrets
+
+from tests.processes import PROJECT_DIR, manage
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "credits.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://credits.example.com",
+    "EMAIL_URL": "smtp+tls://mailer:password@smtp.example.com:587",
+}
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start_with_one_line():
+    result = manage("check", DEBUG="false")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "CreditDesk cannot start: SECRET_KEY is not set; it is required when DEBUG is off "
+        "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    ]
+
+
+def test_debug_on_without_a_secret_key_starts_with_the_development_key():
+    result = manage("check", DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_deployment_checklist_is_clean_with_production_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert result.stderr == ""
+
+
+def test_the_deployment_checklist_flags_a_console_mail_backend():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "EMAIL_URL": ""}
+    )
+
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr
+
+
+def test_a_malformed_url_setting_is_named_in_one_line():
+    result = manage("check", **{**PRODUCTION, "EMAIL_URL": "carrier-pigeon://coop"})
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("CreditDesk cannot start: EMAIL_URL is not a valid URL")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_env_example_lists_exactly_the_variables_the_settings_read():
+    settings_source = (PROJECT_DIR / "config" / "settings.py").read_text()
+    example = (PROJECT_DIR / ".env.example").read_text()
+
+    read = set(re.findall(r'(?:env\.\w+|url_setting)\(\s*"([A-Z_]+)"', settings_source))
+    listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
+
+    assert read == listed
+
+
+def test_env_example_as_it_is_plus_production_values_passes_the_deployment_checklist():
+    example = (PROJECT_DIR / ".env.example").read_text()
+    variables = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, flags=re.MULTILINE))
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **{**variables, **PRODUCTION})
+
+    assert result.returncode == 0, result.stderr
