@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts.forms import UserChangeAdminForm, UserCreationAdminForm
 from accounts.models import User
@@ -14,6 +15,14 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "name"]
     ordering = ["email"]
     readonly_fields = ["last_login", "date_joined"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The sign-in address changes only through the user's E-mail page, which verifies it
+        # and keeps allauth's address list in step; an edit here would leave the old one working.
+        if obj is not None:
+            return ["email", *self.readonly_fields]
+        return self.readonly_fields
+
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Personal info", {"fields": ["name"]}),
@@ -32,3 +41,7 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
+
+
+# API tokens are secrets their owners see once; staff must not be able to read them.
+admin.site.unregister(TokenProxy)

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts"
+    verbose_name = "Users"  # allauth's e-mail addresses are "Accounts"
 
     def ready(self) -> None:
         from accounts import checks  # noqa: F401  (registers the system checks)

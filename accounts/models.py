@@ -9,6 +9,11 @@ class UserManager(BaseUserManager["User"]):
 
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The whole address in lower case: people do not expect Alice@ and alice@ to differ."""
+        return (email or "").strip().lower()
+
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
         if not email:
             raise ValueError("An e-mail address is required.")
@@ -57,7 +62,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
         constraints = [
             # Alice@x and alice@x are one person: uniqueness ignores case.
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with this e-mail address already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -72,3 +81,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+    @property
+    def credit_status(self) -> str:
+        """active, frozen or suspended: what the user's wallet allows (see credits.Wallet)."""
+        return self.wallet.status

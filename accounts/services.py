@@ -18,3 +18,9 @@ def rotate_api_token(*, user: User) -> Token:
     """Replace the user's API token with a new one; the old one stops working at once."""
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
+
+
+def revoke_api_token(*, user: User) -> bool:
+    """Delete the user's API token; True if there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

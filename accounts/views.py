@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from accounts import services
@@ -26,9 +25,18 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", context)
 
 
-@require_POST
 def rotate_api_token(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("accounts:profile")
     token = services.rotate_api_token(user=request.user)
     request.session[NEW_TOKEN_SESSION_KEY] = token.key
     messages.success(request, "A new API token was created; any earlier token no longer works.")
+    return redirect("accounts:profile")
+
+
+def revoke_api_token(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("accounts:profile")
+    if services.revoke_api_token(user=request.user):
+        messages.success(request, "Your API token was revoked; programs using it are refused.")
     return redirect("accounts:profile")

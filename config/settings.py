@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     # Serve static files through whitenoise under runserver too, as in production.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own form templates, so templates/django/forms/ can override the field layout.
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -123,10 +125,14 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.context_processors.navigation",
             ],
         },
     },
 ]
+
+# Forms render with the project's templates (one field layout for every form on the site).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASES = {
@@ -182,7 +188,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CreditDesk] "
 # allauth's rate limits are on by default; the failed-login one is written out to be visible:
 # 10 a minute from one address, 5 in 5 minutes for one account.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_LOGIN_LOCKOUT_MINUTES = 5
+ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{ACCOUNT_LOGIN_LOCKOUT_MINUTES}m/key"}
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CreditDesk"
 
@@ -266,6 +274,14 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
+
+# --- Credits ledger -------------------------------------------------------------------------------
+# A refund whose credits came from a grant that has expired since gets a new grant living this long.
+CREDITS_REFUND_GRACE_DAYS = env.int("CREDITS_REFUND_GRACE_DAYS", default=30)
+# Credits one wallet may transfer to others per day (UTC).
+CREDITS_DAILY_TRANSFER_LIMIT = env.int("CREDITS_DAILY_TRANSFER_LIMIT", default=10_000)
+# How long a hold lasts when its caller gives no expiry.
+CREDITS_HOLD_TTL_HOURS = env.int("CREDITS_HOLD_TTL_HOURS", default=168)
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -30,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@csrf_exempt  # a probe, not a form: other methods get a plain 405, not a CSRF page
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -74,13 +76,31 @@ def api_error(*, status: int, error_type: str, code: str, detail: str) -> JsonRe
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return api_error(
-            status=404,
-            error_type="client_error",
-            code="not_found",
-            detail="There is no API endpoint at this address; see /api/schema/.",
-        )
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
+
+
+@login_not_required
+@csrf_exempt
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any address under /api/ that no endpoint answers, in the API's error shape, DEBUG or not."""
+    return api_error(
+        status=404,
+        error_type="client_error",
+        code="not_found",
+        detail="There is no API endpoint at this address; the list is the schema at /api/schema/.",
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return api_error(
+            status=403,
+            error_type="client_error",
+            code="permission_denied",
+            detail="You do not have permission to perform this action.",
+        )
+    return defaults.permission_denied(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -3,9 +3,9 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from config.urls import handler404, handler500, urlpatterns
+from config.urls import handler403, handler404, handler500, urlpatterns
 
-__all__ = ["handler404", "handler500", "urlpatterns"]
+__all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
 
 
 @login_not_required

@@ -108,3 +108,13 @@ def test_the_root_points_to_the_schema_and_docs(client):
         "schema": "http://testserver/api/schema/",
         "docs": "http://testserver/api/docs/",
     }
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_endpoints_answer_in_the_error_shape_even_while_debugging(client, settings, debug):
+    settings.DEBUG = debug
+
+    for path in ["/api/v1/me/", "/api/v2/", "/api/nothing"]:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["errors"][0]["code"] == "not_found"

@@ -23,6 +23,11 @@ def test_healthz_answers_ok_when_the_database_answers(client):
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.mark.django_db
+def test_healthz_refuses_other_methods_with_405(client):
+    assert client.post("/healthz").status_code == 405
+
+
 def test_healthz_answers_503_naming_the_database_when_it_is_down(tmp_path):
     unreachable = f"sqlite:///{tmp_path}/missing-folder/db.sqlite3"
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import StaffFactory, UserFactory
-from tests.pages import accessibility_problems, text
+from tests.pages import accessibility_problems, page, text
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,18 @@ def test_an_unknown_page_is_the_custom_404(client):
     assert response.status_code == 404
     assert "Page not found" in text(response)
     assert accessibility_problems(response) == []
+
+
+@pytest.mark.parametrize("name", ["accounts:profile", "account_email", "mfa_index"])
+def test_account_pages_mark_account_as_the_current_section(client, name):
+    client.force_login(UserFactory())
+
+    current = page(client.get(reverse(name))).select('nav a[aria-current="page"]')
+
+    assert [link.get_text() for link in current] == ["Account"]
+
+
+def test_visitors_can_reach_the_shop_from_the_navigation(client):
+    links = page(client.get(reverse("home"))).select("nav a")
+
+    assert reverse("billing:shop") in [link["href"] for link in links]

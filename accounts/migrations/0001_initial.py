@@ -86,6 +86,7 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         django.db.models.functions.text.Lower("email"),
                         name="accounts_user_email_ci_unique",
+                        violation_error_message="A user with this e-mail address already exists.",
                     )
                 ],
             },

@@ -50,3 +50,26 @@ def test_an_api_token_is_shown_once_and_replacing_it_stops_the_old_one(client):
     client.post(reverse("accounts:rotate-api-token"))
 
     assert api.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {first}").status_code == 401
+
+
+def test_revoking_the_api_token_stops_it(client):
+    user = UserFactory()
+    client.force_login(user)
+    client.post(reverse("accounts:rotate-api-token"))
+    token = user.auth_token.key
+
+    response = client.post(reverse("accounts:revoke-api-token"), follow=True)
+
+    assert "Your API token was revoked" in text(response)
+    assert Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+
+
+def test_opening_the_token_address_directly_changes_nothing(client):
+    user = UserFactory()
+    client.force_login(user)
+
+    response = client.get(reverse("accounts:rotate-api-token"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:profile")
+    assert not hasattr(user, "auth_token")

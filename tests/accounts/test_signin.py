@@ -7,7 +7,7 @@ from tests.pages import text
 pytestmark = pytest.mark.django_db
 
 WRONG_CREDENTIALS = "The email address and/or password you specified are not correct."
-RATE_LIMITED = "Too many failed login attempts. Try again later."
+RATE_LIMITED = "Too many failed sign-in attempts for this account. Wait 5 minutes"
 
 
 def sign_in(client, email, password):

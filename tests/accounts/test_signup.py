@@ -34,6 +34,7 @@ def test_sign_up_asks_to_verify_and_the_emailed_link_signs_the_user_in(client, m
     assert signed_in_user_id(client) is None
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["new.person@example.com"]
+    assert "Hello from CreditDesk!" in mailoutbox[0].body
 
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
     confirm_path = urlparse(link).path

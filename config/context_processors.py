@@ -1,0 +1,16 @@
+from django.http import HttpRequest
+
+# allauth's pages (e-mail, password, two-factor) belong to the Account section of the site.
+ACCOUNT_URL_PREFIXES = ("account_", "mfa_")
+
+
+def navigation(request: HttpRequest) -> dict:
+    """Which main-navigation section the page belongs to, to mark it as the current one."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return {"nav_section": ""}
+    if match.namespace:
+        return {"nav_section": match.namespace}
+    if (match.url_name or "").startswith(ACCOUNT_URL_PREFIXES):
+        return {"nav_section": "accounts"}
+    return {"nav_section": ""}
