@@ -68,6 +68,9 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# CreditDesk's own apps, in dependency order (each may offer `<app>.demo.seed` to seed_demo).
+LOCAL_APPS = ["accounts", "credits", "billing", "disputes", "jobs", "integrations"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -89,12 +92,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
-    "accounts",
-    "credits",
-    "billing",
-    "disputes",
-    "jobs",
-    "integrations",
+    *LOCAL_APPS,
 ]
 
 MIDDLEWARE = [

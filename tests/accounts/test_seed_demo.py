@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
+from credits.models import CreditGrant, CreditTransaction, Wallet
+from credits.reconciliation import reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +16,13 @@ pytestmark = pytest.mark.django_db
 def snapshot():
     users = User.objects.values_list("email", "password", "name", "is_staff", "is_superuser")
     addresses = EmailAddress.objects.values_list("email", "verified", "primary", "user__email")
-    return sorted(users), sorted(addresses)
+    wallets = Wallet.objects.values_list("user__email", "balance", "held", "status")
+    return (
+        sorted(users),
+        sorted(addresses),
+        sorted(wallets, key=str),
+        CreditTransaction.objects.count(),
+    )
 
 
 def test_seed_demo_twice_leaves_the_same_rows(capsys):
@@ -21,9 +32,22 @@ def test_seed_demo_twice_leaves_the_same_rows(capsys):
 
     assert snapshot() == first
     assert len(first[0]) == 3
+    assert first[3] > 0
     assert sum(1 for user in first[0] if user[3] and user[4]) == 1
     assert all(verified and primary for _, verified, primary, _ in first[1])
     assert "left unchanged" in capsys.readouterr().out
+    assert reconcile().clean
+
+
+def test_the_demo_ledger_shows_every_kind_of_movement():
+    call_command("seed_demo", force=True)
+
+    kinds = set(CreditTransaction.objects.values_list("kind", flat=True))
+    assert {"grant", "spend", "hold", "refund", "transfer"} <= kinds
+    sources = set(CreditGrant.objects.values_list("source", flat=True))
+    assert {"purchase", "subscription", "promotion", "transfer"} <= sources
+    soon = timezone.now() + timedelta(days=7)
+    assert CreditGrant.objects.filter(remaining__gt=0, expires_at__lte=soon).exists()
 
 
 def test_the_printed_demo_credentials_sign_in(client, capsys):

@@ -1,3 +1,5 @@
+from importlib import import_module, util
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -8,7 +10,8 @@ from accounts.demo import seed_users
 class Command(BaseCommand):
     help = (
         "Create demo data for trying CreditDesk: a staff superuser and two users with verified "
-        "e-mail addresses. Safe to run again: what exists is left unchanged."
+        "e-mail addresses, then each app's demo data (its `demo.seed`). Safe to run again: what "
+        "exists is left unchanged."
     )
 
     def add_arguments(self, parser):
@@ -26,8 +29,22 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             seeded = seed_users()
-        self.stdout.write("Demo users (sign in at /accounts/login/):")
-        for demo, created in seeded:
-            role = "staff superuser" if demo.is_staff else "user"
-            state = "created" if created else "already there, left unchanged"
-            self.stdout.write(f"  {demo.email:<24} password {demo.password:<22} {role} ({state})")
+            self.stdout.write("Demo users (sign in at /accounts/login/):")
+            for demo, created in seeded:
+                role = "staff superuser" if demo.is_staff else "user"
+                state = "created" if created else "already there, left unchanged"
+                self.stdout.write(
+                    f"  {demo.email:<24} password {demo.password:<22} {role} ({state})"
+                )
+            for seed in _app_seeders():
+                seed(self.stdout)
+
+
+def _app_seeders():
+    """Each of our apps may offer demo data as `<app>.demo.seed(stdout)`, run in app order."""
+    for app in settings.LOCAL_APPS:
+        if app == "accounts":
+            continue  # its users come first, above
+        module_name = f"{app}.demo"
+        if util.find_spec(module_name) is not None:
+            yield import_module(module_name).seed

@@ -1,0 +1,393 @@
+"""Staff's view of the ledger: wallets with their operations; everything else read-only.
+
+Operations post through `credits.services` with the staff member as the actor. Nothing in the
+ledger can be added, edited or deleted here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from credits import services
+from credits.actors import Actor
+from credits.errors import CreditError
+from credits.forms import DeductForm, GrantForm, StatusForm
+from credits.models import (
+    Allocation,
+    CreditGrant,
+    CreditTransaction,
+    Entry,
+    Hold,
+    Wallet,
+    WalletStatusChange,
+)
+from credits.selectors import grants_in_burn_down_order
+
+RECENT_TRANSACTIONS = 20
+
+
+@dataclass(frozen=True)
+class Operation:
+    title: str
+    form: type[forms.Form]
+    run: Callable[[Wallet, dict, Actor, str], object]
+    done: str
+
+
+def _grant(wallet: Wallet, data: dict, actor: Actor, key: str):
+    return services.grant(
+        wallet=wallet,
+        amount=data["amount"],
+        source=CreditGrant.Source.ADMIN,
+        is_promotional=data["kind"] == "promotional",
+        expires_at=data["expires_at"],
+        priority=data["priority"],
+        description=data["reason"],
+        actor=actor,
+        idempotency_key=key,
+    )
+
+
+def _deduct(wallet: Wallet, data: dict, actor: Actor, key: str):
+    return services.adjust(
+        wallet=wallet,
+        amount=data["amount"],
+        reason=data["reason"],
+        actor=actor,
+        idempotency_key=key,
+    )
+
+
+def _status(change: Callable) -> Callable:
+    def run(wallet: Wallet, data: dict, actor: Actor, key: str):
+        return change(wallet=wallet, reason=data["reason"], actor=actor)
+
+    return run
+
+
+OPERATIONS = {
+    "grant": Operation("Grant credits", GrantForm, _grant, "granted"),
+    "deduct": Operation("Deduct credits", DeductForm, _deduct, "deducted"),
+    "freeze": Operation("Freeze wallets", StatusForm, _status(services.freeze), "frozen"),
+    "unfreeze": Operation("Unfreeze wallets", StatusForm, _status(services.unfreeze), "unfrozen"),
+    "suspend": Operation("Suspend wallets", StatusForm, _status(services.suspend), "suspended"),
+}
+
+
+class LedgerReadOnly:
+    """The ledger's history is never edited by hand: view only, no delete action."""
+
+    actions = None
+    show_full_result_count = False  # counting a million rows on every page is not worth it
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = ["owner", "balance", "held", "available", "status"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__name"]
+    list_select_related = ["user"]
+    actions = ["grant_credits", "deduct_credits", "freeze_wallets", "unfreeze_wallets"]
+    actions += ["suspend_wallets"]
+    fields = ["owner", "status", "balance", "held", "available", "operations"]
+    fields += ["credit_blocks", "open_holds", "recent_transactions", "status_history"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(kind=Wallet.Kind.USER)
+            .annotate(available_credits=F("balance") - F("held"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The wallet page is read-only; operations run through their own forms.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(ordering="user__email")
+    def owner(self, wallet: Wallet) -> str:
+        return str(wallet.user)
+
+    @admin.display(ordering="available_credits")
+    def available(self, wallet: Wallet) -> int:
+        return wallet.available
+
+    @admin.display(description="Operations")
+    def operations(self, wallet: Wallet) -> str:
+        return format_html_join(
+            " ",
+            '<a class="button" href="{}?ids={}">{}</a>',
+            (
+                (reverse("admin:credits_wallet_operation", args=[name]), wallet.pk, op.title)
+                for name, op in OPERATIONS.items()
+            ),
+        )
+
+    @admin.display(description="Credit blocks with credits left (burn-down order)")
+    def credit_blocks(self, wallet: Wallet) -> str:
+        rows = [
+            (
+                grant.pk,
+                grant.get_source_display(),
+                grant.kind_label,
+                grant.remaining,
+                grant.amount,
+                f"{grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else "never",
+                grant.priority,
+            )
+            for grant in grants_in_burn_down_order(wallet)
+        ]
+        return _table(
+            ["Grant", "Source", "Kind", "Remaining", "Granted", "Expires", "Priority"], rows
+        )
+
+    @admin.display(description="Open holds")
+    def open_holds(self, wallet: Wallet) -> str:
+        holds = wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at")
+        rows = [
+            (
+                hold.pk,
+                hold.uncaptured,
+                hold.amount,
+                hold.description,
+                f"{hold.expires_at:%Y-%m-%d %H:%M}",
+            )
+            for hold in holds
+        ]
+        return _table(["Hold", "Reserved", "Amount", "Description", "Expires (UTC)"], rows)
+
+    @admin.display(description=f"Last {RECENT_TRANSACTIONS} transactions")
+    def recent_transactions(self, wallet: Wallet) -> str:
+        entries = (
+            Entry.objects.filter(wallet=wallet)
+            .select_related("transaction")
+            .order_by("-id")[:RECENT_TRANSACTIONS]
+        )
+        rows = [
+            (
+                entry.transaction_id,
+                f"{entry.created_at:%Y-%m-%d %H:%M}",
+                entry.transaction.get_kind_display(),
+                f"{entry.amount:+d}",
+                entry.balance_after,
+                entry.transaction.description,
+                entry.transaction.actor_label,
+            )
+            for entry in entries
+        ]
+        all_url = reverse("admin:credits_entry_changelist") + f"?wallet__id__exact={wallet.pk}"
+        return format_html(
+            "{}<p><a href='{}'>All of this wallet's entries</a></p>",
+            _table(
+                ["Transaction", "When (UTC)", "Kind", "Amount", "Balance", "Description", "By"],
+                rows,
+            ),
+            all_url,
+        )
+
+    @admin.display(description="Status history")
+    def status_history(self, wallet: Wallet) -> str:
+        rows = [
+            (
+                f"{change.created_at:%Y-%m-%d %H:%M}",
+                change.from_status,
+                change.to_status,
+                change.actor_label,
+                change.reason,
+            )
+            for change in wallet.status_changes.all()
+        ]
+        return _table(["When (UTC)", "From", "To", "By", "Reason"], rows)
+
+    def get_urls(self):
+        return [
+            path(
+                "operation/<str:name>/",
+                self.admin_site.admin_view(self.operation_view),
+                name="credits_wallet_operation",
+            ),
+            *super().get_urls(),
+        ]
+
+    def operation_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """The intermediate page of an operation: a form for the selected wallets, then the run."""
+        if name not in OPERATIONS or not self.has_change_permission(request):
+            raise PermissionDenied
+        operation = OPERATIONS[name]
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        wallets = list(self.get_queryset(request).filter(pk__in=ids).select_related("user"))
+        if not wallets:
+            self.message_user(request, "Select at least one wallet.", messages.WARNING)
+            return redirect("admin:credits_wallet_changelist")
+        form = operation.form(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            self._run(request, operation, wallets, form.cleaned_data)
+            if len(wallets) == 1:
+                return redirect("admin:credits_wallet_change", wallets[0].pk)
+            return redirect("admin:credits_wallet_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": operation.title,
+            "opts": self.model._meta,
+            "form": form,
+            "wallets": wallets,
+        }
+        return TemplateResponse(request, "admin/credits/wallet/operation.html", context)
+
+    def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict) -> None:
+        actor = Actor.for_staff(request.user)
+        key = data.get("idempotency_key", "")
+        for wallet in wallets:
+            try:
+                operation.run(wallet, data, actor, f"admin:{key}:{wallet.pk}")
+            except CreditError as error:
+                self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{wallet.user}: {operation.done}.", messages.SUCCESS)
+
+    def _start(self, queryset, name: str) -> HttpResponse:
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(reverse("admin:credits_wallet_operation", args=[name]) + f"?ids={ids}")
+
+    @admin.action(description="Grant credits to the selected wallets", permissions=["change"])
+    def grant_credits(self, request, queryset):
+        return self._start(queryset, "grant")
+
+    @admin.action(description="Deduct credits from the selected wallets", permissions=["change"])
+    def deduct_credits(self, request, queryset):
+        return self._start(queryset, "deduct")
+
+    @admin.action(description="Freeze the selected wallets", permissions=["change"])
+    def freeze_wallets(self, request, queryset):
+        return self._start(queryset, "freeze")
+
+    @admin.action(description="Unfreeze the selected wallets", permissions=["change"])
+    def unfreeze_wallets(self, request, queryset):
+        return self._start(queryset, "unfreeze")
+
+    @admin.action(description="Suspend the selected wallets", permissions=["change"])
+    def suspend_wallets(self, request, queryset):
+        return self._start(queryset, "suspend")
+
+
+def _table(headers: list[str], rows: list[tuple]) -> str:
+    if not rows:
+        return format_html("<p>{}</p>", "None.")
+    head = format_html_join("", "<th scope='col'>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+class EntryInline(LedgerReadOnly, admin.TabularInline):
+    model = Entry
+    fields = ["wallet", "amount", "balance_after"]
+    readonly_fields = fields
+    extra = 0
+
+
+class AllocationInline(LedgerReadOnly, admin.TabularInline):
+    model = Allocation
+    fields = ["grant", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(CreditTransaction)
+class CreditTransactionAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "created_at", "kind", "wallet", "amount", "description", "actor_label"]
+    list_filter = ["kind", "actor_kind"]
+    search_fields = ["=id", "description", "reference", "wallet__user__email"]
+    list_select_related = ["wallet__user"]
+    date_hierarchy = "created_at"
+    inlines = [EntryInline, AllocationInline]
+    readonly_fields = [
+        "kind",
+        "wallet",
+        "amount",
+        "description",
+        "reference",
+        "reference_type",
+        "reference_id",
+        "metadata",
+        "actor_kind",
+        "actor_user",
+        "actor_app_id",
+        "actor_label",
+        "idempotency_record",
+        "reverses",
+        "hold",
+        "created_at",
+    ]
+
+
+@admin.register(Entry)
+class EntryAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "created_at", "transaction", "wallet", "amount", "balance_after"]
+    list_filter = ["wallet__kind"]
+    search_fields = ["=transaction__id", "wallet__user__email", "wallet__system_code"]
+    list_select_related = ["transaction", "wallet__user"]
+    raw_id_fields = ["transaction", "wallet"]
+
+
+@admin.register(CreditGrant)
+class CreditGrantAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "wallet", "source", "is_promotional", "amount", "remaining"]
+    list_display += ["expires_at", "priority", "cost_basis", "currency"]
+    list_filter = ["source", "is_promotional"]
+    search_fields = ["=id", "wallet__user__email"]
+    list_select_related = ["wallet__user"]
+    raw_id_fields = ["wallet", "transaction"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "transaction", "grant", "amount"]
+    search_fields = ["=transaction__id", "=grant__id"]
+    raw_id_fields = ["transaction", "grant"]
+
+
+@admin.register(Hold)
+class HoldAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "wallet", "amount", "captured_amount", "status", "expires_at"]
+    list_filter = ["status"]
+    search_fields = ["=id", "wallet__user__email", "reference", "description"]
+    list_select_related = ["wallet__user"]
+    raw_id_fields = ["wallet"]
+
+
+@admin.register(WalletStatusChange)
+class WalletStatusChangeAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "wallet", "from_status", "to_status", "actor_label", "reason"]
+    list_filter = ["to_status"]
+    search_fields = ["wallet__user__email", "reason"]
+    raw_id_fields = ["wallet"]

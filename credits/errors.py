@@ -1,0 +1,74 @@
+"""The ledger's typed errors. Each has a stable `code` and a message a person can read."""
+
+
+class CreditError(Exception):
+    """Base of every error the credits services raise."""
+
+    code = "credit_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(CreditError):
+    """The arguments themselves are wrong (a zero amount, a missing reason): nothing was tried."""
+
+    code = "invalid_request"
+
+
+class IdempotencyConflict(CreditError):
+    """The idempotency key was already used for a different request."""
+
+    code = "idempotency_conflict"
+
+
+class CreditRefusal(CreditError):
+    """A well-formed request the ledger refuses for a business reason.
+
+    Refusals are remembered under the idempotency key: a retry is refused the same way, even
+    if the wallet has changed since, so a retry can never flip the outcome.
+    """
+
+    code = "refused"
+
+
+class InsufficientCredits(CreditRefusal):
+    code = "insufficient_credits"
+
+
+class WalletNotActive(CreditRefusal):
+    code = "wallet_not_active"
+
+
+class HoldNotOpen(CreditRefusal):
+    code = "hold_not_open"
+
+
+class CaptureExceedsHold(CreditRefusal):
+    code = "capture_exceeds_hold"
+
+
+class RefundNotAllowed(CreditRefusal):
+    code = "refund_not_allowed"
+
+
+class TransferNotAllowed(CreditRefusal):
+    code = "transfer_not_allowed"
+
+
+class TransferLimitExceeded(CreditRefusal):
+    code = "transfer_limit_exceeded"
+
+
+def refusal_for_code(code: str) -> type[CreditRefusal]:
+    """The refusal class a stored code stands for (to replay a refusal exactly)."""
+    classes = {cls.code: cls for cls in _all_subclasses(CreditRefusal)}
+    return classes.get(code, CreditRefusal)
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = [cls]
+    for subclass in cls.__subclasses__():
+        found.extend(_all_subclasses(subclass))
+    return found

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+
+from credits import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Expire the credits of every grant past its expiry (each in an expiry transaction; "
+        "credits held by open holds wait until the hold closes). Safe beside live traffic "
+        "and when run twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List what would expire; change nothing."
+        )
+
+    def handle(self, *args, dry_run: bool = False, **options):
+        if dry_run:
+            due = list(services.due_grants())
+            for grant in due:
+                self.stdout.write(
+                    f"grant #{grant.pk} (wallet #{grant.wallet_id}): {grant.remaining} credits, "
+                    f"expired {grant.expires_at:%Y-%m-%d %H:%M} UTC"
+                )
+            total = sum(grant.remaining for grant in due)
+            self.stdout.write(f"Would expire {total} credits from {len(due)} grants.")
+            return
+        run = services.expire_due_grants()
+        self.stdout.write(f"Expired {run.credits} credits from {run.grants} grants.")

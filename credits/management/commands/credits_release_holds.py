@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+
+from credits import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Release every open hold past its expiry; its credits return to their grants. "
+        "Safe beside live traffic and when run twice."
+    )
+
+    def handle(self, *args, **options):
+        released = services.release_expired_holds()
+        total = sum(txn.amount for txn in released)
+        self.stdout.write(f"Released {total} credits from {len(released)} expired holds.")

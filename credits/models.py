@@ -1,0 +1,337 @@
+"""The credits ledger: data and database-enforced invariants only.
+
+Every write goes through `credits.services`; the database refuses what would break the ledger
+even if some code did not (CHECKs here, append-only triggers in the migrations).
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Wallet(models.Model):
+    """An account of the ledger: a user's wallet, or one of the platform's system accounts.
+
+    A user wallet caches `balance` (posted credits) and `held` (reserved by open holds), both
+    written under the wallet's row lock. System accounts never have their row updated: their
+    balances are the sum of their entries, so they are never a hot spot.
+    """
+
+    class Kind(models.TextChoices):
+        USER = "user", "User wallet"
+        SYSTEM = "system", "System account"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen (may receive, may not spend)"
+        SUSPENDED = "suspended", "Suspended (nothing moves)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.USER)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="wallet",
+        null=True,
+        blank=True,
+    )
+    system_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    balance = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(held__gte=0) & Q(held__lte=F("balance")),
+                name="credits_wallet_held_within_balance",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="user") & Q(user__isnull=False) & Q(system_code__isnull=True))
+                | (Q(kind="system") & Q(user__isnull=True) & Q(system_code__isnull=False)),
+                name="credits_wallet_owner_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.SYSTEM:
+            return f"system:{self.system_code}"
+        return f"wallet of {self.user}"
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+class WalletStatusChange(models.Model):
+    """Who froze, unfroze or suspended a wallet, when and why."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Wallet.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Wallet.Status.choices)
+    reason = models.TextField()
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status} by {self.actor_label}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first request made under a caller's key, and how it ended.
+
+    Claimed before any other write, so concurrent requests with one key serialize on the unique
+    index. A refusal (insufficient credits, frozen wallet) is kept so a retry is refused the
+    same way; a success is the transaction pointing here.
+    """
+
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    operation = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
+    refusal_code = models.CharField(max_length=64, blank=True)
+    refusal_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="credits_idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
+class CreditTransaction(models.Model):
+    """A journal entry: what happened, to which wallet, asked by whom. Never updated or deleted.
+
+    Its `Entry` legs sum to zero. Holds and releases move no posted credits, so they have no
+    legs: they are recorded for the audit trail and change only `held` and grant remainders.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Grant"
+        SPEND = "spend", "Spend"
+        HOLD = "hold", "Hold"
+        CAPTURE = "capture", "Capture"
+        RELEASE = "release", "Release"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        TRANSFER = "transfer", "Transfer"
+        EXPIRY = "expiry", "Expiry"
+        REVOCATION = "revocation", "Revocation"
+
+    class ActorKind(models.TextChoices):
+        USER = "user", "User"
+        STAFF = "staff", "Staff"
+        APP = "app", "Partner app"
+        SYSTEM = "system", "System"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    amount = models.BigIntegerField()
+    description = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=255, blank=True)
+    reference_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reference_id = models.CharField(max_length=64, blank=True)
+    reference_object = GenericForeignKey("reference_type", "reference_id")
+    metadata = models.JSONField(default=dict, blank=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_app_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=100)
+    idempotency_record = models.OneToOneField(
+        IdempotencyRecord,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_transaction",
+    )
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+    )
+    hold = models.ForeignKey(
+        "Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_transaction_positive")
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "-id"], name="credits_txn_wallet_recent"),
+            models.Index(fields=["wallet", "kind", "created_at"], name="credits_txn_wallet_kind"),
+            models.Index(fields=["reference_type", "reference_id"], name="credits_txn_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} #{self.pk}"
+
+
+class Entry(models.Model):
+    """One leg of a transaction: a signed amount on one account. Never updated or deleted.
+
+    A leg on a user wallet stores the wallet's balance after it (written under the wallet's
+    lock), so statements need no running sums. System-account legs leave it empty.
+    """
+
+    transaction = models.ForeignKey(
+        CreditTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="credits_entry_nonzero"),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "-id"], name="credits_entry_wallet_recent"),
+            models.Index(fields=["wallet", "created_at"], name="credits_entry_wallet_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} on {self.wallet} (transaction #{self.transaction_id})"
+
+
+class CreditGrant(models.Model):
+    """A block of credits in a wallet: where they came from, how many remain, when they expire.
+
+    Every credit in a wallet belongs to a grant. `remaining` excludes credits earmarked by open
+    holds, so balance = Σ remaining + held.
+    """
+
+    class Source(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        SUBSCRIPTION = "subscription", "Subscription"
+        PROMOTION = "promotion", "Promotion"
+        ADMIN = "admin", "Staff grant"
+        REFUND = "refund", "Refund"
+        TRANSFER = "transfer", "Transfer"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="grants")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    amount = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    expired_amount = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(default=50)
+    is_promotional = models.BooleanField(default=False)
+    cost_basis = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    transaction = models.ForeignKey(
+        CreditTransaction, on_delete=models.PROTECT, related_name="created_grants"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("amount")),
+                name="credits_grant_remaining_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_grant_positive"),
+        ]
+        indexes = [
+            # The burn-down scan reads only grants with something left.
+            models.Index(
+                fields=["wallet", "priority", "expires_at"],
+                condition=Q(remaining__gt=0),
+                name="credits_grant_spendable",
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(remaining__gt=0), name="credits_grant_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = "promotional" if self.is_promotional else "paid"
+        return (
+            f"{self.get_source_display()} grant #{self.pk}: {self.remaining}/{self.amount} {kind}"
+        )
+
+    @property
+    def kind_label(self) -> str:
+        return "Promotional" if self.is_promotional else "Paid"
+
+
+class Allocation(models.Model):
+    """How much of one grant a transaction used or gave back. Never updated or deleted.
+
+    By the transaction's kind: spend, adjustment, transfer, expiry, revocation and hold take
+    `amount` from the grant's remainder (a hold earmarks it); capture consumes earmarked
+    credits; release and refund give `amount` back to the grant.
+    """
+
+    transaction = models.ForeignKey(
+        CreditTransaction, on_delete=models.PROTECT, related_name="allocations"
+    )
+    grant = models.ForeignKey(CreditGrant, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_allocation_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of grant #{self.grant_id} by transaction #{self.transaction_id}"
+
+
+class Hold(models.Model):
+    """Credits reserved for work in progress: captured (in parts or at once) or released."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CAPTURED = "captured", "Captured"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
+    amount = models.BigIntegerField()
+    captured_amount = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    description = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0)
+                & Q(captured_amount__gte=0)
+                & Q(captured_amount__lte=F("amount")),
+                name="credits_hold_captured_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=Q(status="open"), name="credits_hold_open_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold #{self.pk}: {self.amount} ({self.get_status_display()})"
+
+    @property
+    def uncaptured(self) -> int:
+        return self.amount - self.captured_amount

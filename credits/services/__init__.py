@@ -1,0 +1,47 @@
+"""Every write to the ledger. Nothing else creates or changes wallets, transactions, entries,
+grants, allocations or holds.
+
+Each operation runs in one database transaction, locks the user wallets it touches, takes an
+idempotency key scoped to its caller, and raises a `credits.errors.CreditError` a person can read.
+"""
+
+from credits.services.expiry import due_grants, expire, expire_due_grants
+from credits.services.holds import capture, hold, release, release_expired_holds
+from credits.services.ledger import Reference, forget_system_wallets, system_wallet_id
+from credits.services.movements import (
+    adjust,
+    grant,
+    refund,
+    refunded_amount,
+    revoke,
+    spend,
+    transfer,
+    transfer_allowance,
+)
+from credits.services.wallets import change_status, freeze, open_wallet, suspend, unfreeze
+
+__all__ = [
+    "Reference",
+    "adjust",
+    "capture",
+    "change_status",
+    "due_grants",
+    "expire",
+    "expire_due_grants",
+    "forget_system_wallets",
+    "freeze",
+    "grant",
+    "hold",
+    "open_wallet",
+    "refund",
+    "refunded_amount",
+    "release",
+    "release_expired_holds",
+    "revoke",
+    "spend",
+    "suspend",
+    "system_wallet_id",
+    "transfer",
+    "transfer_allowance",
+    "unfreeze",
+]

@@ -1,0 +1,518 @@
+"""Credits in and out of wallets: grant, spend, adjust, transfer, refund, revoke."""
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Sum
+from django.utils import timezone
+
+from credits.actors import Actor
+from credits.errors import (
+    InsufficientCredits,
+    InvalidRequest,
+    RefundNotAllowed,
+    TransferLimitExceeded,
+    TransferNotAllowed,
+)
+from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
+from credits.selectors import grants_in_burn_down_order
+from credits.services.idempotency import run_idempotent
+from credits.services.ledger import (
+    MAY_RECEIVE,
+    MAY_SPEND,
+    Kind,
+    Reference,
+    burn_down,
+    check_amount,
+    check_text,
+    expire_due,
+    is_expired,
+    lock_wallets,
+    post,
+    require_status,
+    save_wallets,
+    system_wallet_id,
+    take_from_grants,
+)
+
+Source = CreditGrant.Source
+
+# Where granted credits come from, by the grant's source.
+GRANT_ACCOUNTS = {
+    Source.PURCHASE: "purchases",
+    Source.SUBSCRIPTION: "subscriptions",
+    Source.PROMOTION: "promotions",
+    Source.ADMIN: "adjustments",
+}
+# Transactions whose credits a refund may give back.
+REFUNDABLE_KINDS = (Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT, Kind.EXPIRY)
+
+
+def grant(
+    *,
+    wallet: Wallet,
+    amount: int,
+    source: str,
+    actor: Actor,
+    idempotency_key: str,
+    expires_at: datetime | None = None,
+    priority: int = 50,
+    is_promotional: bool | None = None,
+    cost_basis: Decimal | None = None,
+    currency: str = "",
+    description: str = "",
+    reference: Reference | None = None,
+    metadata: dict | None = None,
+) -> CreditTransaction:
+    """Add a block of credits to a wallet, from the system account of its source."""
+    check_amount(amount)
+    if source not in GRANT_ACCOUNTS:
+        raise InvalidRequest(f"Credits cannot be granted from source {source!r}.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidRequest("The expiry must be in the future.")
+    if not isinstance(priority, int) or not 0 <= priority <= 100:
+        raise InvalidRequest("The priority must be a whole number from 0 to 100.")
+    if is_promotional is None:
+        is_promotional = source == Source.PROMOTION
+    cost_basis, currency = _check_cost_basis(cost_basis, currency)
+    description = check_text(description, what="The description")
+    reference = reference or Reference()
+    params = {
+        "wallet": wallet.pk,
+        "amount": amount,
+        "source": source,
+        "expires_at": expires_at,
+        "priority": priority,
+        "is_promotional": is_promotional,
+        "cost_basis": cost_basis,
+        "currency": currency,
+        "description": description,
+        "metadata": metadata,
+        **reference.as_params(),
+    }
+
+    def perform(record):
+        now = timezone.now()
+        (locked,) = lock_wallets(wallet.pk)
+        require_status(locked, allowed=MAY_RECEIVE)
+        txn = post(
+            kind=Kind.GRANT,
+            wallet=locked,
+            amount=amount,
+            legs=[(system_wallet_id(GRANT_ACCOUNTS[source]), -amount), (locked, amount)],
+            actor=actor,
+            now=now,
+            description=description,
+            reference=reference,
+            metadata=metadata,
+            record=record,
+        )
+        CreditGrant.objects.create(
+            wallet=locked,
+            source=source,
+            amount=amount,
+            remaining=amount,
+            expires_at=expires_at,
+            priority=priority,
+            is_promotional=is_promotional,
+            cost_basis=cost_basis,
+            currency=currency,
+            transaction=txn,
+            created_at=now,
+        )
+        save_wallets(locked)
+        return txn
+
+    return run_idempotent(
+        actor=actor, key=idempotency_key, operation="grant", params=params, perform=perform
+    )
+
+
+def spend(
+    *,
+    wallet: Wallet,
+    amount: int,
+    actor: Actor,
+    idempotency_key: str,
+    description: str = "",
+    reference: Reference | None = None,
+    metadata: dict | None = None,
+) -> CreditTransaction:
+    """Consume credits from a wallet, grant by grant in burn-down order."""
+    return _debit(
+        kind=Kind.SPEND,
+        counter_account="consumption",
+        allowed=MAY_SPEND,
+        wallet=wallet,
+        amount=amount,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        description=check_text(description, what="The description"),
+        reference=reference,
+        metadata=metadata,
+    )
+
+
+def adjust(
+    *,
+    wallet: Wallet,
+    amount: int,
+    reason: str,
+    actor: Actor,
+    idempotency_key: str,
+    reference: Reference | None = None,
+) -> CreditTransaction:
+    """Staff deduct credits (same burn-down as a spend); works on frozen wallets too."""
+    return _debit(
+        kind=Kind.ADJUSTMENT,
+        counter_account="adjustments",
+        allowed=MAY_RECEIVE,
+        wallet=wallet,
+        amount=amount,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        description=check_text(reason, what="A reason", required=True),
+        reference=reference,
+        metadata=None,
+    )
+
+
+def _debit(
+    *,
+    kind: str,
+    counter_account: str,
+    allowed: tuple[str, ...],
+    wallet: Wallet,
+    amount: int,
+    actor: Actor,
+    idempotency_key: str,
+    description: str,
+    reference: Reference | None,
+    metadata: dict | None,
+) -> CreditTransaction:
+    check_amount(amount)
+    reference = reference or Reference()
+    params = {
+        "wallet": wallet.pk,
+        "amount": amount,
+        "description": description,
+        "metadata": metadata,
+        **reference.as_params(),
+    }
+
+    def perform(record):
+        now = timezone.now()
+        (locked,) = lock_wallets(wallet.pk)
+        require_status(locked, allowed=allowed)
+        grants = expire_due(locked, grants_in_burn_down_order(locked), actor=actor, now=now)
+        if amount > locked.available:
+            save_wallets(locked)
+            raise InsufficientCredits(
+                f"Not enough credits: {amount} asked, {locked.available} available."
+            )
+        plan = burn_down(grants, amount)
+        txn = post(
+            kind=kind,
+            wallet=locked,
+            amount=amount,
+            legs=[(locked, -amount), (system_wallet_id(counter_account), amount)],
+            actor=actor,
+            now=now,
+            description=description,
+            reference=reference,
+            metadata=metadata,
+            record=record,
+        )
+        take_from_grants(txn, plan)
+        save_wallets(locked)
+        return txn
+
+    return run_idempotent(
+        actor=actor, key=idempotency_key, operation=kind, params=params, perform=perform
+    )
+
+
+def transfer(
+    *,
+    sender: Wallet,
+    receiver: Wallet,
+    amount: int,
+    actor: Actor,
+    idempotency_key: str,
+    description: str = "",
+) -> CreditTransaction:
+    """Move paid credits from one user's wallet to another's, within the daily limit.
+
+    Promotional credits cannot be transferred. The receiver gets one grant per source grant,
+    with the same expiry and cost basis, so a transfer never extends a credit's life.
+    """
+    check_amount(amount)
+    description = check_text(description, what="The description")
+    if sender.pk == receiver.pk:
+        raise InvalidRequest("Credits cannot be transferred to the same wallet.")
+    params = {
+        "sender": sender.pk,
+        "receiver": receiver.pk,
+        "amount": amount,
+        "description": description,
+    }
+
+    def perform(record):
+        now = timezone.now()
+        locked_sender, locked_receiver = lock_wallets(sender.pk, receiver.pk)
+        require_status(locked_sender, allowed=MAY_SPEND)
+        if locked_receiver.status not in MAY_RECEIVE:
+            raise TransferNotAllowed(
+                "The receiving wallet is suspended and cannot receive credits."
+            )
+        left_today = transfer_allowance(wallet=locked_sender, now=now)
+        if left_today is not None and amount > left_today:
+            raise TransferLimitExceeded(
+                f"This transfer exceeds the daily limit: {left_today} credits left today."
+            )
+        grants = expire_due(
+            locked_sender, grants_in_burn_down_order(locked_sender), actor=actor, now=now
+        )
+        paid = [grant for grant in grants if not grant.is_promotional]
+        transferable = sum(grant.remaining for grant in paid)
+        if amount > transferable:
+            save_wallets(locked_sender)
+            raise InsufficientCredits(
+                f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
+                "(promotional credits cannot be)."
+            )
+        plan = burn_down(paid, amount)
+        txn = post(
+            kind=Kind.TRANSFER,
+            wallet=locked_sender,
+            amount=amount,
+            legs=[(locked_sender, -amount), (locked_receiver, amount)],
+            actor=actor,
+            now=now,
+            description=description,
+            metadata={"receiver_wallet": locked_receiver.pk},
+            record=record,
+        )
+        take_from_grants(txn, plan)
+        CreditGrant.objects.bulk_create(
+            CreditGrant(
+                wallet=locked_receiver,
+                source=Source.TRANSFER,
+                amount=take,
+                remaining=take,
+                expires_at=source_grant.expires_at,
+                is_promotional=False,
+                cost_basis=source_grant.cost_basis,
+                currency=source_grant.currency,
+                transaction=txn,
+                created_at=now,
+            )
+            for source_grant, take in plan
+        )
+        save_wallets(locked_sender, locked_receiver)
+        return txn
+
+    return run_idempotent(
+        actor=actor, key=idempotency_key, operation="transfer", params=params, perform=perform
+    )
+
+
+def transfer_allowance(*, wallet: Wallet, now: datetime | None = None) -> int | None:
+    """Credits the wallet may still transfer today (UTC day); None when there is no limit."""
+    limit = settings.CREDITS_DAILY_TRANSFER_LIMIT
+    if limit is None:
+        return None
+    now = now or timezone.now()
+    start_of_day = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+    sent = (
+        CreditTransaction.objects.filter(
+            wallet=wallet, kind=Kind.TRANSFER, created_at__gte=start_of_day
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return max(limit - sent, 0)
+
+
+def refund(
+    *,
+    transaction: CreditTransaction,
+    actor: Actor,
+    idempotency_key: str,
+    amount: int | None = None,
+    description: str = "",
+    reference: Reference | None = None,
+) -> CreditTransaction:
+    """Give back all or part of a spend, capture, adjustment or expiry.
+
+    Credits return to the grants they came from, in the order the original recorded them
+    (continuing after earlier partial refunds). A grant that has expired meanwhile does not
+    take them back: they go to a new refund grant that lives for the refund grace period.
+    """
+    if amount is not None:
+        check_amount(amount)
+    description = check_text(description, what="The description")
+    reference = reference or Reference()
+    params = {
+        "transaction": transaction.pk,
+        "amount": amount,
+        "description": description,
+        **reference.as_params(),
+    }
+
+    def perform(record):
+        now = timezone.now()
+        (locked,) = lock_wallets(transaction.wallet_id)
+        require_status(locked, allowed=MAY_RECEIVE)
+        if transaction.kind not in REFUNDABLE_KINDS:
+            raise RefundNotAllowed(
+                f"A {transaction.get_kind_display().lower()} cannot be refunded; only spends, "
+                "captures, adjustments and expiries can."
+            )
+        already = refunded_amount(transaction)
+        refundable = transaction.amount - already
+        to_refund = refundable if amount is None else amount
+        if refundable == 0:
+            raise RefundNotAllowed("This transaction has already been refunded in full.")
+        if to_refund > refundable:
+            raise RefundNotAllowed(
+                f"Only {refundable} of this transaction's {transaction.amount} credits can "
+                "still be refunded."
+            )
+        txn = post(
+            kind=Kind.REFUND,
+            wallet=locked,
+            amount=to_refund,
+            legs=[(system_wallet_id("refunds"), -to_refund), (locked, to_refund)],
+            actor=actor,
+            now=now,
+            description=description or f"Refund of transaction #{transaction.pk}",
+            reference=reference,
+            record=record,
+            reverses=transaction,
+        )
+        _return_refunded_credits(txn, _refund_portions(transaction, already, to_refund), now)
+        save_wallets(locked)
+        return txn
+
+    return run_idempotent(
+        actor=actor, key=idempotency_key, operation="refund", params=params, perform=perform
+    )
+
+
+def refunded_amount(transaction: CreditTransaction) -> int:
+    return (
+        CreditTransaction.objects.filter(reverses=transaction, kind=Kind.REFUND).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+
+
+def _refund_portions(
+    original: CreditTransaction, already: int, amount: int
+) -> list[tuple[CreditGrant, int]]:
+    """The next `amount` credits of the original's allocations, after the `already` refunded."""
+    portions = []
+    skip, left = already, amount
+    for allocation in original.allocations.select_related("grant").order_by("id"):
+        usable = allocation.amount - min(skip, allocation.amount)
+        skip = max(skip - allocation.amount, 0)
+        take = min(usable, left)
+        if take:
+            portions.append((allocation.grant, take))
+            left -= take
+        if left == 0:
+            break
+    return portions
+
+
+def _return_refunded_credits(
+    txn: CreditTransaction, portions: list[tuple[CreditGrant, int]], now: datetime
+) -> None:
+    grace = timedelta(days=settings.CREDITS_REFUND_GRACE_DAYS)
+    allocations = []
+    for grant, amount in portions:
+        if is_expired(grant, now):
+            CreditGrant.objects.create(
+                wallet_id=grant.wallet_id,
+                source=Source.REFUND,
+                amount=amount,
+                remaining=amount,
+                expires_at=now + grace,
+                priority=grant.priority,
+                is_promotional=grant.is_promotional,
+                cost_basis=grant.cost_basis,
+                currency=grant.currency,
+                transaction=txn,
+                created_at=now,
+            )
+        else:
+            CreditGrant.objects.filter(pk=grant.pk).update(remaining=models.F("remaining") + amount)
+            allocations.append(Allocation(transaction=txn, grant=grant, amount=amount))
+    Allocation.objects.bulk_create(allocations)
+
+
+def revoke(
+    *,
+    grant: CreditGrant,
+    amount: int,
+    reason: str,
+    actor: Actor,
+    idempotency_key: str,
+    reference: Reference | None = None,
+) -> CreditTransaction | None:
+    """Take back up to `amount` of one grant's remaining credits (money returned to the payer).
+
+    Never takes more than the grant still holds; returns None when it holds nothing. The
+    caller compares the transaction's amount with what it asked to learn any shortfall.
+    """
+    check_amount(amount)
+    reason = check_text(reason, what="A reason", required=True)
+    reference = reference or Reference()
+    params = {"grant": grant.pk, "amount": amount, "reason": reason, **reference.as_params()}
+
+    def perform(record):
+        now = timezone.now()
+        (locked,) = lock_wallets(grant.wallet_id)
+        require_status(locked, allowed=MAY_RECEIVE)
+        current = CreditGrant.objects.get(pk=grant.pk)
+        expire_due(locked, [current], actor=actor, now=now)
+        take = min(amount, current.remaining)
+        if take == 0:
+            save_wallets(locked)
+            return None
+        txn = post(
+            kind=Kind.REVOCATION,
+            wallet=locked,
+            amount=take,
+            legs=[(locked, -take), (system_wallet_id(_source_account(current)), take)],
+            actor=actor,
+            now=now,
+            description=reason,
+            reference=reference,
+            record=record,
+        )
+        take_from_grants(txn, [(current, take)])
+        save_wallets(locked)
+        return txn
+
+    return run_idempotent(
+        actor=actor, key=idempotency_key, operation="revoke", params=params, perform=perform
+    )
+
+
+def _check_cost_basis(cost_basis: Decimal | None, currency: str) -> tuple[Decimal | None, str]:
+    if cost_basis is None:
+        return None, ""
+    if not isinstance(cost_basis, Decimal) or cost_basis < 0:
+        raise InvalidRequest("The cost basis must be a Decimal amount of money, not negative.")
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
+        raise InvalidRequest("A cost basis needs a three-letter currency code.")
+    return cost_basis, currency.lower()
+
+
+def _source_account(grant: CreditGrant) -> str:
+    """The system account a grant's credits go back to when revoked."""
+    return GRANT_ACCOUNTS.get(grant.source, "adjustments")

@@ -1,0 +1,52 @@
+"""Opening wallets and changing their status (freeze, unfreeze, suspend)."""
+
+from django.db import transaction
+
+from credits.actors import Actor
+from credits.errors import InvalidRequest
+from credits.models import Wallet, WalletStatusChange
+from credits.services.ledger import check_text, lock_wallets
+
+
+def open_wallet(*, user) -> Wallet:
+    """The user's wallet, created if the user has none yet (every user has exactly one)."""
+    wallet, _ = Wallet.objects.get_or_create(user=user, defaults={"kind": Wallet.Kind.USER})
+    return wallet
+
+
+@transaction.atomic
+def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> WalletStatusChange:
+    """Set a wallet's credit status, recording who did it and why.
+
+    Frozen wallets may receive credits but not spend, hold or transfer them; suspended wallets
+    move nothing at all.
+    """
+    reason = check_text(reason, what="A reason", required=True, limit=2000)
+    if status not in Wallet.Status.values:
+        raise InvalidRequest(f"Unknown wallet status {status!r}.")
+    (locked,) = lock_wallets(wallet.pk)
+    if locked.status == status:
+        raise InvalidRequest(f"This wallet is already {status}.")
+    change = WalletStatusChange.objects.create(
+        wallet=locked,
+        from_status=locked.status,
+        to_status=status,
+        reason=reason,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label[:100],
+    )
+    Wallet.objects.filter(pk=locked.pk).update(status=status)
+    wallet.status = status
+    return change
+
+
+def freeze(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
+    return change_status(wallet=wallet, status=Wallet.Status.FROZEN, reason=reason, actor=actor)
+
+
+def unfreeze(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
+    return change_status(wallet=wallet, status=Wallet.Status.ACTIVE, reason=reason, actor=actor)
+
+
+def suspend(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
+    return change_status(wallet=wallet, status=Wallet.Status.SUSPENDED, reason=reason, actor=actor)

@@ -1,0 +1,96 @@
+"""Operators' commands: reconcile, expire, release holds."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from credits import services
+from credits.models import CreditTransaction, Entry, Wallet
+from tests.credits.conftest import ACTOR, fund, key, state
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_reconcile_passes_on_a_consistent_ledger(wallet, other_wallet):
+    fund(wallet, 100)
+    services.spend(wallet=wallet, amount=30, actor=ACTOR, idempotency_key=key())
+    services.transfer(
+        sender=wallet, receiver=other_wallet, amount=20, actor=ACTOR, idempotency_key=key()
+    )
+
+    output = run("credits_reconcile")
+
+    assert "the ledger is consistent" in output
+    assert "9 checks over" in output
+
+
+def test_reconcile_names_each_discrepancy_and_exits_non_zero(wallet):
+    fund(wallet, 100)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Wallet._meta.db_table} SET balance = 150 WHERE id = %s", [wallet.pk]
+        )
+        txn = CreditTransaction.objects.first()
+        cursor.execute(
+            f"INSERT INTO {Entry._meta.db_table} (transaction_id, wallet_id, amount, created_at) "
+            "VALUES (%s, %s, 7, %s)",
+            [txn.pk, services.system_wallet_id("consumption"), timezone.now()],
+        )
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="discrepancies"):
+        call_command("credits_reconcile", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert f"[transaction sums to zero] transaction #{txn.pk}: its entries sum to 7, not 0" in lines
+    assert (
+        f"[balance = Σ entries] wallet #{wallet.pk}: balance 150 but its entries sum to 100"
+        in lines
+    )
+    assert any(line.startswith("[the ledger sums to zero]") for line in lines)
+
+
+def test_expire_dry_run_lists_and_changes_nothing_then_the_run_expires(wallet):
+    grant = fund(wallet, 40, days=1)
+
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        listed = run("credits_expire", "--dry-run")
+        assert state(wallet) == (40, 0, 40)
+        expired = run("credits_expire")
+        again = run("credits_expire")
+
+    assert f"grant #{grant.pk} (wallet #{wallet.pk}): 40 credits" in listed
+    assert "Would expire 40 credits from 1 grants." in listed
+    assert "Expired 40 credits from 1 grants." in expired
+    assert "Expired 0 credits from 0 grants." in again
+    assert state(wallet) == (0, 0, 0)
+
+
+def test_release_holds_releases_expired_holds_once(wallet):
+    fund(wallet, 100)
+    services.hold(
+        wallet=wallet,
+        amount=25,
+        expires_at=timezone.now() + timedelta(minutes=5),
+        actor=ACTOR,
+        idempotency_key=key(),
+    )
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        first = run("credits_release_holds")
+        second = run("credits_release_holds")
+
+    assert "Released 25 credits from 1 expired holds." in first
+    assert "Released 0 credits from 0 expired holds." in second
+    assert state(wallet) == (100, 0, 100)
