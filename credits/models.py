@@ -137,19 +137,32 @@ class CreditTransaction(models.Model):
         SYSTEM = "system", "System"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    # Indexes here are few and chosen: every spend inserts a row (see Meta.indexes).
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     amount = models.BigIntegerField()
     description = models.CharField(max_length=255, blank=True)
     reference = models.CharField(max_length=255, blank=True)
     reference_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     reference_id = models.CharField(max_length=64, blank=True)
     reference_object = GenericForeignKey("reference_type", "reference_id")
     metadata = models.JSONField(default=dict, blank=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     actor_app_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=100)
@@ -161,10 +174,20 @@ class CreditTransaction(models.Model):
         related_name="credit_transaction",
     )
     reverses = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        db_index=False,
     )
     hold = models.ForeignKey(
-        "Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+        "Hold",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -174,8 +197,23 @@ class CreditTransaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["wallet", "-id"], name="credits_txn_wallet_recent"),
-            models.Index(fields=["wallet", "kind", "created_at"], name="credits_txn_wallet_kind"),
-            models.Index(fields=["reference_type", "reference_id"], name="credits_txn_reference"),
+            # Partial indexes: most transactions have no reversal, hold or referenced object.
+            models.Index(
+                fields=["wallet", "created_at"],
+                condition=Q(kind="transfer"),
+                name="credits_txn_transfers",
+            ),
+            models.Index(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False),
+                name="credits_txn_reverses",
+            ),
+            models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="credits_txn_hold"),
+            models.Index(
+                fields=["reference_type", "reference_id"],
+                condition=Q(reference_type__isnull=False),
+                name="credits_txn_reference",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -192,7 +230,17 @@ class Entry(models.Model):
     transaction = models.ForeignKey(
         CreditTransaction, on_delete=models.PROTECT, related_name="entries"
     )
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # No database foreign key: its check would take a share lock on the system account's row
+    # for every posting, making that row the hot spot the design keeps it from being. Wallets
+    # cannot be deleted (a trigger refuses it) and credits_reconcile checks every leg's wallet.
+    # Indexed by the (wallet, -id) index below.
+    wallet = models.ForeignKey(
+        Wallet,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
+    )
     amount = models.BigIntegerField()
     balance_after = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

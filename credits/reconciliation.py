@@ -74,6 +74,12 @@ CHECKS = [
         "entry #{0} (wallet #{1}): balance after {2}, but the running sum is {3}",
     ),
     (
+        "every leg's account exists",
+        f"SELECT e.id, e.wallet_id FROM {ENTRY} e LEFT JOIN {WALLET} w ON w.id = e.wallet_id "
+        "WHERE w.id IS NULL ORDER BY e.id",
+        "entry #{0}: wallet #{1} does not exist",
+    ),
+    (
         "the ledger sums to zero",
         f"SELECT SUM(amount) FROM {ENTRY} HAVING SUM(amount) <> 0",
         "all entries together sum to {0}, not 0",

@@ -1,13 +1,15 @@
 """The database's own defence of the ledger, and the accounts every posting needs.
 
 - Transactions, entries and allocations are append-only: triggers refuse UPDATE and DELETE on
-  PostgreSQL and SQLite alike, whatever code (or person at a SQL prompt) tries.
+  PostgreSQL and SQLite alike, whatever code (or person at a SQL prompt) tries. Wallets can be
+  updated (their cached balances) but never deleted: their history must stay.
 - The system accounts exist from the start, and every existing user gets a wallet.
 """
 
 from django.db import migrations
 
 APPEND_ONLY_TABLES = ["credits_credittransaction", "credits_entry", "credits_allocation"]
+UNDELETABLE_TABLES = ["credits_wallet"]
 SYSTEM_WALLETS = [
     "purchases",
     "subscriptions",
@@ -28,19 +30,27 @@ $$;
 """
 
 
+def _guards():
+    """(table, operations, trigger name) for every guard."""
+    for table in APPEND_ONLY_TABLES:
+        yield table, ("UPDATE", "DELETE")
+    for table in UNDELETABLE_TABLES:
+        yield table, ("DELETE",)
+
+
 def add_guards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         # params=None: the function body's % placeholders are for RAISE, not for the driver.
         schema_editor.execute(POSTGRES_FUNCTION, params=None)
-        for table in APPEND_ONLY_TABLES:
+        for table, operations in _guards():
             schema_editor.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"CREATE TRIGGER {table}_append_only BEFORE {' OR '.join(operations)} ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION credits_reject_change()"
             )
     elif vendor == "sqlite":
-        for table in APPEND_ONLY_TABLES:
-            for operation in ("UPDATE", "DELETE"):
+        for table, operations in _guards():
+            for operation in operations:
                 schema_editor.execute(
                     f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, 'credits: {table} rows are append-only "
@@ -52,12 +62,12 @@ def add_guards(apps, schema_editor):
 
 def remove_guards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
-    for table in APPEND_ONLY_TABLES:
+    for table, operations in _guards():
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         else:
-            for operation in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
+            for operation in operations:
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation.lower()}")
     if vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS credits_reject_change()")
 

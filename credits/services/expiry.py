@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from credits.actors import Actor
 from credits.models import CreditGrant, CreditTransaction, Wallet
+from credits.services.book import Book
 from credits.services.idempotency import run_idempotent
-from credits.services.ledger import lock_wallets, post_expiry, save_wallets
+from credits.services.ledger import is_expired, lock_grant, post_expiry
 
 
 def expire(
@@ -21,21 +22,21 @@ def expire(
     each credit once; the key names the grant and the run's clock.
     """
     now = now or timezone.now()
-    key = f"grant-expiry:{grant.pk}:{now.isoformat()}"
 
-    def perform(record):
-        (locked,) = lock_wallets(grant.wallet_id)
-        current = CreditGrant.objects.get(pk=grant.pk)
-        due = current.expires_at is not None and current.expires_at <= now
-        if not due or current.remaining == 0 or locked.status == Wallet.Status.SUSPENDED:
+    def perform(claim):
+        book = Book(actor=actor, now=now, record_id=claim.record_id)
+        locked, current = lock_grant(grant.pk)
+        if not is_expired(current, now) or current.remaining == 0:
             return None
-        txn = post_expiry(locked, current, actor=actor, now=now, record=record)
-        save_wallets(locked)
+        if locked.status == Wallet.Status.SUSPENDED:
+            return None
+        txn = post_expiry(book, locked, current, primary=True)
+        book.write()
         return txn
 
     return run_idempotent(
         actor=actor,
-        key=key,
+        key=f"grant-expiry:{grant.pk}:{now.isoformat()}",
         operation="expire",
         params={"grant": grant.pk, "now": now},
         perform=perform,

@@ -13,8 +13,8 @@ from credits.errors import (
     InsufficientCredits,
     InvalidRequest,
 )
-from credits.models import Allocation, CreditTransaction, Hold, Wallet
-from credits.selectors import grants_in_burn_down_order
+from credits.models import CreditTransaction, Hold, Wallet
+from credits.services.book import Book
 from credits.services.idempotency import run_idempotent
 from credits.services.ledger import (
     MAY_RECEIVE,
@@ -28,9 +28,7 @@ from credits.services.ledger import (
     expire_due,
     give_back_to_grants,
     lock_wallets,
-    post,
     require_status,
-    save_wallets,
     split,
     system_wallet_id,
     take_from_grants,
@@ -69,44 +67,51 @@ def hold(
         **reference.as_params(),
     }
 
-    def perform(record):
-        now = timezone.now()
-        (locked,) = lock_wallets(wallet.pk)
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+        locked, grants = claim.wallet, claim.grants
         require_status(locked, allowed=MAY_SPEND)
-        grants = expire_due(locked, grants_in_burn_down_order(locked), actor=actor, now=now)
+        grants = expire_due(book, locked, grants)
         if amount > locked.available:
-            save_wallets(locked)
+            book.write()  # the expiries stand: those credits were past their date
             raise InsufficientCredits(
                 f"Not enough credits to hold: {amount} asked, {locked.available} available."
             )
-        new_hold = Hold.objects.create(
-            wallet=locked,
-            amount=amount,
-            description=description,
-            reference=reference.text,
-            expires_at=expires_at or now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
-            created_at=now,
+        new_hold = book.open_hold(
+            Hold(
+                wallet=locked,
+                amount=amount,
+                description=description,
+                reference=reference.text,
+                expires_at=expires_at
+                or book.now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
+                created_at=book.now,
+            )
         )
-        txn = post(
+        txn = book.post(
             kind=Kind.HOLD,
             wallet=locked,
             amount=amount,
             legs=[],
-            actor=actor,
-            now=now,
             description=description,
             reference=reference,
             metadata=metadata,
-            record=record,
             hold=new_hold,
+            primary=True,
         )
-        take_from_grants(txn, burn_down(grants, amount))
+        take_from_grants(book, txn, burn_down(grants, amount))
         locked.held += amount
-        save_wallets(locked)
+        book.wallet_changed(locked)
+        book.write()
         return txn
 
     return run_idempotent(
-        actor=actor, key=idempotency_key, operation="hold", params=params, perform=perform
+        actor=actor,
+        key=idempotency_key,
+        operation="hold",
+        params=params,
+        perform=perform,
+        lock_wallet=wallet.pk,
     )
 
 
@@ -130,8 +135,8 @@ def capture(
     description = check_text(description, what="The description")
     params = {"hold": hold.pk, "amount": amount, "final": final, "description": description}
 
-    def perform(record):
-        now = timezone.now()
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         (locked,) = lock_wallets(hold.wallet_id)
         current = _open_hold(hold.pk)
         require_status(locked, allowed=MAY_SPEND)
@@ -141,27 +146,23 @@ def capture(
                 f"Cannot capture {to_capture}: the hold has {current.uncaptured} credits left."
             )
         captured, rest = split(earmarks(current, skip=current.captured_amount), to_capture)
-        txn = post(
+        txn = book.post(
             kind=Kind.CAPTURE,
             wallet=locked,
             amount=to_capture,
             legs=[(locked, -to_capture), (system_wallet_id("consumption"), to_capture)],
-            actor=actor,
-            now=now,
             description=description or current.description,
-            record=record,
             hold=current,
+            primary=True,
         )
-        Allocation.objects.bulk_create(
-            Allocation(transaction=txn, grant=grant, amount=portion) for grant, portion in captured
-        )
+        for grant, portion in captured:
+            book.allocate(txn, grant, portion)
         locked.held -= to_capture
         current.captured_amount += to_capture
+        book.hold_changed(current)
         if final or current.uncaptured == 0:
-            _close(current, locked, rest, status=Hold.Status.CAPTURED, actor=actor, now=now)
-        else:
-            current.save(update_fields=["captured_amount"])
-        save_wallets(locked)
+            _close(book, current, locked, rest, status=Hold.Status.CAPTURED)
+        book.write()
         return txn
 
     return run_idempotent(
@@ -176,8 +177,8 @@ def release(
     description = check_text(description, what="The description")
     params = {"hold": hold.pk, "description": description}
 
-    def perform(record):
-        return _release(hold, actor=actor, record=record, status=Hold.Status.RELEASED)
+    def perform(claim):
+        return _release(hold, actor=actor, record_id=claim.record_id, status=Hold.Status.RELEASED)
 
     return run_idempotent(
         actor=actor, key=idempotency_key, operation="release", params=params, perform=perform
@@ -203,8 +204,8 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
                 key=f"hold-expiry:{due_hold.pk}:{now.isoformat()}",
                 operation="release",
                 params={"hold": due_hold.pk, "expired_at": now},
-                perform=lambda record, due_hold=due_hold: _release(
-                    due_hold, actor=actor, record=record, status=Hold.Status.EXPIRED
+                perform=lambda claim, due_hold=due_hold: _release(
+                    due_hold, actor=actor, record_id=claim.record_id, status=Hold.Status.EXPIRED
                 ),
             )
         except CreditRefusal:
@@ -214,14 +215,15 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
     return released
 
 
-def _release(hold: Hold, *, actor: Actor, record, status: str) -> CreditTransaction | None:
-    now = timezone.now()
+def _release(hold: Hold, *, actor: Actor, record_id: int, status: str) -> CreditTransaction | None:
+    book = Book(actor=actor, now=timezone.now(), record_id=record_id)
     (locked,) = lock_wallets(hold.wallet_id)
     current = _open_hold(hold.pk)
     require_status(locked, allowed=MAY_RECEIVE)
-    rest = earmarks(current, skip=current.captured_amount)
-    txn = _close(current, locked, rest, status=status, actor=actor, now=now, record=record)
-    save_wallets(locked)
+    txn = _close(
+        book, current, locked, earmarks(current, skip=current.captured_amount), status=status
+    )
+    book.write()
     return txn
 
 
@@ -233,35 +235,26 @@ def _open_hold(hold_id: int) -> Hold:
     return current
 
 
-def _close(
-    hold: Hold,
-    wallet: Wallet,
-    rest: list,
-    *,
-    status: str,
-    actor: Actor,
-    now: datetime,
-    record=None,
-) -> CreditTransaction | None:
+def _close(book: Book, hold: Hold, wallet: Wallet, rest: list, *, status: str):
     """Close a hold, giving what it still reserves back to its grants in a release."""
     txn = None
     returned = sum(portion for _, portion in rest)
     if returned:
-        description = "Hold expired" if status == Hold.Status.EXPIRED else "Hold released"
-        txn = post(
+        txn = book.post(
             kind=Kind.RELEASE,
             wallet=wallet,
             amount=returned,
             legs=[],
-            actor=actor,
-            now=now,
-            description=description,
-            record=record,
+            description="Hold expired" if status == Hold.Status.EXPIRED else "Hold released",
             hold=hold,
+            # A release asked for by itself is the operation's result; one that closes a
+            # capture's remainder is not.
+            primary=book.record_id is not None and not book.has_primary,
         )
         wallet.held -= returned
-        give_back_to_grants(txn, rest, wallet=wallet, actor=actor, now=now)
+        book.wallet_changed(wallet)
+        give_back_to_grants(book, txn, wallet, rest)
     hold.status = status
-    hold.closed_at = now
-    hold.save(update_fields=["captured_amount", "status", "closed_at"])
+    hold.closed_at = book.now
+    book.hold_changed(hold)
     return txn

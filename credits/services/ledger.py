@@ -1,18 +1,18 @@
-"""The ledger's building blocks, shared by the operations: locks, postings, burn-down.
+"""The ledger's building blocks, shared by the operations: checks, locks, burn-down, expiry.
 
-Only the operations in this package call these; they assume the caller holds the locks.
+Only the operations in this package call these; they assume the caller holds the locks, and
+they record writes in the operation's `Book` rather than writing themselves.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
 
-from credits.actors import Actor
 from credits.errors import InvalidRequest, WalletNotActive
-from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Wallet
+from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
+from credits.services.book import Book
 
 Kind = CreditTransaction.Kind
 
@@ -29,6 +29,10 @@ SYSTEM_WALLETS = (
 _system_wallet_ids: dict[str, int] = {}
 
 MAX_AMOUNT = 10**12
+
+# Who may do what: frozen wallets receive but do not spend; suspended ones do nothing.
+MAY_SPEND = (Wallet.Status.ACTIVE,)
+MAY_RECEIVE = (Wallet.Status.ACTIVE, Wallet.Status.FROZEN)
 
 
 def system_wallet_id(code: str) -> int:
@@ -67,30 +71,11 @@ def check_text(value: object, *, what: str, required: bool = False, limit: int =
     return value
 
 
-def lock_wallets(*wallet_ids: int) -> list[Wallet]:
-    """Lock user wallets FOR UPDATE, in id order (so two transfers can never deadlock)."""
-    ids = sorted(set(wallet_ids))
-    wallets = {
-        wallet.pk: wallet
-        for wallet in Wallet.objects.select_for_update()
-        .filter(pk__in=ids, kind=Wallet.Kind.USER)
-        .order_by("pk")
-    }
-    if len(wallets) != len(ids):
-        raise InvalidRequest("No such wallet.")
-    return [wallets[wallet_id] for wallet_id in wallet_ids]
-
-
 def require_status(wallet: Wallet, *, allowed: Iterable[str]) -> None:
     if wallet.status not in allowed:
         raise WalletNotActive(
             f"This wallet is {wallet.status}: {Wallet.Status(wallet.status).label.lower()}."
         )
-
-
-# Who may do what: frozen wallets receive but do not spend; suspended ones do nothing.
-MAY_SPEND = (Wallet.Status.ACTIVE,)
-MAY_RECEIVE = (Wallet.Status.ACTIVE, Wallet.Status.FROZEN)
 
 
 @dataclass
@@ -107,112 +92,184 @@ class Reference:
         return {"reference": self.text, "reference_object": target}
 
 
-def post(
-    *,
-    kind: str,
-    wallet: Wallet,
-    amount: int,
-    legs: list[tuple[Wallet | int, int]],
-    actor: Actor,
-    now: datetime,
-    description: str = "",
-    reference: Reference | None = None,
-    metadata: dict | None = None,
-    record=None,
-    reverses: CreditTransaction | None = None,
-    hold=None,
-) -> CreditTransaction:
-    """Write a transaction and its legs; move the cached balance of each locked user wallet.
+# --- locks and reads -----------------------------------------------------------------------
 
-    `legs` pairs a locked Wallet (a user wallet) or a system account id with a signed amount.
-    The caller saves the wallets (`save_wallets`) once it has finished changing them.
+WALLET_COLUMNS = ("id", "balance", "held", "status")
+GRANT_COLUMNS = (
+    "id",
+    "wallet_id",
+    "source",
+    "amount",
+    "remaining",
+    "expired_amount",
+    "expires_at",
+    "priority",
+    "is_promotional",
+    "cost_basis",
+    "currency",
+)
+WALLET_TABLE = Wallet._meta.db_table
+GRANT_TABLE = CreditGrant._meta.db_table
+# The burn-down order (see selectors.grants_in_burn_down_order, which shows it to people).
+BURN_DOWN_ORDER = "g.priority, g.expires_at NULLS LAST, g.is_promotional DESC, g.id"
+
+
+def _for_update() -> str:
+    if not connection.features.has_select_for_update:
+        return ""  # SQLite: the IMMEDIATE transaction already holds the database's write lock
+    return " FOR UPDATE"
+
+
+def _wallet(row) -> Wallet:
+    wallet = Wallet(kind=Wallet.Kind.USER, **dict(zip(WALLET_COLUMNS, row, strict=True)))
+    wallet._state.adding = False
+    return wallet
+
+
+def _grant(row) -> CreditGrant:
+    values = dict(zip(GRANT_COLUMNS, row, strict=True))
+    if connection.vendor == "sqlite":
+        # SQLite hands back datetimes as text, decimals as floats and booleans as 0/1.
+        field = CreditGrant._meta.get_field
+        for name in ("expires_at", "cost_basis", "is_promotional"):
+            value = values[name]
+            if name == "expires_at" and value is not None:
+                value = connection.ops.convert_datetimefield_value(value, None, connection)
+            values[name] = field(name).to_python(value)
+    grant = CreditGrant(**values)
+    grant._state.adding = False
+    return grant
+
+
+def lock_wallets(*wallet_ids: int) -> list[Wallet]:
+    """Lock user wallets FOR UPDATE, in id order (so two transfers can never deadlock).
+
+    Returns them in the order asked.
     """
-    if sum(amount for _, amount in legs) != 0:
-        raise AssertionError(f"unbalanced legs for {kind}: {legs}")
-    reference = reference or Reference()
-    txn = CreditTransaction.objects.create(
-        kind=kind,
-        wallet=wallet,
-        amount=amount,
-        description=description,
-        reference=reference.text,
-        reference_type=ContentType.objects.get_for_model(reference.obj) if reference.obj else None,
-        reference_id=str(reference.obj.pk) if reference.obj else "",
-        metadata=metadata or {},
-        actor_kind=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_app_id=actor.app_id,
-        actor_label=actor.label[:100],
-        idempotency_record=record,
-        reverses=reverses,
-        hold=hold,
-        created_at=now,
-    )
-    entries = []
-    for account, leg_amount in legs:
-        if isinstance(account, Wallet):
-            account.balance += leg_amount
-            entries.append(
-                Entry(
-                    transaction=txn,
-                    wallet=account,
-                    amount=leg_amount,
-                    balance_after=account.balance,
-                    created_at=now,
-                )
-            )
-        else:
-            entries.append(
-                Entry(transaction=txn, wallet_id=account, amount=leg_amount, created_at=now)
-            )
-    Entry.objects.bulk_create(entries)
-    return txn
+    ids = sorted(set(wallet_ids))
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(WALLET_COLUMNS)} FROM {WALLET_TABLE} "
+            f"WHERE id IN ({placeholders}) AND kind = 'user' ORDER BY id{_for_update()}",
+            ids,
+        )
+        wallets = {row[0]: _wallet(row) for row in cursor.fetchall()}
+    if len(wallets) != len(ids):
+        raise InvalidRequest("No such wallet.")
+    return [wallets[wallet_id] for wallet_id in wallet_ids]
 
 
-def save_wallets(*wallets: Wallet) -> None:
-    for wallet in wallets:
-        Wallet.objects.filter(pk=wallet.pk).update(balance=wallet.balance, held=wallet.held)
+def lock_wallet_with_grants(wallet_id: int) -> tuple[Wallet, list[CreditGrant]]:
+    """Lock a wallet, then read its grants with credits left, in burn-down order.
+
+    Two statements, on purpose: under READ COMMITTED a single locking join would, after waiting
+    for the lock, return the grants as they were before the wait.
+    """
+    (wallet,) = lock_wallets(wallet_id)
+    return wallet, spendable_grants(wallet_id)
+
+
+def spendable_grants(wallet_id: int) -> list[CreditGrant]:
+    """A locked wallet's grants with credits left, in burn-down order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'g.{name}' for name in GRANT_COLUMNS)} FROM {GRANT_TABLE} g "
+            f"WHERE g.wallet_id = %s AND g.remaining > 0 ORDER BY {BURN_DOWN_ORDER}",
+            [wallet_id],
+        )
+        return [_grant(row) for row in cursor.fetchall()]
+
+
+def claim_and_lock_wallet(
+    claim_sql: str, claim_row: list, wallet_id: int
+) -> tuple[int | None, Wallet, list[CreditGrant]]:
+    """Claim an idempotency key, lock a wallet and read its spendable grants.
+
+    On PostgreSQL this is one statement. Its grants come from the statement's snapshot, which is
+    stale if it had to wait for the lock; the join of the wallet with itself, unlocked, tells:
+    the unlocked copy is the row as the snapshot saw it, the locked one the row as it is now. The
+    same tuple (ctid) means no one changed the wallet in between, and since every change to a
+    grant updates its wallet's row in the same transaction (Book enforces it), the grants are
+    current. Otherwise they are read again.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(claim_sql, claim_row)
+            found = cursor.fetchone()
+        wallet, grants = lock_wallet_with_grants(wallet_id)
+        return (found[0] if found else None), wallet, grants
+    width = len(WALLET_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH claim AS ({claim_sql}) "
+            "SELECT (SELECT id FROM claim), w.ctid = seen.ctid, "
+            f"{', '.join(f'w.{name}' for name in WALLET_COLUMNS)}, "
+            f"{', '.join(f'g.{name}' for name in GRANT_COLUMNS)} "
+            f"FROM {WALLET_TABLE} w JOIN {WALLET_TABLE} seen ON seen.id = w.id "
+            f"LEFT JOIN {GRANT_TABLE} g ON g.wallet_id = w.id AND g.remaining > 0 "
+            f"WHERE w.id = %s AND w.kind = 'user' ORDER BY {BURN_DOWN_ORDER} FOR UPDATE OF w",
+            [*claim_row, wallet_id],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        raise InvalidRequest("No such wallet.")
+    record_id, current = rows[0][0], rows[0][1]
+    wallet = _wallet(rows[0][2 : 2 + width])
+    if not current:
+        return record_id, wallet, spendable_grants(wallet_id)
+    grants = [_grant(row[2 + width :]) for row in rows if row[2 + width] is not None]
+    return record_id, wallet, grants
+
+
+def lock_grant(grant_id: int) -> tuple[Wallet, CreditGrant]:
+    """Lock the wallet a grant belongs to, then read the grant under that lock."""
+    wallet_id = CreditGrant.objects.values_list("wallet_id", flat=True).get(pk=grant_id)
+    (wallet,) = lock_wallets(wallet_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(GRANT_COLUMNS)} FROM {GRANT_TABLE} WHERE id = %s",
+            [grant_id],
+        )
+        return wallet, _grant(cursor.fetchone())
+
+
+# --- burn-down, expiry, giving back ----------------------------------------------------------
 
 
 def is_expired(grant: CreditGrant, now: datetime) -> bool:
     return grant.expires_at is not None and grant.expires_at <= now
 
 
-def expire_due(
-    wallet: Wallet, grants: list[CreditGrant], *, actor: Actor, now: datetime
-) -> list[CreditGrant]:
-    """Post an expiry for each grant past its date that still has credits; return the others.
+def expire_due(book: Book, wallet: Wallet, grants: list[CreditGrant]) -> list[CreditGrant]:
+    """Expire each grant past its date that still has credits; return the others.
 
-    Spends call this under the wallet's lock, so credits past their date are never spent even
-    if the expiry command has not run yet, and the balance shown stays true.
+    Operations that spend call this under the wallet's lock before counting what is available,
+    so credits past their date are never spent even if the expiry command has not run yet.
     """
     live = []
     for grant in grants:
-        if is_expired(grant, now) and grant.remaining > 0:
-            post_expiry(wallet, grant, actor=actor, now=now)
+        if is_expired(grant, book.now) and grant.remaining > 0:
+            post_expiry(book, wallet, grant)
         else:
             live.append(grant)
     return live
 
 
-def post_expiry(
-    wallet: Wallet, grant: CreditGrant, *, actor: Actor, now: datetime, record=None
-) -> CreditTransaction:
+def post_expiry(book: Book, wallet: Wallet, grant: CreditGrant, *, primary: bool = False):
     amount = grant.remaining
-    txn = post(
+    txn = book.post(
         kind=Kind.EXPIRY,
         wallet=wallet,
         amount=amount,
         legs=[(wallet, -amount), (system_wallet_id("expired"), amount)],
-        actor=actor,
-        now=now,
         description=f"Credits of grant #{grant.pk} expired",
-        record=record,
+        primary=primary,
     )
     grant.remaining = 0
     grant.expired_amount += amount
-    CreditGrant.objects.filter(pk=grant.pk).update(remaining=0, expired_amount=grant.expired_amount)
-    Allocation.objects.create(transaction=txn, grant=grant, amount=amount)
+    book.grant_changed(grant)
+    book.allocate(txn, grant, amount)
     return txn
 
 
@@ -232,25 +289,18 @@ def burn_down(grants: list[CreditGrant], amount: int) -> list[tuple[CreditGrant,
     return plan
 
 
-def take_from_grants(txn: CreditTransaction, plan: list[tuple[CreditGrant, int]]) -> None:
+def take_from_grants(book: Book, txn, plan: list[tuple[CreditGrant, int]]) -> None:
     """Lower each planned grant's remainder and record the allocations."""
     for grant, take in plan:
         grant.remaining -= take
-        CreditGrant.objects.filter(pk=grant.pk).update(remaining=grant.remaining)
-    Allocation.objects.bulk_create(
-        Allocation(transaction=txn, grant=grant, amount=take) for grant, take in plan
-    )
+        book.grant_changed(grant)
+        book.allocate(txn, grant, take)
 
 
 def give_back_to_grants(
-    txn: CreditTransaction,
-    portions: list[tuple[CreditGrant, int]],
-    *,
-    wallet: Wallet,
-    actor: Actor,
-    now: datetime,
+    book: Book, txn, wallet: Wallet, portions: list[tuple[CreditGrant, int]]
 ) -> None:
-    """Return credits to the grants they came from (a release or a capture's remainder).
+    """Return credits to the grants they came from (a release, or a capture's remainder).
 
     Credits returning to a grant that expired meanwhile expire at once: they were only kept
     because a hold had them.
@@ -259,11 +309,9 @@ def give_back_to_grants(
     for grant, amount in portions:
         grant = restored.setdefault(grant.pk, grant)
         grant.remaining += amount
-        CreditGrant.objects.filter(pk=grant.pk).update(remaining=grant.remaining)
-    Allocation.objects.bulk_create(
-        Allocation(transaction=txn, grant=grant, amount=amount) for grant, amount in portions
-    )
-    expire_due(wallet, list(restored.values()), actor=actor, now=now)
+        book.grant_changed(grant)
+        book.allocate(txn, grant, amount)
+    expire_due(book, wallet, list(restored.values()))
 
 
 def earmarks(hold, *, skip: int) -> list[tuple[CreditGrant, int]]:

@@ -4,7 +4,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -17,7 +16,7 @@ from credits.errors import (
     TransferNotAllowed,
 )
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
-from credits.selectors import grants_in_burn_down_order
+from credits.services.book import Book
 from credits.services.idempotency import run_idempotent
 from credits.services.ledger import (
     MAY_RECEIVE,
@@ -29,10 +28,10 @@ from credits.services.ledger import (
     check_text,
     expire_due,
     is_expired,
+    lock_grant,
     lock_wallets,
-    post,
     require_status,
-    save_wallets,
+    spendable_grants,
     system_wallet_id,
     take_from_grants,
 )
@@ -93,36 +92,35 @@ def grant(
         **reference.as_params(),
     }
 
-    def perform(record):
-        now = timezone.now()
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         (locked,) = lock_wallets(wallet.pk)
         require_status(locked, allowed=MAY_RECEIVE)
-        txn = post(
+        txn = book.post(
             kind=Kind.GRANT,
             wallet=locked,
             amount=amount,
             legs=[(system_wallet_id(GRANT_ACCOUNTS[source]), -amount), (locked, amount)],
-            actor=actor,
-            now=now,
             description=description,
             reference=reference,
             metadata=metadata,
-            record=record,
+            primary=True,
         )
-        CreditGrant.objects.create(
-            wallet=locked,
-            source=source,
-            amount=amount,
-            remaining=amount,
-            expires_at=expires_at,
-            priority=priority,
-            is_promotional=is_promotional,
-            cost_basis=cost_basis,
-            currency=currency,
-            transaction=txn,
-            created_at=now,
+        book.new_grant(
+            txn,
+            CreditGrant(
+                wallet=locked,
+                source=source,
+                amount=amount,
+                remaining=amount,
+                expires_at=expires_at,
+                priority=priority,
+                is_promotional=is_promotional,
+                cost_basis=cost_basis,
+                currency=currency,
+            ),
         )
-        save_wallets(locked)
+        book.write()
         return txn
 
     return run_idempotent(
@@ -202,35 +200,37 @@ def _debit(
         **reference.as_params(),
     }
 
-    def perform(record):
-        now = timezone.now()
-        (locked,) = lock_wallets(wallet.pk)
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+        locked, grants = claim.wallet, claim.grants
         require_status(locked, allowed=allowed)
-        grants = expire_due(locked, grants_in_burn_down_order(locked), actor=actor, now=now)
+        grants = expire_due(book, locked, grants)
         if amount > locked.available:
-            save_wallets(locked)
+            book.write()  # the expiries stand: those credits were past their date
             raise InsufficientCredits(
                 f"Not enough credits: {amount} asked, {locked.available} available."
             )
-        plan = burn_down(grants, amount)
-        txn = post(
+        txn = book.post(
             kind=kind,
             wallet=locked,
             amount=amount,
             legs=[(locked, -amount), (system_wallet_id(counter_account), amount)],
-            actor=actor,
-            now=now,
             description=description,
             reference=reference,
             metadata=metadata,
-            record=record,
+            primary=True,
         )
-        take_from_grants(txn, plan)
-        save_wallets(locked)
+        take_from_grants(book, txn, burn_down(grants, amount))
+        book.write()
         return txn
 
     return run_idempotent(
-        actor=actor, key=idempotency_key, operation=kind, params=params, perform=perform
+        actor=actor,
+        key=idempotency_key,
+        operation=kind,
+        params=params,
+        perform=perform,
+        lock_wallet=wallet.pk,
     )
 
 
@@ -259,59 +259,55 @@ def transfer(
         "description": description,
     }
 
-    def perform(record):
-        now = timezone.now()
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         locked_sender, locked_receiver = lock_wallets(sender.pk, receiver.pk)
         require_status(locked_sender, allowed=MAY_SPEND)
         if locked_receiver.status not in MAY_RECEIVE:
             raise TransferNotAllowed(
-                "The receiving wallet is suspended and cannot receive credits."
+                "The receiving wallet is suspended: it cannot receive credits."
             )
-        left_today = transfer_allowance(wallet=locked_sender, now=now)
+        left_today = transfer_allowance(wallet=locked_sender, now=book.now)
         if left_today is not None and amount > left_today:
             raise TransferLimitExceeded(
                 f"This transfer exceeds the daily limit: {left_today} credits left today."
             )
-        grants = expire_due(
-            locked_sender, grants_in_burn_down_order(locked_sender), actor=actor, now=now
-        )
+        grants = spendable_grants(locked_sender.pk)
+        grants = expire_due(book, locked_sender, grants)
         paid = [grant for grant in grants if not grant.is_promotional]
         transferable = sum(grant.remaining for grant in paid)
         if amount > transferable:
-            save_wallets(locked_sender)
+            book.write()
             raise InsufficientCredits(
                 f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
                 "(promotional credits cannot be)."
             )
         plan = burn_down(paid, amount)
-        txn = post(
+        txn = book.post(
             kind=Kind.TRANSFER,
             wallet=locked_sender,
             amount=amount,
             legs=[(locked_sender, -amount), (locked_receiver, amount)],
-            actor=actor,
-            now=now,
             description=description,
             metadata={"receiver_wallet": locked_receiver.pk},
-            record=record,
+            primary=True,
         )
-        take_from_grants(txn, plan)
-        CreditGrant.objects.bulk_create(
-            CreditGrant(
-                wallet=locked_receiver,
-                source=Source.TRANSFER,
-                amount=take,
-                remaining=take,
-                expires_at=source_grant.expires_at,
-                is_promotional=False,
-                cost_basis=source_grant.cost_basis,
-                currency=source_grant.currency,
-                transaction=txn,
-                created_at=now,
+        take_from_grants(book, txn, plan)
+        for source_grant, take in plan:
+            book.new_grant(
+                txn,
+                CreditGrant(
+                    wallet=locked_receiver,
+                    source=Source.TRANSFER,
+                    amount=take,
+                    remaining=take,
+                    expires_at=source_grant.expires_at,
+                    is_promotional=False,
+                    cost_basis=source_grant.cost_basis,
+                    currency=source_grant.currency,
+                ),
             )
-            for source_grant, take in plan
-        )
-        save_wallets(locked_sender, locked_receiver)
+        book.write()
         return txn
 
     return run_idempotent(
@@ -361,8 +357,8 @@ def refund(
         **reference.as_params(),
     }
 
-    def perform(record):
-        now = timezone.now()
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         (locked,) = lock_wallets(transaction.wallet_id)
         require_status(locked, allowed=MAY_RECEIVE)
         if transaction.kind not in REFUNDABLE_KINDS:
@@ -380,20 +376,18 @@ def refund(
                 f"Only {refundable} of this transaction's {transaction.amount} credits can "
                 "still be refunded."
             )
-        txn = post(
+        txn = book.post(
             kind=Kind.REFUND,
             wallet=locked,
             amount=to_refund,
             legs=[(system_wallet_id("refunds"), -to_refund), (locked, to_refund)],
-            actor=actor,
-            now=now,
             description=description or f"Refund of transaction #{transaction.pk}",
             reference=reference,
-            record=record,
             reverses=transaction,
+            primary=True,
         )
-        _return_refunded_credits(txn, _refund_portions(transaction, already, to_refund), now)
-        save_wallets(locked)
+        _give_back_refunded(book, txn, _refund_portions(transaction, already, to_refund))
+        book.write()
         return txn
 
     return run_idempotent(
@@ -416,7 +410,8 @@ def _refund_portions(
     """The next `amount` credits of the original's allocations, after the `already` refunded."""
     portions = []
     skip, left = already, amount
-    for allocation in original.allocations.select_related("grant").order_by("id"):
+    allocations = Allocation.objects.filter(transaction=original).select_related("grant")
+    for allocation in allocations.order_by("id"):
         usable = allocation.amount - min(skip, allocation.amount)
         skip = max(skip - allocation.amount, 0)
         take = min(usable, left)
@@ -428,30 +423,30 @@ def _refund_portions(
     return portions
 
 
-def _return_refunded_credits(
-    txn: CreditTransaction, portions: list[tuple[CreditGrant, int]], now: datetime
-) -> None:
+def _give_back_refunded(book: Book, txn, portions: list[tuple[CreditGrant, int]]) -> None:
     grace = timedelta(days=settings.CREDITS_REFUND_GRACE_DAYS)
-    allocations = []
-    for grant, amount in portions:
-        if is_expired(grant, now):
-            CreditGrant.objects.create(
-                wallet_id=grant.wallet_id,
-                source=Source.REFUND,
-                amount=amount,
-                remaining=amount,
-                expires_at=now + grace,
-                priority=grant.priority,
-                is_promotional=grant.is_promotional,
-                cost_basis=grant.cost_basis,
-                currency=grant.currency,
-                transaction=txn,
-                created_at=now,
+    grants: dict[int, CreditGrant] = {}
+    for portion_grant, amount in portions:
+        grant = grants.setdefault(portion_grant.pk, portion_grant)
+        if is_expired(grant, book.now):
+            book.new_grant(
+                txn,
+                CreditGrant(
+                    wallet_id=grant.wallet_id,
+                    source=Source.REFUND,
+                    amount=amount,
+                    remaining=amount,
+                    expires_at=book.now + grace,
+                    priority=grant.priority,
+                    is_promotional=grant.is_promotional,
+                    cost_basis=grant.cost_basis,
+                    currency=grant.currency,
+                ),
             )
         else:
-            CreditGrant.objects.filter(pk=grant.pk).update(remaining=models.F("remaining") + amount)
-            allocations.append(Allocation(transaction=txn, grant=grant, amount=amount))
-    Allocation.objects.bulk_create(allocations)
+            grant.remaining += amount
+            book.grant_changed(grant)
+            book.allocate(txn, grant, amount)
 
 
 def revoke(
@@ -473,34 +468,36 @@ def revoke(
     reference = reference or Reference()
     params = {"grant": grant.pk, "amount": amount, "reason": reason, **reference.as_params()}
 
-    def perform(record):
-        now = timezone.now()
-        (locked,) = lock_wallets(grant.wallet_id)
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+        locked, current = lock_grant(grant.pk)
         require_status(locked, allowed=MAY_RECEIVE)
-        current = CreditGrant.objects.get(pk=grant.pk)
-        expire_due(locked, [current], actor=actor, now=now)
+        expire_due(book, locked, [current])
         take = min(amount, current.remaining)
         if take == 0:
-            save_wallets(locked)
+            book.write()
             return None
-        txn = post(
+        txn = book.post(
             kind=Kind.REVOCATION,
             wallet=locked,
             amount=take,
             legs=[(locked, -take), (system_wallet_id(_source_account(current)), take)],
-            actor=actor,
-            now=now,
             description=reason,
             reference=reference,
-            record=record,
+            primary=True,
         )
-        take_from_grants(txn, [(current, take)])
-        save_wallets(locked)
+        take_from_grants(book, txn, [(current, take)])
+        book.write()
         return txn
 
     return run_idempotent(
         actor=actor, key=idempotency_key, operation="revoke", params=params, perform=perform
     )
+
+
+def _source_account(grant: CreditGrant) -> str:
+    """The system account a grant's credits go back to when revoked."""
+    return GRANT_ACCOUNTS.get(grant.source, "adjustments")
 
 
 def _check_cost_basis(cost_basis: Decimal | None, currency: str) -> tuple[Decimal | None, str]:
@@ -511,8 +508,3 @@ def _check_cost_basis(cost_basis: Decimal | None, currency: str) -> tuple[Decima
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
         raise InvalidRequest("A cost basis needs a three-letter currency code.")
     return cost_basis, currency.lower()
-
-
-def _source_account(grant: CreditGrant) -> str:
-    """The system account a grant's credits go back to when revoked."""
-    return GRANT_ACCOUNTS.get(grant.source, "adjustments")

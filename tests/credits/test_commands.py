@@ -32,7 +32,7 @@ def test_reconcile_passes_on_a_consistent_ledger(wallet, other_wallet):
     output = run("credits_reconcile")
 
     assert "the ledger is consistent" in output
-    assert "9 checks over" in output
+    assert "10 checks over" in output
 
 
 def test_reconcile_names_each_discrepancy_and_exits_non_zero(wallet):

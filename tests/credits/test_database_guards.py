@@ -75,3 +75,10 @@ def test_an_idempotency_key_is_unique_per_caller(wallet, spent):
         type(record).objects.create(
             scope=record.scope, key=record.key, operation="spend", fingerprint="x"
         )
+
+
+def test_wallets_cannot_be_deleted(wallet):
+    with pytest.raises(DatabaseError, match="append-only"):
+        run_sql(f"DELETE FROM {Wallet._meta.db_table} WHERE id = %s", [wallet.pk])
+
+    assert Wallet.objects.filter(pk=wallet.pk).exists()

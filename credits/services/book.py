@@ -1,0 +1,398 @@
+"""The ledger's unit of work: collect an operation's rows, then write them all at once.
+
+An operation first decides everything (and refuses, if it must) while its wallets are locked,
+recording what it would write in a `Book`; `Book.write()` then issues the inserts and updates.
+On PostgreSQL they go as one statement (data-modifying CTEs), so a spend costs five round trips
+(begin, key, lock, write, commit) instead of a dozen; on SQLite they run one after another.
+Either way this is the only code that writes ledger rows.
+"""
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+
+from credits.actors import Actor
+from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The id of a row this book inserts, known only once it is written."""
+
+    alias: str
+
+
+class Statement:
+    """One INSERT (whose rows may name rows inserted before it, by `Ref`) or UPDATE."""
+
+    def __init__(self, sql: str, *, alias: str | None = None, rows=None, params=None):
+        self.sql = sql  # an INSERT has "{rows}" where its VALUES go
+        self.alias = alias
+        self.rows = rows
+        self.params = params or []
+
+    def render(self, resolve) -> tuple[str, list]:
+        if self.rows is None:
+            return self.sql, self.params
+        json_placeholder = JSON_PLACEHOLDER[connection.vendor]
+        params: list = []
+        rendered = []
+        for row in self.rows:
+            cells = []
+            for value in row:
+                if isinstance(value, Ref):
+                    cell, extra = resolve(value)
+                    cells.append(cell)
+                    params.extend(extra)
+                elif isinstance(value, Json):
+                    cells.append(json_placeholder)
+                    params.append(value.text)
+                else:
+                    cells.append("%s")
+                    params.append(value)
+            rendered.append("(" + ", ".join(cells) + ")")
+        return self.sql.replace("{rows}", ", ".join(rendered)), params
+
+
+def _run(statements: list[Statement]) -> dict[str, int]:
+    """One statement after another, each insert's id fed to those that name it (SQLite)."""
+    ids: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for statement in statements:
+            sql, params = statement.render(lambda ref: ("%s", [ids[ref.alias]]))
+            cursor.execute(sql, params)
+            if statement.alias:
+                ids[statement.alias] = cursor.fetchone()[0]
+    return ids
+
+
+def _run_postgres(statements: list[Statement]) -> dict[str, int]:
+    """All statements as one: each a data-modifying CTE, later ones reading earlier ids."""
+    parts, params = [], []
+    for index, statement in enumerate(statements):
+        sql, statement_params = statement.render(lambda ref: (f"(SELECT id FROM {ref.alias})", []))
+        parts.append(f"{statement.alias or f'w{index}'} AS ({sql})")
+        params += statement_params
+    aliases = [statement.alias for statement in statements if statement.alias]
+    selected = ", ".join(f"(SELECT id FROM {alias})" for alias in aliases) or "1"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {selected}", params)
+        row = cursor.fetchone()
+    return dict(zip(aliases, row, strict=False))
+
+
+@dataclass(frozen=True)
+class Json:
+    text: str
+
+
+JSON_PLACEHOLDER = {"postgresql": "CAST(%s AS jsonb)", "sqlite": "%s"}
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _columns(*names: str) -> str:
+    return ", ".join(connection.ops.quote_name(name) for name in names)
+
+
+def _datetime(value: datetime | None):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+class Book:
+    """What one operation writes: transactions with their legs, allocations, grant and hold
+    changes, and the locked wallets' new balances."""
+
+    def __init__(self, *, actor: Actor, now: datetime, record_id: int | None = None):
+        self.actor = actor
+        self.now = now
+        self.record_id = record_id
+        self._aliases = 0
+        self._new_holds: list[tuple[Ref, Hold]] = []
+        self._transactions: list[tuple[Ref, CreditTransaction]] = []
+        self._entries: list[list] = []
+        self._allocations: list[list] = []
+        self._new_grants: list[list] = []
+        self._grants: dict[int, CreditGrant] = {}
+        self._holds: dict[int, Hold] = {}
+        self._wallets: dict[int, Wallet] = {}
+
+    @property
+    def has_primary(self) -> bool:
+        return any(txn.idempotency_record_id is not None for _, txn in self._transactions)
+
+    def _ref(self, prefix: str) -> Ref:
+        self._aliases += 1
+        return Ref(f"{prefix}{self._aliases}")
+
+    # --- recording --------------------------------------------------------------------------
+
+    def post(
+        self,
+        *,
+        kind: str,
+        wallet: Wallet,
+        amount: int,
+        legs: list[tuple[Wallet | int, int]],
+        description: str = "",
+        reference=None,
+        metadata: dict | None = None,
+        reverses: CreditTransaction | None = None,
+        hold: Hold | None = None,
+        primary: bool = False,
+    ) -> CreditTransaction:
+        """Record a transaction and its legs; move each locked user wallet's cached balance.
+
+        `legs` pairs a locked Wallet (a user wallet) or a system account id with a signed
+        amount; they must sum to zero. The operation's `primary` transaction carries its
+        idempotency record.
+        """
+        if sum(leg_amount for _, leg_amount in legs) != 0:
+            raise AssertionError(f"unbalanced legs for {kind}: {legs}")
+        target = reference.obj if reference is not None else None
+        txn = CreditTransaction(
+            kind=kind,
+            wallet=wallet,
+            amount=amount,
+            description=description,
+            reference=reference.text if reference is not None else "",
+            reference_type=ContentType.objects.get_for_model(target) if target else None,
+            reference_id=str(target.pk) if target else "",
+            metadata=metadata or {},
+            actor_kind=self.actor.kind,
+            actor_user_id=self.actor.user_id,
+            actor_app_id=self.actor.app_id,
+            actor_label=self.actor.label[:100],
+            idempotency_record_id=self.record_id if primary else None,
+            reverses=reverses,
+            hold=hold,
+            created_at=self.now,
+        )
+        ref = self._ref("t")
+        self._transactions.append((ref, txn))
+        for account, leg_amount in legs:
+            if isinstance(account, Wallet):
+                account.balance += leg_amount
+                self.wallet_changed(account)
+                self._entries.append([ref, account.pk, leg_amount, account.balance])
+            else:
+                self._entries.append([ref, account, leg_amount, None])
+        txn._book_ref = ref
+        return txn
+
+    def open_hold(self, hold: Hold) -> Hold:
+        ref = self._ref("h")
+        self._new_holds.append((ref, hold))
+        hold._book_ref = ref
+        return hold
+
+    def hold_changed(self, hold: Hold) -> None:
+        self._holds[hold.pk] = hold
+
+    def wallet_changed(self, wallet: Wallet) -> None:
+        self._wallets[wallet.pk] = wallet
+
+    def allocate(self, txn: CreditTransaction, grant: CreditGrant, amount: int) -> None:
+        """Record that `txn` used (or gave back) `amount` of `grant`."""
+        self._allocations.append([txn._book_ref, grant.pk, amount])
+
+    def grant_changed(self, grant: CreditGrant) -> None:
+        self._grants[grant.pk] = grant
+
+    def new_grant(self, txn: CreditTransaction, grant: CreditGrant) -> None:
+        grant.transaction = txn
+        self._new_grants.append([grant, txn._book_ref])
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Write everything recorded, in one statement on PostgreSQL; then forget it."""
+        changed_wallets = {grant.wallet_id for grant in self._grants.values()}
+        changed_wallets |= {grant.wallet_id for grant, _ in self._new_grants}
+        if not changed_wallets <= self._wallets.keys():
+            # claim_and_lock_wallet relies on it: a grant never changes without its wallet row.
+            raise AssertionError("grants changed without their wallet's row")
+        statements = self._statements()
+        if statements:
+            ids = (
+                _run_postgres(statements) if connection.vendor == "postgresql" else _run(statements)
+            )
+            for ref, hold in self._new_holds:
+                hold.pk = ids[ref.alias]
+                hold._state.adding = False
+            for ref, txn in self._transactions:
+                txn.pk = ids[ref.alias]
+                txn._state.adding = False
+        self.__init__(actor=self.actor, now=self.now, record_id=self.record_id)
+
+    def _statements(self) -> list[Statement]:
+        now = _datetime(self.now)
+        statements = [
+            _insert(
+                Hold,
+                HOLD_COLUMNS,
+                [
+                    [
+                        hold.wallet_id,
+                        hold.amount,
+                        hold.captured_amount,
+                        hold.status,
+                        hold.description,
+                        hold.reference,
+                        _datetime(hold.expires_at),
+                        now,
+                    ]
+                ],
+                alias=ref.alias,
+            )
+            for ref, hold in self._new_holds
+        ]
+        statements += [
+            _insert(CreditTransaction, TRANSACTION_COLUMNS, [self._row(txn, now)], alias=ref.alias)
+            for ref, txn in self._transactions
+        ]
+        if self._entries:
+            rows = [[*entry, now] for entry in self._entries]
+            statements.append(_insert(Entry, ENTRY_COLUMNS, rows))
+        if self._allocations:
+            statements.append(_insert(Allocation, ALLOCATION_COLUMNS, self._allocations))
+        if self._new_grants:
+            rows = [self._grant_row(grant, ref, now) for grant, ref in self._new_grants]
+            statements.append(_insert(CreditGrant, GRANT_COLUMNS, rows))
+        statements += _updates(CreditGrant, self._grants.values(), ("remaining", "expired_amount"))
+        statements += _updates(
+            Hold, self._holds.values(), ("captured_amount", "status", "closed_at")
+        )
+        statements += _updates(Wallet, self._wallets.values(), ("balance", "held"))
+        return statements
+
+    @staticmethod
+    def _row(txn: CreditTransaction, now) -> list:
+        hold = txn.hold
+        hold_id = hold._book_ref if hold is not None and hold.pk is None else txn.hold_id
+        return [
+            txn.kind,
+            txn.wallet_id,
+            txn.amount,
+            txn.description,
+            txn.reference,
+            txn.reference_type_id,
+            txn.reference_id,
+            Json(json.dumps(txn.metadata)),
+            txn.actor_kind,
+            txn.actor_user_id,
+            txn.actor_app_id,
+            txn.actor_label,
+            txn.idempotency_record_id,
+            txn.reverses_id,
+            hold_id,
+            now,
+        ]
+
+    @staticmethod
+    def _grant_row(grant: CreditGrant, ref: Ref, now) -> list:
+        return [
+            grant.wallet_id,
+            grant.source,
+            grant.amount,
+            grant.remaining,
+            grant.expired_amount,
+            _datetime(grant.expires_at),
+            grant.priority,
+            grant.is_promotional,
+            connection.ops.adapt_decimalfield_value(grant.cost_basis, 18, 8),
+            grant.currency,
+            ref,
+            now,
+        ]
+
+
+HOLD_COLUMNS = (
+    "wallet_id",
+    "amount",
+    "captured_amount",
+    "status",
+    "description",
+    "reference",
+    "expires_at",
+    "created_at",
+)
+TRANSACTION_COLUMNS = (
+    "kind",
+    "wallet_id",
+    "amount",
+    "description",
+    "reference",
+    "reference_type_id",
+    "reference_id",
+    "metadata",
+    "actor_kind",
+    "actor_user_id",
+    "actor_app_id",
+    "actor_label",
+    "idempotency_record_id",
+    "reverses_id",
+    "hold_id",
+    "created_at",
+)
+ENTRY_COLUMNS = ("transaction_id", "wallet_id", "amount", "balance_after", "created_at")
+ALLOCATION_COLUMNS = ("transaction_id", "grant_id", "amount")
+GRANT_COLUMNS = (
+    "wallet_id",
+    "source",
+    "amount",
+    "remaining",
+    "expired_amount",
+    "expires_at",
+    "priority",
+    "is_promotional",
+    "cost_basis",
+    "currency",
+    "transaction_id",
+    "created_at",
+)
+
+
+def _insert(model, columns: tuple[str, ...], rows: list[list], alias: str | None = None):
+    return Statement(_insert_sql(model, columns, alias is not None), alias=alias, rows=rows)
+
+
+@functools.cache
+def _insert_sql(model, columns: tuple[str, ...], returning: bool) -> str:
+    """The INSERT's text, made once per process: the hot path should not rebuild it."""
+    tail = " RETURNING id" if returning else ""
+    return f"INSERT INTO {_table(model)} ({_columns(*columns)}) VALUES {{rows}}{tail}"
+
+
+def _updates(model, objects, fields: tuple[str, ...]) -> list[Statement]:
+    """One UPDATE setting `fields` on every object, by id (a CASE per field)."""
+    objects = list(objects)
+    if not objects:
+        return []
+    params = []
+    for name in fields:
+        for obj in objects:
+            value = getattr(obj, name)
+            params += [obj.pk, _datetime(value) if isinstance(value, datetime) else value]
+    params += [obj.pk for obj in objects]
+    return [Statement(_update_sql(model, fields, len(objects)), params=params)]
+
+
+@functools.cache
+def _update_sql(model, fields: tuple[str, ...], count: int) -> str:
+    assignments = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        expression = f"CASE id {' '.join(['WHEN %s THEN %s'] * count)} END"
+        if connection.vendor == "postgresql":
+            # Parameters in a CASE have no type of their own: say the column's.
+            expression = f"CAST({expression} AS {field.db_type(connection)})"
+        assignments.append(f"{connection.ops.quote_name(field.column)} = {expression}")
+    ids = ", ".join(["%s"] * count)
+    return f"UPDATE {_table(model)} SET {', '.join(assignments)} WHERE id IN ({ids})"
