@@ -1,23 +1,18 @@
-from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from django.views.generic import TemplateView
+
+from billing import views
 
 app_name = "billing"
 
 urlpatterns = [
-    path(
-        "",
-        # The shop is public: visitors may compare packs before they sign up.
-        login_not_required(
-            TemplateView.as_view(
-                template_name="placeholder.html",
-                extra_context={
-                    "heading": "Buy credits",
-                    "summary": "Credit packs and subscription plans, with their price per "
-                    "credit, will be listed here.",
-                },
-            )
-        ),
-        name="shop",
-    ),
+    path("", views.shop, name="shop"),
+    path("promo/check/", views.promo_check, name="promo-check"),
+    path("promo/redeem/", views.redeem, name="redeem"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("success/", views.success, name="success"),
+    path("success/status/", views.checkout_status, name="checkout-status"),
+    path("cancel/", views.cancel, name="cancel"),
+    path("purchases/", views.purchases, name="purchases"),
+    path("subscription/", views.subscription, name="subscription"),
+    path("portal/", views.portal, name="portal"),
 ]

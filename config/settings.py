@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
+    "djstripe",
     *LOCAL_APPS,
 ]
 
@@ -286,6 +287,14 @@ STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Pinned: dj-stripe would otherwise send stripe-python's newest version, and the fields billing
+# reads (invoice.parent, subscription items' periods) are where this version puts them.
+STRIPE_API_VERSION = "2026-05-27.dahlia"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_SUBSCRIBER_MODEL = AUTH_USER_MODEL
+# The public address Stripe sends buyers back to (Checkout, the customer portal); empty: the
+# address of the request.
+SITE_URL = env.str("SITE_URL", default="")
 
 # --- Logging: one line per record on stderr, where gunicorn and the process manager collect it ----
 LOGGING = {
@@ -294,4 +303,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # stripe-python logs every request at INFO; its warnings and errors are what matter.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }

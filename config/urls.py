@@ -23,6 +23,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("credits.urls")),
     path("billing/", include("billing.urls")),
+    # Stripe's webhooks arrive at /stripe/webhook/<endpoint uuid>/ (dj-stripe checks signatures).
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("jobs/", include("jobs.urls")),
     path("disputes/", include("disputes.urls")),
     path("api/v1/", include(api_v1)),

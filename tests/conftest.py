@@ -26,10 +26,6 @@ def _fast_and_isolated(settings):
     }
     # Rate-limit counters live in the cache: no test inherits another's failed sign-ins.
     cache.clear()
-    # A test that empties the database takes the system accounts with it: look them up afresh.
-    from credits.services import forget_system_wallets
-
-    forget_system_wallets()
     yield
     cache.clear()
 
@@ -38,3 +34,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     from django.db import connection
 
     return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"
+
+
+@pytest.fixture(autouse=True)
+def _system_accounts(request):
+    """A test that empties the database takes the migration's system accounts with it."""
+    if request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")  # pytest-django's own marker handling
+    elif "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    elif "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    from credits.services import open_system_wallets
+
+    open_system_wallets()

@@ -21,6 +21,8 @@ SIGNED_IN_PAGES = [
     "jobs:list",
     "disputes:list",
     "accounts:profile",
+    "billing:purchases",
+    "billing:subscription",
     "account_email",
     "account_change_password",
     "mfa_index",

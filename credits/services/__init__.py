@@ -6,8 +6,8 @@ idempotency key scoped to its caller, and raises a `credits.errors.CreditError` 
 """
 
 from credits.services.expiry import due_grants, expire, expire_due_grants
-from credits.services.holds import capture, hold, release, release_expired_holds
-from credits.services.ledger import Reference, forget_system_wallets, system_wallet_id
+from credits.services.holds import capture, hold, hold_grants, release, release_expired_holds
+from credits.services.ledger import Reference, open_system_wallets, system_wallet_id
 from credits.services.movements import (
     adjust,
     grant,
@@ -28,10 +28,11 @@ __all__ = [
     "due_grants",
     "expire",
     "expire_due_grants",
-    "forget_system_wallets",
     "freeze",
     "grant",
     "hold",
+    "hold_grants",
+    "open_system_wallets",
     "open_wallet",
     "refund",
     "refunded_amount",

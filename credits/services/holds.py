@@ -115,6 +115,77 @@ def hold(
     )
 
 
+def hold_grants(
+    *,
+    grants: list,
+    actor: Actor,
+    idempotency_key: str,
+    description: str = "",
+    reference: Reference | None = None,
+) -> CreditTransaction | None:
+    """Reserve whatever the given grants of one wallet still have (a disputed payment's credits).
+
+    Unlike `hold`, it works on frozen wallets too: it protects credits rather than spending
+    them. Returns None when the grants have nothing left. The hold does not expire by itself
+    (staff or the dispute's outcome close it).
+    """
+    description = check_text(description, what="The description")
+    reference = reference or Reference()
+    wallet_ids = {grant.wallet_id for grant in grants}
+    if len(wallet_ids) != 1:
+        raise InvalidRequest("A hold on grants needs grants of one wallet.")
+    grant_ids = sorted(grant.pk for grant in grants)
+    params = {"grants": grant_ids, "description": description, **reference.as_params()}
+
+    def perform(claim):
+        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+        locked, spendable = claim.wallet, claim.grants
+        require_status(locked, allowed=MAY_RECEIVE)
+        chosen = [grant for grant in expire_due(book, locked, spendable) if grant.pk in grant_ids]
+        amount = sum(grant.remaining for grant in chosen)
+        if amount == 0:
+            book.write()
+            return None
+        new_hold = book.open_hold(
+            Hold(
+                wallet=locked,
+                amount=amount,
+                description=description,
+                reference=reference.text,
+                expires_at=book.now + UNTIL_CLOSED,
+                created_at=book.now,
+            )
+        )
+        txn = book.post(
+            kind=Kind.HOLD,
+            wallet=locked,
+            amount=amount,
+            legs=[],
+            description=description,
+            reference=reference,
+            hold=new_hold,
+            primary=True,
+        )
+        take_from_grants(book, txn, burn_down(chosen, amount))
+        locked.held += amount
+        book.wallet_changed(locked)
+        book.write()
+        return txn
+
+    return run_idempotent(
+        actor=actor,
+        key=idempotency_key,
+        operation="hold_grants",
+        params=params,
+        perform=perform,
+        lock_wallet=wallet_ids.pop(),
+    )
+
+
+# Holds that wait for a decision rather than a clock: far enough never to be swept.
+UNTIL_CLOSED = timedelta(days=3650)
+
+
 def capture(
     *,
     hold: Hold,

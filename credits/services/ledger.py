@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 
 from credits.errors import InvalidRequest, WalletNotActive
@@ -36,18 +37,33 @@ MAY_RECEIVE = (Wallet.Status.ACTIVE, Wallet.Status.FROZEN)
 
 
 def system_wallet_id(code: str) -> int:
-    """The id of a system account (never locked, never updated: its balance is Σ its entries)."""
+    """The id of a system account (never locked, never updated: its balance is Σ its entries).
+
+    The accounts come from a migration and cannot be deleted, so their ids are cached. They are
+    never created here: a creation that rolled back would leave a cached id of nothing.
+    """
     if code not in _system_wallet_ids:
-        wallet, _ = Wallet.objects.get_or_create(
-            system_code=code, defaults={"kind": Wallet.Kind.SYSTEM}
+        wallet_id = (
+            Wallet.objects.filter(system_code=code, kind=Wallet.Kind.SYSTEM)
+            .values_list("pk", flat=True)
+            .first()
         )
-        _system_wallet_ids[code] = wallet.pk
+        if wallet_id is None:
+            raise ImproperlyConfigured(
+                f"The system account {code!r} is missing: run `manage.py migrate`."
+            )
+        _system_wallet_ids[code] = wallet_id
     return _system_wallet_ids[code]
 
 
-def forget_system_wallets() -> None:
-    """Drop the cached ids (tests that empty the database call this)."""
+def open_system_wallets() -> None:
+    """Create any missing system account (as the migration does) and forget cached ids.
+
+    For tests that empty the database; the migration does it everywhere else.
+    """
     _system_wallet_ids.clear()
+    for code in SYSTEM_WALLETS:
+        Wallet.objects.get_or_create(system_code=code, defaults={"kind": Wallet.Kind.SYSTEM})
 
 
 def check_amount(amount: object, *, what: str = "The amount") -> int:

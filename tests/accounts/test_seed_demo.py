@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from billing.models import CreditPackage, Promotion, Purchase, Subscription
 from credits.models import CreditGrant, CreditTransaction, Wallet
 from credits.reconciliation import reconcile
 
@@ -37,6 +38,17 @@ def test_seed_demo_twice_leaves_the_same_rows(capsys):
     assert all(verified and primary for _, verified, primary, _ in first[1])
     assert "left unchanged" in capsys.readouterr().out
     assert reconcile().clean
+
+
+def test_the_demo_has_a_catalogue_a_paid_purchase_and_a_subscription():
+    call_command("seed_demo", force=True)
+
+    assert CreditPackage.objects.filter(kind="pack").count() == 3
+    assert CreditPackage.objects.filter(kind="plan").count() == 2
+    assert Promotion.objects.count() == 2
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.bonus_credits) == ("paid", 240)
+    assert Subscription.objects.get().invoices.count() == 1
 
 
 def test_the_demo_ledger_shows_every_kind_of_movement():

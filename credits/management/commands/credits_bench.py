@@ -31,9 +31,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
-from django.test.utils import override_settings
 from django.utils import timezone
 
+from config.scratch_database import scratch_database
 from credits import services
 from credits.actors import Actor
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Wallet
@@ -518,33 +518,17 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         across_ratio: float | None = None  # stays None with --skip-spends
-        old_name = connection.settings_dict["NAME"]
-        test_settings = connection.settings_dict.setdefault("TEST", {})
-        old_test_name = test_settings.get("NAME")
-        test_settings["NAME"] = f"{old_name}_bench"
-        try:
-            # Measured as production runs: with DEBUG on, Django would log every query.
-            with override_settings(DEBUG=False):
-                connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-                services.forget_system_wallets()  # any cached ids belong to the real database
-                # History first: the baseline runs leave a ledger that no longer reconciles.
-                if history_sizes:
-                    self.stdout.write(
-                        f"credits_bench history: {len(history_sizes)} wallets with long "
-                        f"histories, in database {connection.settings_dict['NAME']} "
-                        "(dropped after)"
-                    )
-                for size in history_sizes:
-                    self.bench_history(size)
-                if not skip_spends:
-                    across_ratio = self.bench(
-                        threads=threads, seconds=seconds, wallet_count=wallets
-                    )
-        finally:
-            if connection.settings_dict["NAME"] != old_name:
-                connection.creation.destroy_test_db(old_name, verbosity=0)
-            test_settings["NAME"] = old_test_name
-            services.forget_system_wallets()
+        with scratch_database("bench") as name:
+            # History first: the baseline runs leave a ledger that no longer reconciles.
+            if history_sizes:
+                self.stdout.write(
+                    f"credits_bench history: {len(history_sizes)} wallets with long "
+                    f"histories, in database {name} (dropped after)"
+                )
+            for size in history_sizes:
+                self.bench_history(size)
+            if not skip_spends:
+                across_ratio = self.bench(threads=threads, seconds=seconds, wallet_count=wallets)
         self.stdout.write(f"(whole command: {time.perf_counter() - started:.1f} s)")
         if across_ratio is not None:
             self.stdout.write(f"service/baseline across wallets: {across_ratio:.2f}")

@@ -1,0 +1,124 @@
+"""Demo catalogue and billing history for `manage.py seed_demo`, with made-up Stripe ids.
+
+The purchase and the subscription go through the same code the webhooks use, fed with
+Stripe-shaped objects, so the pages show what a real payment produces.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import User
+from billing.models import CreditPackage, Promotion, Purchase
+from billing.services import fulfilment
+
+PACKS = [
+    ("Starter", 500, "5.00", "A first taste: enough for a few small jobs."),
+    ("Standard", 1200, "10.00", "The pack most people buy."),
+    ("Studio", 5000, "35.00", "For teams that run jobs every day."),
+]
+PLANS = [
+    ("Monthly", 1000, "8.00", "month", CreditPackage.Rollover.CAPPED, 500),
+    ("Yearly", 15000, "80.00", "year", CreditPackage.Rollover.ALL, None),
+]
+
+
+def seed(stdout) -> None:
+    if CreditPackage.objects.exists():
+        stdout.write("Demo billing: already there, left unchanged.")
+        return
+    packs = [_pack(order, *pack) for order, pack in enumerate(PACKS)]
+    plans = [_plan(order, *plan) for order, plan in enumerate(PLANS)]
+    welcome = Promotion.objects.create(
+        code="WELCOME20", kind=Promotion.Kind.BONUS_PERCENT, value=20, credit_lifetime_days=30
+    )
+    Promotion.objects.create(code="FREE100", kind=Promotion.Kind.FREE_GRANT, value=100)
+    alice = User.objects.filter(email="alice@creditdesk.test").first()
+    bob = User.objects.filter(email="bob@creditdesk.test").first()
+    if alice:
+        _paid_purchase(alice, packs[1], welcome)
+    if bob:
+        _subscription(bob, plans[0])
+    stdout.write(
+        "Demo billing: 3 packs, 2 plans, codes WELCOME20 (+20% on a pack) and FREE100 (100 free "
+        "credits); alice bought Standard with WELCOME20, bob subscribes to Monthly."
+    )
+
+
+def _pack(order: int, name: str, credits: int, price: str, description: str) -> CreditPackage:
+    return CreditPackage.objects.create(
+        name=name,
+        credits=credits,
+        price=Decimal(price),
+        description=description,
+        display_order=order,
+        stripe_product_id=f"prod_demo_{name.lower()}",
+        stripe_price_id=f"price_demo_{name.lower()}",
+        stripe_price_amount=Decimal(price),
+        stripe_price_currency="usd",
+    )
+
+
+def _plan(order, name, credits, price, interval, rollover, cap) -> CreditPackage:
+    return CreditPackage.objects.create(
+        name=name,
+        kind=CreditPackage.Kind.PLAN,
+        credits=credits,
+        price=Decimal(price),
+        interval=interval,
+        rollover=rollover,
+        rollover_cap=cap,
+        display_order=order,
+        description=f"{credits} credits every {interval}.",
+        stripe_product_id=f"prod_demo_{name.lower()}",
+        stripe_price_id=f"price_demo_{name.lower()}",
+        stripe_price_amount=Decimal(price),
+        stripe_price_currency="usd",
+    )
+
+
+def _paid_purchase(user: User, package: CreditPackage, promotion: Promotion) -> None:
+    purchase = Purchase.objects.create(
+        user=user,
+        package=package,
+        promotion=promotion,
+        amount=package.price,
+        currency=package.currency,
+        credits=package.credits,
+        bonus_credits=promotion.bonus_for(package),
+        stripe_checkout_session_id=f"cs_demo_{user.pk}",
+        receipt_url="https://pay.stripe.com/receipts/demo",
+    )
+    promotion.redemptions.create(
+        user=user, purchase=purchase, number=1, credits=purchase.bonus_credits, status="reserved"
+    )
+    session = {
+        "id": purchase.stripe_checkout_session_id,
+        "mode": "payment",
+        "payment_status": "paid",
+        "payment_intent": f"pi_demo_{user.pk}",
+        "amount_total": 1000,
+        "metadata": {"purchase_id": str(purchase.pk)},
+    }
+    fulfilment.checkout_completed(session=session, event_id="evt_demo_purchase", event_type="demo")
+
+
+def _subscription(user: User, plan: CreditPackage) -> None:
+    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    end = start + timedelta(days=30)
+    invoice = {
+        "id": f"in_demo_{user.pk}",
+        "amount_paid": 800,
+        "currency": "usd",
+        "parent": {
+            "subscription_details": {
+                "subscription": f"sub_demo_{user.pk}",
+                "metadata": {"user_id": str(user.pk), "package_id": str(plan.pk)},
+            }
+        },
+        "lines": {
+            "data": [{"period": {"start": int(start.timestamp()), "end": int(end.timestamp())}}]
+        },
+    }
+    fulfilment.invoice_paid(invoice=invoice, event_id="evt_demo_invoice", event_type="demo")

@@ -1,0 +1,307 @@
+"""Billing: what can be bought (packages, promotions) and what was (purchases, subscriptions).
+
+Credits themselves live in the ledger (`credits`); these rows say why they were granted, and the
+ledger's transactions point back here through their reference.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class CreditPackage(models.Model):
+    """A one-off pack of credits, or a subscription plan granting credits every period."""
+
+    class Kind(models.TextChoices):
+        PACK = "pack", "Credit pack"
+        PLAN = "plan", "Subscription plan"
+
+    class Interval(models.TextChoices):
+        MONTH = "month", "Monthly"
+        YEAR = "year", "Yearly"
+
+    class Rollover(models.TextChoices):
+        NONE = "none", "Unused credits expire at the period's end"
+        CAPPED = "capped", "Unused credits roll over, up to a cap"
+        ALL = "all", "All unused credits roll over"
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.PACK)
+    credits = models.PositiveIntegerField(help_text="Credits in the pack, or per period of a plan.")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="usd")
+    interval = models.CharField(max_length=5, choices=Interval.choices, blank=True)
+    rollover = models.CharField(max_length=6, choices=Rollover.choices, default=Rollover.NONE)
+    rollover_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For capped rollover: most credits carried over."
+    )
+    is_active = models.BooleanField(default=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+    stripe_product_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    # What the current Stripe Price charges: a change of price makes a new Price.
+    stripe_price_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    stripe_price_currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["kind", "display_order", "price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="billing_package_credits"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="billing_package_price"),
+            models.CheckConstraint(
+                condition=(Q(kind="pack") & Q(interval=""))
+                | (Q(kind="plan") & Q(interval__in=["month", "year"])),
+                name="billing_package_interval_for_plans",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_plan(self) -> bool:
+        return self.kind == self.Kind.PLAN
+
+    @property
+    def price_per_credit(self) -> Decimal:
+        """Money per credit, to four places (what a credit costs the buyer)."""
+        return (self.price / self.credits).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+    @property
+    def cost_basis(self) -> Decimal:
+        """The ledger's cost basis of these credits: money per credit, unrounded to 8 places."""
+        return (self.price / self.credits).quantize(Decimal("0.00000001"))
+
+    @property
+    def needs_stripe_sync(self) -> bool:
+        return (
+            not self.stripe_price_id
+            or self.stripe_price_amount != self.price
+            or self.stripe_price_currency != self.currency
+        )
+
+
+class Promotion(models.Model):
+    """A promo code: bonus credits on a pack, or free credits without buying anything."""
+
+    class Kind(models.TextChoices):
+        BONUS_FIXED = "bonus_fixed", "Bonus credits (a fixed number)"
+        BONUS_PERCENT = "bonus_percent", "Bonus credits (a percentage of the pack)"
+        FREE_GRANT = "free_grant", "Free credits, no purchase"
+
+    code = models.CharField(max_length=40, help_text="Case does not matter: SPRING = spring.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.PositiveIntegerField(help_text="Credits, or a percentage for percent bonuses.")
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="In total; empty for no limit."
+    )
+    max_per_user = models.PositiveIntegerField(default=1)
+    packages = models.ManyToManyField(
+        CreditPackage, blank=True, help_text="The packs it applies to; none selected: all packs."
+    )
+    credit_lifetime_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days the promotional credits live; empty: they never expire.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("code"),
+                name="billing_promotion_code_ci_unique",
+                violation_error_message="A promotion with this code already exists.",
+            ),
+            models.CheckConstraint(condition=Q(value__gt=0), name="billing_promotion_value"),
+            models.CheckConstraint(
+                condition=Q(max_per_user__gt=0), name="billing_promotion_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def bonus_for(self, package: CreditPackage) -> int:
+        """The bonus credits this code adds to a pack."""
+        if self.kind == self.Kind.BONUS_FIXED:
+            return self.value
+        if self.kind == self.Kind.BONUS_PERCENT:
+            return package.credits * self.value // 100
+        return 0
+
+
+class Purchase(models.Model):
+    """One attempt to buy a pack: from the Checkout Session to the money coming back."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Payment failed"
+        EXPIRED = "expired", "Checkout abandoned"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        DISPUTED = "disputed", "Disputed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
+    )
+    package = models.ForeignKey(CreditPackage, on_delete=models.PROTECT, related_name="purchases")
+    promotion = models.ForeignKey(
+        Promotion, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    credits = models.PositiveIntegerField()
+    bonus_credits = models.PositiveIntegerField(default=0)
+    stripe_checkout_session_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    receipt_url = models.URLField(max_length=500, blank=True)
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    clawed_back_credits = models.PositiveIntegerField(default=0)
+    clawback_shortfall = models.PositiveIntegerField(
+        default=0,
+        help_text="Credits a refund or lost dispute should have taken back but could not.",
+    )
+    dispute_hold = models.ForeignKey(
+        "credits.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="billing_purchase_user")]
+
+    def __str__(self) -> str:
+        return f"Purchase #{self.pk}: {self.package} for {self.user}"
+
+    @property
+    def total_credits(self) -> int:
+        return self.credits + self.bonus_credits
+
+
+class Redemption(models.Model):
+    """One use of a promotion by a user: for a purchase (a bonus) or on its own (a free grant).
+
+    `number` counts the user's uses of the promotion (1, 2, …), so the database itself refuses a
+    second use where the limit is one: (promotion, user, number) is unique among uses that count
+    (a released reservation gives its number back).
+    """
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved", "Reserved (checkout open)"
+        USED = "used", "Used"
+        RELEASED = "released", "Released (checkout not paid)"
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="redemptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    purchase = models.OneToOneField(
+        Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="redemption"
+    )
+    number = models.PositiveIntegerField()
+    credits = models.PositiveIntegerField(help_text="Bonus or free credits it gives.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.USED)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promotion", "user", "number"],
+                condition=~Q(status="released"),
+                name="billing_redemption_once_per_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion} by {self.user}"
+
+
+class Subscription(models.Model):
+    """Our copy of a Stripe subscription; the webhooks keep it in step (Stripe is the truth)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    package = models.ForeignKey(
+        CreditPackage, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=32, default="incomplete")
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    # The newest Stripe event applied, so an older one arriving late changes nothing.
+    last_event_created = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.package} for {self.user} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+class SubscriptionInvoice(models.Model):
+    """A paid subscription invoice and the credits it granted: one row per invoice, ever."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="invoices"
+    )
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    credits = models.PositiveIntegerField()
+    rollover_credits = models.PositiveIntegerField(default=0)
+    # The period whose unused credits this one carried on: each period rolls over at most once.
+    rolled_over_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rolled_into"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period_start"]
+
+    def __str__(self) -> str:
+        return self.stripe_invoice_id
+
+
+class UnmatchedStripeEvent(models.Model):
+    """A Stripe event billing could not tie to a purchase or user: kept for staff, no credits."""
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=64)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.stripe_event_id}"

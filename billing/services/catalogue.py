@@ -1,0 +1,59 @@
+"""Keeping each package's Stripe Product and Price in step with the catalogue."""
+
+from billing import stripe_api
+from billing.errors import BillingError
+from billing.models import CreditPackage
+
+
+def sync_package(package: CreditPackage) -> str:
+    """Create or update the package's Stripe Product and Price; say what changed.
+
+    Stripe Prices cannot change their amount, so a new price makes a new Price and the old one
+    is archived (existing subscriptions keep it until they change plan).
+    """
+    if not stripe_api.configured():
+        raise BillingError("Stripe is not configured (STRIPE_SECRET_KEY is empty).")
+    done = []
+    product = {"name": package.name, "metadata": {"package_id": str(package.pk)}}
+    if package.description:
+        product["description"] = package.description
+    if not package.stripe_product_id:
+        created = stripe_api.create_product(
+            idempotency_key=f"package-{package.pk}-product", **product
+        )
+        package.stripe_product_id = created["id"]
+        package.save(update_fields=["stripe_product_id"])
+        done.append("product created")
+    else:
+        stripe_api.modify_product(package.stripe_product_id, **product)
+    if package.needs_stripe_sync:
+        old_price = package.stripe_price_id
+        created = stripe_api.create_price(
+            idempotency_key=(
+                f"package-{package.pk}-price-{package.price}-{package.currency}-{package.interval}"
+            ),
+            **_price(package),
+        )
+        package.stripe_price_id = created["id"]
+        package.stripe_price_amount = package.price
+        package.stripe_price_currency = package.currency
+        package.save(
+            update_fields=["stripe_price_id", "stripe_price_amount", "stripe_price_currency"]
+        )
+        done.append("new price created")
+        if old_price:
+            stripe_api.archive_price(old_price)
+            done.append(f"old price {old_price} archived")
+    return ", ".join(done) or "already up to date"
+
+
+def _price(package: CreditPackage) -> dict:
+    params = {
+        "product": package.stripe_product_id,
+        "unit_amount": stripe_api.to_minor_units(package.price, package.currency),
+        "currency": package.currency,
+        "metadata": {"package_id": str(package.pk), "credits": str(package.credits)},
+    }
+    if package.is_plan:
+        params["recurring"] = {"interval": package.interval}
+    return params

@@ -1,0 +1,176 @@
+"""Buying: a pending purchase and a Stripe Checkout Session; the billing portal.
+
+Nothing here grants credits: the signed webhook does (`billing.services.fulfilment`).
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.urls import reverse
+
+from billing import stripe_api
+from billing.errors import BillingError
+from billing.models import CreditPackage, Purchase, Subscription
+from billing.services.promotions import find_promotion, reserve
+
+
+@dataclass(frozen=True)
+class Checkout:
+    purchase: Purchase
+    url: str
+
+
+def live_subscription(user) -> Subscription | None:
+    return user.subscriptions.filter(status__in=Subscription.LIVE_STATUSES).first()
+
+
+def start_checkout(*, user, package_id: int, promo_code: str = "", base_url: str) -> Checkout:
+    """Create a pending purchase for a pack or plan and the Stripe Checkout Session to pay it.
+
+    The purchase (and the promo code's reserved use) is committed first, so the Stripe call never
+    runs inside a lock; if Stripe refuses, the purchase is marked failed and the code released.
+    """
+    if not stripe_api.configured():
+        raise BillingError("Payments are not configured on this site yet.")
+    package = CreditPackage.objects.filter(pk=package_id, is_active=True).first()
+    if package is None:
+        raise BillingError("That package is not for sale.")
+    if not package.stripe_price_id:
+        raise BillingError(f"{package.name} cannot be bought yet: it is not set up with Stripe.")
+    if package.is_plan and live_subscription(user) is not None:
+        raise BillingError(
+            "You already have a subscription. Change plan with “Manage billing” on your "
+            "subscription page."
+        )
+    if package.is_plan and promo_code.strip():
+        raise BillingError("Promo codes apply to packs, not subscriptions.")
+    purchase = _open_purchase(user=user, package=package, promo_code=promo_code)
+    customer = stripe_api.customer_for(user)
+    try:
+        session = stripe_api.create_checkout_session(
+            idempotency_key=f"checkout-purchase-{purchase.pk}",
+            **_session_params(purchase, customer.id, base_url),
+        )
+    except BillingError:
+        _abandon(purchase, status=Purchase.Status.FAILED)
+        raise
+    purchase.stripe_checkout_session_id = session["id"]
+    purchase.save(update_fields=["stripe_checkout_session_id"])
+    return Checkout(purchase=purchase, url=session["url"])
+
+
+@transaction.atomic
+def _open_purchase(*, user, package: CreditPackage, promo_code: str) -> Purchase:
+    promotion = find_promotion(promo_code, lock=True) if promo_code.strip() else None
+    purchase = Purchase.objects.create(
+        user=user,
+        package=package,
+        promotion=promotion,
+        amount=package.price,
+        currency=package.currency,
+        credits=package.credits,
+    )
+    if promotion is not None:
+        redemption = reserve(promotion=promotion, user=user, package=package, purchase=purchase)
+        purchase.bonus_credits = redemption.credits
+        purchase.save(update_fields=["bonus_credits"])
+    return purchase
+
+
+def _session_params(purchase: Purchase, customer_id: str, base_url: str) -> dict:
+    package = purchase.package
+    metadata = {
+        "purchase_id": str(purchase.pk),
+        "package_id": str(package.pk),
+        "user_id": str(purchase.user_id),
+    }
+    params = {
+        "mode": "subscription" if package.is_plan else "payment",
+        "customer": customer_id,
+        "client_reference_id": str(purchase.user_id),
+        "line_items": [{"price": package.stripe_price_id, "quantity": 1}],
+        "metadata": metadata,
+        "success_url": base_url + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": base_url + reverse("billing:cancel") + f"?purchase={purchase.pk}",
+    }
+    # Copied onto the PaymentIntent or the Subscription, so refunds, disputes and invoices
+    # can be traced back to the purchase and the user.
+    if package.is_plan:
+        params["subscription_data"] = {"metadata": metadata}
+    else:
+        params["payment_intent_data"] = {"metadata": metadata}
+    return params
+
+
+@transaction.atomic
+def _abandon(purchase: Purchase, *, status: str) -> None:
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if purchase.status != Purchase.Status.PENDING:
+        return
+    purchase.status = status
+    purchase.save(update_fields=["status"])
+    redemption = getattr(purchase, "redemption", None)
+    if redemption is not None and redemption.status == redemption.Status.RESERVED:
+        redemption.status = redemption.Status.RELEASED
+        redemption.save(update_fields=["status"])
+
+
+def cancel_checkout(*, user, purchase_id: str) -> Purchase | None:
+    """The buyer came back without paying: close the Checkout Session and free the promo code.
+
+    If Stripe will not expire the session (it was paid meanwhile, in another tab), the purchase is
+    left to the webhook.
+    """
+    if not str(purchase_id).isdigit():
+        return None
+    purchase = Purchase.objects.filter(
+        user=user, pk=purchase_id, status=Purchase.Status.PENDING
+    ).first()
+    if purchase is None:
+        return None
+    if purchase.stripe_checkout_session_id:
+        try:
+            stripe_api.expire_checkout_session(purchase.stripe_checkout_session_id)
+        except BillingError:
+            return purchase
+    _abandon(purchase, status=Purchase.Status.EXPIRED)
+    return purchase
+
+
+@dataclass(frozen=True)
+class CheckoutStatus:
+    done: bool
+    message: str
+
+
+def checkout_status(*, user, session_id: str) -> CheckoutStatus:
+    """Whether the credits of a checkout have arrived (the success page polls this)."""
+    purchase = Purchase.objects.filter(user=user, stripe_checkout_session_id=session_id).first()
+    if purchase is None:
+        return CheckoutStatus(done=True, message="We could not find this payment.")
+    if purchase.status in (Purchase.Status.FAILED, Purchase.Status.EXPIRED):
+        return CheckoutStatus(
+            done=True, message="The payment did not go through; nothing was charged."
+        )
+    if purchase.package.is_plan:
+        subscription = live_subscription(user)
+        if subscription is not None and subscription.invoices.exists():
+            credits = subscription.invoices.first().credits
+            return CheckoutStatus(
+                done=True, message=f"Your subscription is active: {credits} credits have arrived."
+            )
+        return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
+    if purchase.status == Purchase.Status.PENDING:
+        return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
+    return CheckoutStatus(
+        done=True, message=f"Payment received: {purchase.total_credits} credits have arrived."
+    )
+
+
+def open_portal(*, user, return_url: str) -> str:
+    """The URL of Stripe's customer portal for this user (invoices, plan changes, cancelling)."""
+    if not stripe_api.configured():
+        raise BillingError("Payments are not configured on this site yet.")
+    customer = stripe_api.customer_for(user)
+    session = stripe_api.create_portal_session(customer_id=customer.id, return_url=return_url)
+    return session["url"]

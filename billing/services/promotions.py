@@ -1,0 +1,135 @@
+"""Promo codes: checking one, reserving a use of it, redeeming a free grant."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.errors import PromotionError
+from billing.models import CreditPackage, Promotion, Redemption
+from credits import services as credits
+from credits.actors import Actor
+from credits.services import Reference
+
+BILLING = Actor.system("billing")
+COUNTED = (Redemption.Status.RESERVED, Redemption.Status.USED)
+
+
+def find_promotion(code: str, *, lock: bool = False) -> Promotion:
+    code = (code or "").strip()
+    if not code:
+        raise PromotionError("Enter a promo code.")
+    promotions = Promotion.objects.filter(code__iexact=code)
+    if lock:
+        promotions = promotions.select_for_update()
+    promotion = promotions.first()
+    if promotion is None:
+        raise PromotionError(f"There is no promo code “{code}”.")
+    return promotion
+
+
+def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None) -> None:
+    """Refuse, with the reason, a code this user cannot use now (for this package)."""
+    now = timezone.now()
+    if not promotion.is_active or promotion.valid_from > now:
+        raise PromotionError(f"The code “{promotion.code}” is not active.")
+    if promotion.valid_until is not None and promotion.valid_until <= now:
+        raise PromotionError(f"The code “{promotion.code}” has expired.")
+    counted = promotion.redemptions.filter(status__in=COUNTED)
+    if promotion.max_redemptions is not None and counted.count() >= promotion.max_redemptions:
+        raise PromotionError(f"The code “{promotion.code}” has been used up.")
+    if counted.filter(user=user).count() >= promotion.max_per_user:
+        raise PromotionError(f"You have already used the code “{promotion.code}”.")
+    if promotion.kind == Promotion.Kind.FREE_GRANT:
+        if package is not None:
+            raise PromotionError(
+                f"The code “{promotion.code}” gives free credits: redeem it without buying."
+            )
+        return
+    if package is None:
+        raise PromotionError(f"The code “{promotion.code}” gives a bonus on a pack: choose one.")
+    if package.is_plan:
+        raise PromotionError(f"The code “{promotion.code}” applies to packs, not subscriptions.")
+    applies_to = list(promotion.packages.all())
+    if applies_to and package not in applies_to:
+        raise PromotionError(f"The code “{promotion.code}” does not apply to {package.name}.")
+
+
+def describe(promotion: Promotion, package: CreditPackage | None) -> str:
+    """What the code does, in the words the shop shows."""
+    if promotion.kind == Promotion.Kind.FREE_GRANT:
+        return f"{promotion.value} free credits"
+    if package is not None:
+        return f"+{promotion.bonus_for(package)} bonus credits"
+    if promotion.kind == Promotion.Kind.BONUS_PERCENT:
+        return f"+{promotion.value}% bonus credits on a pack"
+    return f"+{promotion.value} bonus credits on a pack"
+
+
+def preview(*, code: str, user, package: CreditPackage | None) -> str:
+    """Check a code before paying; the effect it would have, or a PromotionError."""
+    promotion = find_promotion(code)
+    check_promotion(promotion=promotion, user=user, package=package)
+    return describe(promotion, package)
+
+
+def reserve(*, promotion: Promotion, user, package: CreditPackage, purchase) -> Redemption:
+    """Take one use of a code for a purchase (the caller holds the promotion's row lock).
+
+    Reserved uses count toward the limits, so two buyers cannot both take the last one; a
+    checkout that is never paid releases its use.
+    """
+    check_promotion(promotion=promotion, user=user, package=package)
+    return Redemption.objects.create(
+        promotion=promotion,
+        user=user,
+        purchase=purchase,
+        number=_next_number(promotion, user),
+        credits=promotion.bonus_for(package),
+        status=Redemption.Status.RESERVED,
+    )
+
+
+@transaction.atomic
+def redeem_free_grant(*, code: str, user) -> Redemption:
+    """Give the credits of a free-grant code, once per the code's limits."""
+    promotion = find_promotion(code, lock=True)
+    check_promotion(promotion=promotion, user=user, package=None)
+    redemption = Redemption.objects.create(
+        promotion=promotion,
+        user=user,
+        number=_next_number(promotion, user),
+        credits=promotion.value,
+        status=Redemption.Status.USED,
+    )
+    credits.grant(
+        wallet=user.wallet,
+        amount=promotion.value,
+        source="promotion",
+        expires_at=expiry_for(promotion),
+        description=f"Promo code {promotion.code}",
+        reference=Reference(text=promotion.code, obj=redemption),
+        actor=BILLING,
+        idempotency_key=f"redemption:{redemption.pk}",
+    )
+    return redemption
+
+
+def expiry_for(promotion: Promotion):
+    if promotion.credit_lifetime_days is None:
+        return None
+    return timezone.now() + timedelta(days=promotion.credit_lifetime_days)
+
+
+def _next_number(promotion: Promotion, user) -> int:
+    """The user's next use number; released uses free their number again."""
+    taken = set(
+        promotion.redemptions.filter(user=user)
+        .filter(~Q(status=Redemption.Status.RELEASED))
+        .values_list("number", flat=True)
+    )
+    number = 1
+    while number in taken:
+        number += 1
+    return number

@@ -1,0 +1,162 @@
+"""The shop, checkout, and the buyer's purchases and subscription (thin: services decide)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from billing import stripe_api
+from billing.errors import BillingError
+from billing.forms import CheckoutForm, PromoCodeForm
+from billing.models import CreditPackage, Subscription
+from billing.services import checkout as checkout_service
+from billing.services import promotions
+from config.pagination import paginate
+
+# htmx stops polling when a response has this status.
+HTMX_STOP_POLLING = 286
+
+
+def _base_url(request: HttpRequest) -> str:
+    return settings.SITE_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")
+
+
+@login_not_required
+def shop(request: HttpRequest) -> HttpResponse:
+    packages = CreditPackage.objects.filter(is_active=True)
+    context = {
+        "packs": [p for p in packages if not p.is_plan],
+        "plans": [p for p in packages if p.is_plan],
+        "payments_enabled": stripe_api.configured(),
+        "subscription": (
+            checkout_service.live_subscription(request.user)
+            if request.user.is_authenticated
+            else None
+        ),
+        "promo_form": PromoCodeForm(),
+    }
+    return render(request, "billing/shop.html", context)
+
+
+@require_POST
+def promo_check(request: HttpRequest) -> HttpResponse:
+    """Check a code before paying: the shop's promo box (htmx) shows its effect, or why not."""
+    form = PromoCodeForm(request.POST)
+    effect, error = None, None
+    if form.is_valid():
+        package = CreditPackage.objects.filter(
+            pk=form.cleaned_data["package"] or 0, is_active=True
+        ).first()
+        try:
+            effect = promotions.preview(
+                code=form.cleaned_data["code"], user=request.user, package=package
+            )
+        except BillingError as exc:
+            error = exc.message
+    else:
+        error = "Enter a promo code."
+    context = {"effect": effect, "error": error, "code": request.POST.get("code", "")}
+    if not request.htmx:
+        messages.add_message(
+            request, messages.ERROR if error else messages.SUCCESS, error or effect
+        )
+        return redirect("billing:shop")
+    return render(request, "billing/_promo_result.html", context)
+
+
+@require_POST
+def redeem(request: HttpRequest) -> HttpResponse:
+    form = PromoCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a promo code to redeem.")
+        return redirect("billing:shop")
+    try:
+        redemption = promotions.redeem_free_grant(code=form.cleaned_data["code"], user=request.user)
+    except BillingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{redemption.credits} free credits were added to your wallet.")
+    return redirect("billing:shop")
+
+
+@require_POST
+def checkout(request: HttpRequest) -> HttpResponse:
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a package to buy.")
+        return redirect("billing:shop")
+    try:
+        started = checkout_service.start_checkout(
+            user=request.user,
+            package_id=form.cleaned_data["package"],
+            promo_code=form.cleaned_data["promo_code"] or "",
+            base_url=_base_url(request),
+        )
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("billing:shop")
+    return _see_other(started.url)
+
+
+def _see_other(url: str) -> HttpResponse:
+    """Leave for Stripe's page with a 303, as after any POST."""
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+def success(request: HttpRequest) -> HttpResponse:
+    session_id = request.GET.get("session_id", "")
+    status = checkout_service.checkout_status(user=request.user, session_id=session_id)
+    return render(request, "billing/success.html", {"status": status, "session_id": session_id})
+
+
+def checkout_status(request: HttpRequest) -> HttpResponse:
+    session_id = request.GET.get("session_id", "")
+    status = checkout_service.checkout_status(user=request.user, session_id=session_id)
+    response = render(
+        request, "billing/_checkout_status.html", {"status": status, "session_id": session_id}
+    )
+    if status.done:
+        response.status_code = HTMX_STOP_POLLING if request.htmx else 200
+    return response
+
+
+def cancel(request: HttpRequest) -> HttpResponse:
+    checkout_service.cancel_checkout(user=request.user, purchase_id=request.GET.get("purchase", ""))
+    messages.info(request, "Checkout cancelled: nothing was charged.")
+    return redirect("billing:shop")
+
+
+def purchases(request: HttpRequest) -> HttpResponse:
+    page = paginate(request, request.user.purchases.select_related("package", "promotion"))
+    return render(request, "billing/purchases.html", {"page": page})
+
+
+def subscription(request: HttpRequest) -> HttpResponse:
+    current = (
+        checkout_service.live_subscription(request.user)
+        or Subscription.objects.filter(user=request.user).first()
+    )
+    invoices = current.invoices.all()[:12] if current else []
+    context = {
+        "subscription": current,
+        "invoices": invoices,
+        "payments_enabled": stripe_api.configured(),
+    }
+    return render(request, "billing/subscription.html", context)
+
+
+@require_POST
+def portal(request: HttpRequest) -> HttpResponse:
+    try:
+        url = checkout_service.open_portal(
+            user=request.user, return_url=_base_url(request) + reverse("billing:subscription")
+        )
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("billing:subscription")
+    return _see_other(url)

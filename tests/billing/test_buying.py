@@ -1,0 +1,210 @@
+"""The shop and checkout pages, with Stripe answered by the fake: nothing here grants credits."""
+
+import pytest
+from django.urls import reverse
+from djstripe.models import Customer
+
+from billing.models import Purchase, Redemption, Subscription
+from tests.billing.conftest import make_pack, make_plan, make_promotion, pending_purchase
+from tests.credits.conftest import state
+from tests.factories import UserFactory
+from tests.pages import accessibility_problems, page, text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shopper(client, fake_stripe):
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+def buy(client, package, promo_code=""):
+    return client.post(
+        reverse("billing:checkout"), {"package": package.pk, "promo_code": promo_code}
+    )
+
+
+def test_the_shop_lists_packs_and_plans_with_price_per_credit(client):
+    make_pack(name="Starter", credits=500, price="5.00")
+    make_plan(name="Monthly", credits=1000, price="8.00")
+    make_pack(name="Hidden", is_active=False)
+
+    response = client.get(reverse("billing:shop"))
+
+    page_text = text(response)
+    assert "Starter 500 credits 5.00 USD (0.01 USD per credit)" in page_text
+    assert "Monthly 1000 credits every month 8.00 USD / month (0.0080 USD per credit)" in page_text
+    assert "Hidden" not in page_text
+    assert accessibility_problems(response) == []
+
+
+def test_without_stripe_keys_the_shop_says_payments_are_not_configured(client, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    pack = make_pack()
+    client.force_login(UserFactory())
+
+    shop = client.get(reverse("billing:shop"))
+    refused = buy(client, pack)
+
+    assert "Payments are not configured" in text(shop)
+    assert page(shop).find("button", string=lambda s: s and "Buy" in s) is None
+    assert "Payments are not configured" in text(client.get(refused["Location"]))
+    assert not Purchase.objects.exists()
+
+
+def test_buying_a_pack_opens_a_checkout_for_a_pending_purchase(client, shopper, fake_stripe):
+    pack = make_pack()
+    make_promotion()
+
+    response = buy(client, pack, promo_code="spring")
+
+    purchase = Purchase.objects.get()
+    assert (purchase.status, purchase.credits, purchase.bonus_credits) == ("pending", 1000, 200)
+    assert response.status_code == 303
+    assert (
+        response["Location"]
+        == f"https://checkout.stripe.test/{purchase.stripe_checkout_session_id}"
+    )
+    (params,) = fake_stripe.posted("/v1/checkout/sessions")
+    assert params["mode"] == "payment"
+    assert params["line_items[0][price]"] == "price_standard"
+    assert params["client_reference_id"] == str(shopper.pk)
+    assert params["metadata[purchase_id]"] == str(purchase.pk)
+    assert params["payment_intent_data[metadata][purchase_id]"] == str(purchase.pk)
+    assert params["success_url"].endswith("/billing/success/?session_id={CHECKOUT_SESSION_ID}")
+    assert Redemption.objects.get().status == "reserved"
+    assert state(shopper.wallet) == (0, 0, 0)
+
+
+def test_the_stripe_customer_is_created_once_per_user(client, shopper, fake_stripe):
+    pack = make_pack()
+
+    buy(client, pack)
+    buy(client, pack)
+
+    assert len(fake_stripe.posted("/v1/customers")) == 1
+    assert Customer.objects.get(subscriber=shopper)
+
+
+def test_subscribing_opens_a_subscription_checkout(client, shopper, fake_stripe):
+    plan = make_plan()
+
+    response = buy(client, plan)
+
+    assert response.status_code == 303
+    (params,) = fake_stripe.posted("/v1/checkout/sessions")
+    assert params["mode"] == "subscription"
+    assert params["subscription_data[metadata][user_id]"] == str(shopper.pk)
+
+
+def test_a_second_subscription_is_refused(client, shopper):
+    plan = make_plan()
+    Subscription.objects.create(
+        user=shopper, package=plan, stripe_subscription_id="sub_x", status="active"
+    )
+
+    response = buy(client, plan)
+
+    assert "You already have a subscription" in text(client.get(response["Location"]))
+    assert not Purchase.objects.exists()
+
+
+@pytest.mark.parametrize("case", ["unknown", "inactive", "not synced"])
+def test_a_package_that_is_not_for_sale_is_refused(client, shopper, case):
+    pack = make_pack(
+        is_active=case != "inactive", stripe_price_id="" if case == "not synced" else "p"
+    )
+    package_id = 999999 if case == "unknown" else pack.pk
+
+    response = client.post(reverse("billing:checkout"), {"package": package_id}, follow=True)
+
+    assert "not for sale" in text(response) or "not set up with Stripe" in text(response)
+    assert not Purchase.objects.exists()
+
+
+def test_an_invalid_promo_code_stops_the_checkout(client, shopper):
+    response = client.post(
+        reverse("billing:checkout"), {"package": make_pack().pk, "promo_code": "NOPE"}, follow=True
+    )
+
+    assert "There is no promo code “NOPE”" in text(response)
+    assert not Purchase.objects.exists()
+
+
+def test_when_stripe_refuses_the_purchase_fails_and_the_code_is_freed(client, shopper, fake_stripe):
+    make_promotion()
+    fake_stripe.fail_next = "/v1/checkout/sessions"
+
+    response = client.post(
+        reverse("billing:checkout"),
+        {"package": make_pack().pk, "promo_code": "SPRING"},
+        follow=True,
+    )
+
+    assert "Could not start the checkout" in text(response)
+    assert Purchase.objects.get().status == "failed"
+    assert Redemption.objects.get().status == "released"
+
+
+def test_cancelling_closes_the_session_and_frees_the_code(client, shopper, fake_stripe):
+    make_promotion()
+    buy(client, make_pack(), promo_code="SPRING")
+    purchase = Purchase.objects.get()
+
+    response = client.get(reverse("billing:cancel"), {"purchase": purchase.pk}, follow=True)
+
+    assert "Checkout cancelled: nothing was charged." in text(response)
+    purchase.refresh_from_db()
+    assert purchase.status == "expired"
+    assert Redemption.objects.get().status == "released"
+    assert fake_stripe.posted(f"/v1/checkout/sessions/{purchase.stripe_checkout_session_id}/expire")
+
+
+def test_the_success_page_polls_until_the_credits_arrive(client, shopper):
+    purchase = pending_purchase(shopper, make_pack())
+    session = purchase.stripe_checkout_session_id
+
+    waiting = client.get(reverse("billing:success"), {"session_id": session})
+    assert "Confirming your payment" in text(waiting)
+    assert page(waiting).find(id="checkout-status")["hx-trigger"] == "every 2s"
+
+    Purchase.objects.filter(pk=purchase.pk).update(status="paid")
+    done = client.get(
+        reverse("billing:checkout-status"), {"session_id": session}, HTTP_HX_REQUEST="true"
+    )
+    assert done.status_code == 286  # tells htmx to stop polling
+    assert "Payment received: 1000 credits have arrived." in text(done)
+
+
+def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopper):
+    purchase = pending_purchase(shopper, make_pack(), bonus=200, promotion=make_promotion())
+    Purchase.objects.filter(pk=purchase.pk).update(
+        status="paid", receipt_url="https://pay.stripe.test/r/1"
+    )
+    pending_purchase(UserFactory(), make_pack(name="Other"))
+
+    response = client.get(reverse("billing:purchases"))
+
+    page_text = text(response)
+    assert "Standard 10.00 USD 1000 +200 (SPRING) Paid Receipt" in page_text
+    assert "Other" not in page_text
+    assert accessibility_problems(response) == []
+
+
+def test_my_subscription_shows_the_plan_and_opens_the_portal(client, shopper, fake_stripe):
+    plan = make_plan()
+    Subscription.objects.create(
+        user=shopper, package=plan, stripe_subscription_id="sub_y", status="active"
+    )
+
+    shown = client.get(reverse("billing:subscription"))
+    portal = client.post(reverse("billing:portal"))
+
+    assert "Monthly (8.00 USD per month)" in text(shown)
+    assert accessibility_problems(shown) == []
+    assert portal.status_code == 303
+    assert portal["Location"] == "https://billing.stripe.test/portal"
+    (params,) = fake_stripe.posted("/v1/billing_portal/sessions")
+    assert params["return_url"].endswith("/billing/subscription/")

@@ -1,0 +1,115 @@
+"""Refunds and chargebacks take credits back, never more than are left; the rest is recorded."""
+
+import pytest
+
+from billing.models import Purchase
+from credits import services
+from credits.models import Hold
+from credits.reconciliation import reconcile
+from tests.billing.conftest import (
+    charge_object,
+    dispute_object,
+    make_pack,
+    make_promotion,
+    pending_purchase,
+    session_object,
+)
+from tests.credits.conftest import ACTOR, key, state
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_consistent():
+    yield
+    assert reconcile().problems == []
+
+
+@pytest.fixture
+def paid(webhooks, buyer):
+    """A paid purchase of 1,000 credits for 10.00, with a 200-credit promo bonus."""
+    purchase = pending_purchase(buyer, make_pack(), bonus=200, promotion=make_promotion())
+    webhooks.send("checkout.session.completed", session_object(purchase))
+    purchase.refresh_from_db()
+    return purchase
+
+
+def spend(user, amount):
+    services.spend(wallet=user.wallet, amount=amount, actor=ACTOR, idempotency_key=key())
+
+
+def test_a_full_refund_takes_back_all_the_purchase_credits(webhooks, paid):
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.clawed_back_credits, paid.clawback_shortfall) == ("refunded", 1200, 0)
+    assert str(paid.refunded_amount) == "10.00"
+    assert state(paid.user.wallet) == (0, 0, 0)
+
+
+def test_a_partial_refund_takes_back_its_share_and_a_second_one_the_rest(webhooks, paid):
+    webhooks.send("charge.refunded", charge_object(paid, refunded=250))
+    paid.refresh_from_db()
+    assert (paid.status, paid.clawed_back_credits) == ("partially_refunded", 300)
+    assert state(paid.user.wallet)[0] == 900
+
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))  # redelivered
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.clawed_back_credits) == ("refunded", 1200)
+    assert state(paid.user.wallet)[0] == 0
+
+
+def test_credits_already_spent_become_a_recorded_shortfall(webhooks, paid):
+    spend(paid.user, 1100)
+
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))
+
+    paid.refresh_from_db()
+    assert (paid.clawed_back_credits, paid.clawback_shortfall) == (100, 1100)
+    assert state(paid.user.wallet) == (0, 0, 0)
+
+
+def test_a_dispute_holds_the_remaining_credits_and_a_win_releases_them(webhooks, paid):
+    spend(paid.user, 150)
+
+    webhooks.send("charge.dispute.created", dispute_object(paid))
+    paid.refresh_from_db()
+    assert paid.status == "disputed"
+    assert state(paid.user.wallet) == (1050, 1050, 0)
+
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="won"))
+    paid.refresh_from_db()
+    assert paid.status == "paid"
+    assert Hold.objects.get(pk=paid.dispute_hold_id).status == "released"
+    assert state(paid.user.wallet) == (1050, 0, 1050)
+
+
+def test_a_lost_dispute_takes_the_held_credits_back(webhooks, paid):
+    webhooks.send("charge.dispute.created", dispute_object(paid))
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="lost"))
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="lost"))  # redelivered
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.clawed_back_credits, paid.clawback_shortfall) == ("refunded", 1200, 0)
+    assert state(paid.user.wallet) == (0, 0, 0)
+
+
+def test_a_dispute_on_a_frozen_wallet_still_holds_the_credits(webhooks, paid):
+    services.freeze(wallet=paid.user.wallet, reason="review", actor=ACTOR)
+
+    webhooks.send("charge.dispute.created", dispute_object(paid))
+
+    assert state(paid.user.wallet) == (1200, 1200, 0)
+
+
+def test_a_refund_for_an_unknown_payment_changes_no_balance(webhooks, paid):
+    stranger = pending_purchase(paid.user, paid.package)
+    stranger.stripe_payment_intent_id = "pi_unknown"
+    charge = charge_object(stranger, refunded=1000)
+
+    webhooks.send("charge.refunded", charge)
+
+    assert Purchase.objects.get(pk=paid.pk).status == "paid"
+    assert state(paid.user.wallet)[0] == 1200
