@@ -177,3 +177,21 @@ def test_a_session_naming_no_purchase_of_ours_is_kept_for_staff(webhooks, buyer)
 
     assert UnmatchedStripeEvent.objects.get().reason == "no purchase for this session"
     assert balance(buyer) == 0
+
+
+def test_a_failed_event_grants_nothing_and_its_retry_grants_once(webhooks, buyer):
+    purchase = pending_purchase(buyer, make_pack())
+    session = session_object(purchase, customer="cus_late")
+    payload = event("checkout.session.completed", session)
+    webhooks.fake.add(session)
+
+    assert webhooks.post(payload).status_code == 500  # the customer is not known yet
+    assert balance(buyer) == 0
+    assert not Event.objects.filter(id=payload["id"]).exists()  # rolled back with the handler
+
+    webhooks.fake.add({"id": "cus_late", "object": "customer", "email": buyer.email})
+    assert webhooks.post(payload).status_code == 200  # Stripe's retry
+    assert webhooks.post(payload).status_code == 200
+
+    assert balance(buyer) == 1000
+    assert Purchase.objects.get(pk=purchase.pk).status == "paid"
