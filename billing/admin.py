@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,7 +23,7 @@ from billing.models import (
     UnmatchedStripeEvent,
 )
 from billing.services import catalogue, refunds
-from billing.templatetags.billing import money
+from billing.templatetags.billing import money, per_credit
 from credits.models import CreditGrant
 
 
@@ -36,13 +37,16 @@ class CreditPackageAdmin(admin.ModelAdmin):
     readonly_fields += ["stripe_price_currency"]
     actions = ["sync_with_stripe"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # purchases point at it: deactivate it instead
+
     @admin.display(description="Price", ordering="price")
     def price_label(self, package: CreditPackage) -> str:
         return money(package.price, package.currency)
 
     @admin.display(description="Per credit")
     def per_credit(self, package: CreditPackage) -> str:
-        return money(package.price_per_credit, package.currency)
+        return per_credit(package.price_per_credit, package.currency)
 
     @admin.action(description="Create or update the Stripe Product and Price")
     def sync_with_stripe(self, request, queryset):
@@ -62,6 +66,10 @@ class PromotionAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["code"]
     filter_horizontal = ["packages"]
+    readonly_fields = ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # redemptions point at it: deactivate it instead
 
     def get_queryset(self, request):
         counted = Q(redemptions__status__in=[Redemption.Status.RESERVED, Redemption.Status.USED])
@@ -134,6 +142,10 @@ class PurchaseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Read-only pages; the refund has its own form.
+        return obj is None and super().has_change_permission(request)
+
     @admin.display(description="Paid", ordering="amount")
     def amount_label(self, purchase: Purchase) -> str:
         return money(purchase.amount, purchase.currency)
@@ -178,6 +190,8 @@ class PurchaseAdmin(admin.ModelAdmin):
         return redirect("admin:billing_purchase_refund", queryset.get().pk)
 
     def refund_view(self, request, purchase_id: int):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         purchase = get_object_or_404(Purchase, pk=purchase_id)
         form = RefundForm(request.POST or None, purchase=purchase)
         if request.method == "POST" and form.is_valid():
@@ -244,6 +258,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # Stripe's webhooks keep it in step
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -70,7 +70,6 @@ def _plan(order, name, credits, price, interval, rollover, cap) -> CreditPackage
         rollover=rollover,
         rollover_cap=cap,
         display_order=order,
-        description=f"{credits} credits every {interval}.",
         stripe_product_id=f"prod_demo_{name.lower()}",
         stripe_price_id=f"price_demo_{name.lower()}",
         stripe_price_amount=Decimal(price),
@@ -88,7 +87,6 @@ def _paid_purchase(user: User, package: CreditPackage, promotion: Promotion) -> 
         credits=package.credits,
         bonus_credits=promotion.bonus_for(package),
         stripe_checkout_session_id=f"cs_demo_{user.pk}",
-        receipt_url="https://pay.stripe.com/receipts/demo",
     )
     promotion.redemptions.create(
         user=user, purchase=purchase, number=1, credits=purchase.bonus_credits, status="reserved"

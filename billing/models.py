@@ -7,10 +7,16 @@ ledger's transactions point back here through their reference.
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+CURRENCIES = [
+    ("usd", "USD"), ("eur", "EUR"), ("gbp", "GBP"), ("chf", "CHF"), ("cad", "CAD"),
+    ("aud", "AUD"), ("sek", "SEK"), ("nok", "NOK"), ("dkk", "DKK"), ("jpy", "JPY"),
+]  # fmt: skip
 
 
 class CreditPackage(models.Model):
@@ -34,11 +40,15 @@ class CreditPackage(models.Model):
     kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.PACK)
     credits = models.PositiveIntegerField(help_text="Credits in the pack, or per period of a plan.")
     price = models.DecimalField(max_digits=10, decimal_places=2)
-    currency = models.CharField(max_length=3, default="usd")
-    interval = models.CharField(max_length=5, choices=Interval.choices, blank=True)
-    rollover = models.CharField(max_length=6, choices=Rollover.choices, default=Rollover.NONE)
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default="usd")
+    interval = models.CharField(
+        max_length=5, choices=Interval.choices, blank=True, help_text="Plans only."
+    )
+    rollover = models.CharField(
+        max_length=6, choices=Rollover.choices, default=Rollover.NONE, help_text="Plans only."
+    )
     rollover_cap = models.PositiveIntegerField(
-        null=True, blank=True, help_text="For capped rollover: most credits carried over."
+        null=True, blank=True, help_text="Plans with capped rollover: most credits carried over."
     )
     is_active = models.BooleanField(default=True)
     display_order = models.PositiveSmallIntegerField(default=0)
@@ -53,17 +63,44 @@ class CreditPackage(models.Model):
     class Meta:
         ordering = ["kind", "display_order", "price"]
         constraints = [
-            models.CheckConstraint(condition=Q(credits__gt=0), name="billing_package_credits"),
-            models.CheckConstraint(condition=Q(price__gt=0), name="billing_package_price"),
             models.CheckConstraint(
-                condition=(Q(kind="pack") & Q(interval=""))
+                condition=Q(credits__gt=0),
+                name="billing_package_credits",
+                violation_error_message="A package must give at least one credit.",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0),
+                name="billing_package_price",
+                violation_error_message="The price must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="pack") & Q(interval="") & Q(rollover="none"))
                 | (Q(kind="plan") & Q(interval__in=["month", "year"])),
                 name="billing_package_interval_for_plans",
+                violation_error_message=(
+                    "A plan needs a billing period; a pack has neither a period nor a rollover."
+                ),
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Say, beside the field, what the database constraints would refuse less clearly."""
+        errors = {}
+        if self.kind == self.Kind.PLAN and not self.interval:
+            errors["interval"] = "A plan needs a billing period."
+        if self.kind == self.Kind.PACK and self.interval:
+            errors["interval"] = "A pack has no billing period."
+        if self.kind == self.Kind.PACK and self.rollover != self.Rollover.NONE:
+            errors["rollover"] = "Rollover applies to plans only."
+        if self.rollover == self.Rollover.CAPPED and not self.rollover_cap:
+            errors["rollover_cap"] = "Capped rollover needs a cap of at least one credit."
+        if self.rollover != self.Rollover.CAPPED and self.rollover_cap is not None:
+            errors["rollover_cap"] = "A cap applies only to capped rollover."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_plan(self) -> bool:

@@ -43,8 +43,12 @@ def _call(action: str, function, **params):
     """Call Stripe; any failure becomes one BillingError a person can read."""
     try:
         return function(**_options(), **params)
+    except stripe.APIConnectionError as error:
+        raise BillingError(
+            f"Could not {action}: Stripe could not be reached. Try again."
+        ) from error
     except stripe.StripeError as error:
-        message = getattr(error, "user_message", None) or "Stripe did not accept the request"
+        message = (getattr(error, "user_message", None) or "Stripe refused the request").rstrip(".")
         raise BillingError(f"Could not {action}: {message}.") from error
 
 

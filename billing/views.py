@@ -37,6 +37,8 @@ def shop(request: HttpRequest) -> HttpResponse:
             else None
         ),
         "promo_form": PromoCodeForm(),
+        # A code checked without JavaScript comes back in the address, to stay in the box.
+        "code": request.GET.get("code", "")[:40],
     }
     return render(request, "billing/shop.html", context)
 

@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "djstripe",
+    "django_tasks",
+    "django_tasks_db",
     *LOCAL_APPS,
 ]
 
@@ -198,6 +200,16 @@ vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemai
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CreditDesk <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Background work (e-mails): run where they are enqueued by default; in production use the
+# database backend and run `manage.py db_worker` beside the web processes.
+TASKS = {
+    "default": {
+        "BACKEND": env.str(
+            "TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"
+        )
+    }
+}
+
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -281,6 +293,10 @@ CREDITS_REFUND_GRACE_DAYS = env.int("CREDITS_REFUND_GRACE_DAYS", default=30)
 CREDITS_DAILY_TRANSFER_LIMIT = env.int("CREDITS_DAILY_TRANSFER_LIMIT", default=10_000)
 # How long a hold lasts when its caller gives no expiry.
 CREDITS_HOLD_TTL_HOURS = env.int("CREDITS_HOLD_TTL_HOURS", default=168)
+
+# --- Disputes ----------------------------------------------------------------------------------
+# How long after a transaction its owner may dispute it.
+DISPUTE_WINDOW_DAYS = env.int("DISPUTE_WINDOW_DAYS", default=60)
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)

@@ -40,7 +40,7 @@ class Operation:
     title: str
     form: type[forms.Form]
     run: Callable[[Wallet, dict, Actor, str], object]
-    done: str
+    done: str  # what to tell staff, with {email} and {amount}
 
 
 def _grant(wallet: Wallet, data: dict, actor: Actor, key: str):
@@ -75,11 +75,25 @@ def _status(change: Callable) -> Callable:
 
 
 OPERATIONS = {
-    "grant": Operation("Grant credits", GrantForm, _grant, "granted"),
-    "deduct": Operation("Deduct credits", DeductForm, _deduct, "deducted"),
-    "freeze": Operation("Freeze wallets", StatusForm, _status(services.freeze), "frozen"),
-    "unfreeze": Operation("Unfreeze wallets", StatusForm, _status(services.unfreeze), "unfrozen"),
-    "suspend": Operation("Suspend wallets", StatusForm, _status(services.suspend), "suspended"),
+    "grant": Operation("Grant credits", GrantForm, _grant, "Granted {amount} credits to {email}."),
+    "deduct": Operation(
+        "Deduct credits", DeductForm, _deduct, "Deducted {amount} credits from {email}."
+    ),
+    "freeze": Operation(
+        "Freeze", StatusForm, _status(services.freeze), "Froze the wallet of {email}."
+    ),
+    "unfreeze": Operation(
+        "Unfreeze", StatusForm, _status(services.unfreeze), "Unfroze the wallet of {email}."
+    ),
+    "suspend": Operation(
+        "Suspend", StatusForm, _status(services.suspend), "Suspended the wallet of {email}."
+    ),
+    "reactivate": Operation(
+        "Reactivate",
+        StatusForm,
+        _status(services.reactivate),
+        "Reactivated the wallet of {email} (suspension lifted).",
+    ),
 }
 
 
@@ -106,7 +120,7 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__name"]
     list_select_related = ["user"]
     actions = ["grant_credits", "deduct_credits", "freeze_wallets", "unfreeze_wallets"]
-    actions += ["suspend_wallets"]
+    actions += ["suspend_wallets", "reactivate_wallets"]
     fields = ["owner", "status", "balance", "held", "available", "operations"]
     fields += ["credit_blocks", "open_holds", "recent_transactions", "status_history"]
     readonly_fields = fields
@@ -264,12 +278,14 @@ class WalletAdmin(admin.ModelAdmin):
         actor = Actor.for_staff(request.user)
         key = data.get("idempotency_key", "")
         for wallet in wallets:
+            email = wallet.user.email
             try:
                 operation.run(wallet, data, actor, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
-                self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
+                self.message_user(request, f"Not done for {email}: {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{wallet.user}: {operation.done}.", messages.SUCCESS)
+                done = operation.done.format(email=email, amount=data.get("amount"))
+                self.message_user(request, done, messages.SUCCESS)
 
     def _start(self, queryset, name: str) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
@@ -294,6 +310,10 @@ class WalletAdmin(admin.ModelAdmin):
     @admin.action(description="Suspend the selected wallets", permissions=["change"])
     def suspend_wallets(self, request, queryset):
         return self._start(queryset, "suspend")
+
+    @admin.action(description="Reactivate the selected (suspended) wallets", permissions=["change"])
+    def reactivate_wallets(self, request, queryset):
+        return self._start(queryset, "reactivate")
 
 
 def _table(headers: list[str], rows: list[tuple]) -> str:

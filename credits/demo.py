@@ -45,18 +45,17 @@ def _seed_alice(alice: User) -> None:
         source=Source.PURCHASE,
         cost_basis=usd_cent,
         currency="usd",
-        description="Starter pack: 1,000 credits",
+        description="Credit purchase: 1,000 credits",
         actor=DEMO,
         idempotency_key=_key(alice, "purchase"),
     )
     services.grant(
         wallet=wallet,
         amount=500,
-        source=Source.SUBSCRIPTION,
+        source=Source.ADMIN,
+        is_promotional=False,
         expires_at=joined + timedelta(days=30),
-        cost_basis=Decimal("0.008"),
-        currency="usd",
-        description="Monthly plan: 500 credits",
+        description="Loyalty grant from staff: 500 credits",
         actor=DEMO,
         idempotency_key=_key(alice, "subscription"),
     )
@@ -109,7 +108,7 @@ def _seed_bob(bob: User, *, sender: User) -> None:
         source=Source.PURCHASE,
         cost_basis=Decimal("0.01"),
         currency="usd",
-        description="Small pack: 300 credits",
+        description="Credit purchase: 300 credits",
         actor=DEMO,
         idempotency_key=_key(bob, "purchase"),
     )

@@ -1,26 +1,32 @@
-"""Forms for staff operations on wallets (the admin's intermediate pages)."""
+"""Forms for the wallet pages, and for staff operations on wallets (admin intermediate pages)."""
 
 import uuid
+from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 
+from accounts.models import User
+from credits.models import CreditTransaction
 from credits.services.ledger import MAX_AMOUNT
 
 
-class CreditMovementForm(forms.Form):
+class IdempotentForm(forms.Form):
     """A form that moves credits carries a key made when the page was drawn: submitting the same
     page twice (a double click, a browser resend) moves the credits once."""
 
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
-    amount = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="Whole credits.")
-    reason = forms.CharField(
-        max_length=255, help_text="Recorded on the transaction and shown to the user."
-    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
+
+
+class CreditMovementForm(IdempotentForm):
+    amount = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="Whole credits.")
+    reason = forms.CharField(
+        max_length=255, help_text="Recorded on the transaction and shown to the user."
+    )
 
 
 class GrantForm(CreditMovementForm):
@@ -48,7 +54,17 @@ class GrantForm(CreditMovementForm):
 
 
 class DeductForm(CreditMovementForm):
+    """Staff corrections: they work on frozen wallets too (not on suspended ones)."""
+
     field_order = ["amount", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "amount"
+        ].help_text = (
+            "Whole credits, taken in the same order as a spend. Works on frozen wallets too."
+        )
 
 
 class StatusForm(forms.Form):
@@ -57,3 +73,62 @@ class StatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why: kept in the wallet's status history.",
     )
+
+
+# --- the user's pages -----------------------------------------------------------------------
+
+
+class HistoryFilterForm(forms.Form):
+    KIND_CHOICES = [("", "All kinds"), *CreditTransaction.Kind.choices]
+
+    kind = forms.ChoiceField(choices=KIND_CHOICES, required=False)
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    text = forms.CharField(required=False, max_length=100, label="Search descriptions")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date must not be before the start date.")
+        return data
+
+
+class StatementForm(forms.Form):
+    since = forms.DateField(label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        today = timezone.localdate()
+        kwargs.setdefault("initial", {"since": today - timedelta(days=30), "until": today})
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until"):
+            if data["since"] > data["until"]:
+                self.add_error("until", "The end date must not be before the start date.")
+            elif data["until"] - data["since"] > timedelta(days=3660):
+                self.add_error("until", "A statement covers at most ten years.")
+        return data
+
+
+class TransferForm(IdempotentForm):
+    email = forms.EmailField(label="Receiver's e-mail address")
+    amount = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="Paid credits only.")
+    description = forms.CharField(max_length=255, required=False, label="Message (optional)")
+
+    field_order = ["email", "amount", "description"]
+
+    def __init__(self, *args, sender: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sender = sender
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        receiver = User.objects.filter(email__iexact=email, is_active=True).first()
+        if receiver is None:
+            raise forms.ValidationError("There is no CreditDesk user with this e-mail address.")
+        if receiver == self.sender:
+            raise forms.ValidationError("You cannot transfer credits to yourself.")
+        self.receiver = receiver
+        return email

@@ -1,8 +1,19 @@
-"""Reads of the ledger that need more than one query or a rule."""
+"""Reads of the ledger that need more than one query or a rule (pages and the API share them)."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db import models
+from django.db.models import Case, IntegerField, Min, Q, Sum, When
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
-from credits.models import CreditGrant, Entry, Wallet
+from credits.models import CreditGrant, CreditTransaction, Entry, Hold, Wallet
+
+Kind = CreditTransaction.Kind
+EXPIRING_WITHIN = timedelta(days=30)
+HISTORY_PAGE_SIZE = 50
 
 
 def grants_in_burn_down_order(wallet: Wallet) -> list[CreditGrant]:
@@ -21,16 +32,199 @@ def grants_in_burn_down_order(wallet: Wallet) -> list[CreditGrant]:
     )
 
 
-HISTORY_PAGE_SIZE = 50
+@dataclass(frozen=True)
+class Expiring:
+    credits: int
+    first_at: datetime | None
 
 
-def history_page(*, wallet: Wallet, before: int | None = None, size: int = HISTORY_PAGE_SIZE):
+def expiring_soon(wallet: Wallet, *, within: timedelta = EXPIRING_WITHIN) -> Expiring:
+    """Unreserved credits that expire within `within`, and when the first of them do."""
+    now = timezone.now()
+    found = CreditGrant.objects.filter(
+        wallet=wallet, remaining__gt=0, expires_at__gt=now, expires_at__lte=now + within
+    ).aggregate(credits=Sum("remaining"), first_at=Min("expires_at"))
+    return Expiring(credits=found["credits"] or 0, first_at=found["first_at"])
+
+
+def open_holds(wallet: Wallet) -> list[Hold]:
+    return list(wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at", "id"))
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    kind: str = ""
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
+
+
+def history_page(
+    *,
+    wallet: Wallet,
+    before: int | None = None,
+    size: int = HISTORY_PAGE_SIZE,
+    filters: HistoryFilter | None = None,
+) -> list[Entry]:
     """One page of a wallet's movements, newest first, each leg with its transaction.
 
     Keyset pagination on the entry id (`before` = the last id of the previous page), so a page
     deep in a long history costs what the first page costs: one index range scan.
     """
-    entries = Entry.objects.filter(wallet=wallet).select_related("transaction").order_by("-id")
+    entries = _filtered(wallet, filters or HistoryFilter()).select_related("transaction")
     if before is not None:
         entries = entries.filter(id__lt=before)
-    return list(entries[:size])
+    return list(entries.order_by("-id")[:size])
+
+
+def _filtered(wallet: Wallet, filters: HistoryFilter):
+    entries = Entry.objects.filter(wallet=wallet)
+    if filters.kind:
+        entries = entries.filter(transaction__kind=filters.kind)
+    if filters.since:
+        entries = entries.filter(created_at__gte=_start_of(filters.since))
+    if filters.until:
+        entries = entries.filter(created_at__lt=_start_of(filters.until + timedelta(days=1)))
+    if filters.text:
+        entries = entries.filter(
+            Q(transaction__description__icontains=filters.text)
+            | Q(transaction__reference__icontains=filters.text)
+        )
+    return entries
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.get_current_timezone())
+
+
+def transaction_for(*, wallet: Wallet, transaction_id: int) -> CreditTransaction | None:
+    """A transaction the wallet took part in (its own, or a transfer it received); else None."""
+    return (
+        CreditTransaction.objects.filter(pk=transaction_id)
+        .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
+        .select_related("reverses", "hold")
+        .first()
+    )
+
+
+def allocations_of(transaction: CreditTransaction):
+    return transaction.allocations.select_related("grant").order_by("id")
+
+
+def refunds_of(transaction: CreditTransaction):
+    return transaction.reversals.filter(kind=Kind.REFUND).order_by("id")
+
+
+# --- statements ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    opening_balance: int
+    closing_balance: int
+    entries: Iterator[Entry]
+
+
+STATEMENT_CHUNK = 2000
+
+
+def statement(*, wallet: Wallet, since: date, until: date) -> Statement:
+    """A wallet's movements from `since` to `until` (inclusive), streamed in chunks.
+
+    The opening balance is the running balance after the last movement before `since`; the
+    closing one after the last movement up to `until`. Rows are read lazily, so a year of
+    history never sits in memory at once.
+    """
+    start, end = _start_of(since), _start_of(until + timedelta(days=1))
+    movements = Entry.objects.filter(wallet=wallet)
+    before = movements.filter(created_at__lt=start).order_by("-id").first()
+    last = movements.filter(created_at__lt=end).order_by("-id").first()
+    opening = before.balance_after if before else 0
+    closing = last.balance_after if last else 0
+    rows = (
+        movements.filter(created_at__gte=start, created_at__lt=end)
+        .select_related("transaction")
+        .order_by("id")
+        .iterator(chunk_size=STATEMENT_CHUNK)
+    )
+    return Statement(
+        opening_balance=opening, closing_balance=closing if last else opening, entries=rows
+    )
+
+
+# --- monthly summary ------------------------------------------------------------------------------
+
+CATEGORIES = ("purchased", "subscription", "promotional", "spent", "refunded", "expired")
+
+
+@dataclass(frozen=True)
+class Month:
+    month: date
+    purchased: int = 0
+    subscription: int = 0
+    promotional: int = 0
+    spent: int = 0
+    refunded: int = 0
+    expired: int = 0
+
+    @property
+    def added(self) -> int:
+        return self.purchased + self.subscription + self.promotional + self.refunded
+
+    @property
+    def removed(self) -> int:
+        return self.spent + self.expired
+
+
+def _sum_where(condition: Q, field: str = "amount") -> Sum:
+    return Sum(Case(When(condition, then=field), default=0, output_field=IntegerField()))
+
+
+def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
+    """Credits in and out per month for the last `months` months, oldest first (two queries)."""
+    today = timezone.localdate()
+    first = date(today.year, today.month, 1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    since = _start_of(first)
+    Source = CreditGrant.Source
+    added = (
+        CreditGrant.objects.filter(
+            wallet=wallet, transaction__kind=Kind.GRANT, created_at__gte=since
+        )
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(
+            purchased=_sum_where(
+                Q(is_promotional=False) & Q(source__in=[Source.PURCHASE, Source.ADMIN])
+            ),
+            subscription=_sum_where(Q(is_promotional=False, source=Source.SUBSCRIPTION)),
+            promotional=_sum_where(Q(is_promotional=True)),
+        )
+    )
+    removed = (
+        CreditTransaction.objects.filter(wallet=wallet, created_at__gte=since)
+        .exclude(kind=Kind.GRANT)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(
+            spent=_sum_where(Q(kind__in=[Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT])),
+            refunded=_sum_where(Q(kind=Kind.REFUND)),
+            expired=_sum_where(Q(kind=Kind.EXPIRY)),
+        )
+    )
+    found: dict[date, dict] = {}
+    for row in [*added, *removed]:
+        month = row.pop("month")
+        month = month.date() if isinstance(month, datetime) else month
+        found.setdefault(month, {}).update(row)
+    result = []
+    month = first
+    for _ in range(months):
+        values = found.get(month, {})
+        result.append(Month(month=month, **{name: values.get(name) or 0 for name in CATEGORIES}))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return result

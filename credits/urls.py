@@ -1,19 +1,15 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from credits import views
 
 app_name = "credits"
 
 urlpatterns = [
-    path(
-        "",
-        TemplateView.as_view(
-            template_name="placeholder.html",
-            extra_context={
-                "heading": "Dashboard",
-                "summary": "Your balance, the credits that expire soon and your recent "
-                "transactions will appear here.",
-            },
-        ),
-        name="dashboard",
-    ),
+    path("", views.dashboard, name="dashboard"),
+    path("history/", views.history, name="history"),
+    path("transactions/<int:transaction_id>/", views.transaction_detail, name="transaction"),
+    path("statement/", views.statement, name="statement"),
+    path("blocks/", views.credit_blocks, name="blocks"),
+    path("transfer/", views.transfer, name="transfer"),
+    path("transfer/confirm/", views.transfer_confirm, name="transfer-confirm"),
 ]

@@ -1,18 +1,13 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from disputes import views
 
 app_name = "disputes"
 
 urlpatterns = [
-    path(
-        "",
-        TemplateView.as_view(
-            template_name="placeholder.html",
-            extra_context={
-                "heading": "Disputes",
-                "summary": "The disputes you open on a charge will be listed here.",
-            },
-        ),
-        name="list",
-    ),
+    path("", views.dispute_list, name="list"),
+    path("new/<int:transaction_id>/", views.open_dispute, name="open"),
+    path("<int:dispute_id>/", views.dispute_detail, name="detail"),
+    path("<int:dispute_id>/messages/", views.post_message, name="message"),
+    path("<int:dispute_id>/escalate/", views.escalate, name="escalate"),
 ]

@@ -7,6 +7,7 @@ event id, changes nothing.
 """
 
 import logging
+from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from billing.models import (
 from billing.services.promotions import BILLING, expiry_for
 from billing.stripe_api import from_minor_units
 from credits import services as credits
+from credits.errors import CreditRefusal
 from credits.models import CreditGrant, CreditTransaction, Hold
 from credits.services import Reference
 
@@ -34,6 +36,22 @@ PAID = ("paid", "no_payment_required")
 
 def _timestamp(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _grant(*, event_id: str, event_type: str, **options) -> None:
+    """Grant through the ledger; a refusal (a suspended wallet) is kept for staff, not retried.
+
+    The money was taken, so the event must not fail (Stripe would retry for days); staff see
+    why the credits did not arrive and grant them once the wallet is active again.
+    """
+    try:
+        credits.grant(actor=BILLING, **options)
+    except CreditRefusal as refusal:
+        unmatched(
+            event_id=event_id,
+            event_type=event_type,
+            reason=f"credits not granted ({options['description']}): {refusal.message}",
+        )
 
 
 def unmatched(*, event_id: str, event_type: str, reason: str) -> None:
@@ -68,10 +86,10 @@ def checkout_completed(*, session: dict, event_id: str, event_type: str) -> None
         return
     if session.get("payment_status") not in PAID:
         return  # a delayed payment method: async_payment_succeeded will follow
-    _fulfil_pack(purchase, session)
+    _fulfil_pack(purchase, session, event_id=event_id, event_type=event_type)
 
 
-def _fulfil_pack(purchase: Purchase, session: dict) -> None:
+def _fulfil_pack(purchase: Purchase, session: dict, *, event_id: str, event_type: str) -> None:
     if purchase.status not in (Purchase.Status.PENDING, Purchase.Status.EXPIRED):
         return  # already paid (or later refunded): the grant happened once
     purchase.status = Purchase.Status.PAID
@@ -83,7 +101,9 @@ def _fulfil_pack(purchase: Purchase, session: dict) -> None:
     purchase.save()
     reference = Reference(text=f"Stripe checkout {session['id']}", obj=purchase)
     package = purchase.package
-    credits.grant(
+    _grant(
+        event_id=event_id,
+        event_type=event_type,
         wallet=purchase.user.wallet,
         amount=purchase.credits,
         source=CreditGrant.Source.PURCHASE,
@@ -91,7 +111,6 @@ def _fulfil_pack(purchase: Purchase, session: dict) -> None:
         currency=purchase.currency,
         description=f"{package.name}: {purchase.credits} credits",
         reference=reference,
-        actor=BILLING,
         idempotency_key=f"checkout:{session['id']}",
     )
     redemption = getattr(purchase, "redemption", None)
@@ -99,14 +118,15 @@ def _fulfil_pack(purchase: Purchase, session: dict) -> None:
         redemption.status = Redemption.Status.USED
         redemption.save(update_fields=["status"])
     if purchase.bonus_credits:
-        credits.grant(
+        _grant(
+            event_id=event_id,
+            event_type=event_type,
             wallet=purchase.user.wallet,
             amount=purchase.bonus_credits,
             source=CreditGrant.Source.PROMOTION,
             expires_at=expiry_for(purchase.promotion),
             description=f"Promo code {purchase.promotion.code}: bonus credits",
             reference=reference,
-            actor=BILLING,
             idempotency_key=f"checkout:{session['id']}:bonus",
         )
 
@@ -200,7 +220,9 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     )
     wallet = subscription.user.wallet
     reference = Reference(text=f"Stripe invoice {invoice['id']}", obj=record)
-    credits.grant(
+    _grant(
+        event_id=event_id,
+        event_type=event_type,
         wallet=wallet,
         amount=package.credits,
         source=CreditGrant.Source.SUBSCRIPTION,
@@ -209,18 +231,18 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
         currency=package.currency,
         description=f"{package.name}: {package.credits} credits for this period",
         reference=reference,
-        actor=BILLING,
         idempotency_key=f"invoice:{invoice['id']}",
     )
     if rollover:
-        credits.grant(
+        _grant(
+            event_id=event_id,
+            event_type=event_type,
             wallet=wallet,
             amount=rollover,
             source=CreditGrant.Source.SUBSCRIPTION,
             expires_at=period_end,
             description=f"{package.name}: {rollover} unused credits rolled over",
             reference=reference,
-            actor=BILLING,
             idempotency_key=f"invoice:{invoice['id']}:rollover",
         )
     if subscription.current_period_end is None or subscription.current_period_end < period_end:
@@ -372,14 +394,17 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
     for grant in _purchase_grants(purchase):
         if taken == credit_count:
             break
-        txn = credits.revoke(
-            grant=grant,
-            amount=credit_count - taken,
-            reason=f"Money returned for purchase #{purchase.pk}",
-            reference=Reference(text=key, obj=purchase),
-            actor=BILLING,
-            idempotency_key=f"{key}:grant:{grant.pk}",
-        )
+        try:
+            txn = credits.revoke(
+                grant=grant,
+                amount=credit_count - taken,
+                reason=f"Money returned for purchase #{purchase.pk}",
+                reference=Reference(text=key, obj=purchase),
+                actor=BILLING,
+                idempotency_key=f"{key}:grant:{grant.pk}",
+            )
+        except CreditRefusal:
+            txn = None  # a suspended wallet: what could not be taken is the shortfall
         taken += txn.amount if txn else 0
     return taken
 
@@ -393,17 +418,18 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
         return
     if purchase.dispute_hold_id is None:
         grants = _purchase_grants(purchase)
-        txn = (
-            credits.hold_grants(
-                grants=grants,
-                description=f"Payment disputed (Stripe dispute {dispute['id']})",
-                reference=Reference(text=dispute["id"], obj=purchase),
-                actor=BILLING,
-                idempotency_key=f"dispute:{dispute['id']}:hold",
-            )
-            if grants
-            else None
-        )
+        txn = None
+        if grants:
+            try:
+                txn = credits.hold_grants(
+                    grants=grants,
+                    description=f"Payment disputed (Stripe dispute {dispute['id']})",
+                    reference=Reference(text=dispute["id"], obj=purchase),
+                    actor=BILLING,
+                    idempotency_key=f"dispute:{dispute['id']}:hold",
+                )
+            except CreditRefusal:
+                txn = None  # a suspended wallet moves nothing anyway
         purchase.dispute_hold = txn.hold if txn else None
     purchase.status = Purchase.Status.DISPUTED
     purchase.save(update_fields=["status", "dispute_hold"])
@@ -420,9 +446,11 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
         return  # already decided
     hold = Hold.objects.filter(pk=purchase.dispute_hold_id, status=Hold.Status.OPEN).first()
     if hold is not None:
-        credits.release(
-            hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
-        )
+        # A suspended wallet refuses the release: the hold stays until staff reactivate it.
+        with suppress(CreditRefusal):
+            credits.release(
+                hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
+            )
     if dispute.get("status") == "won":
         purchase.status = Purchase.Status.PAID
     else:

@@ -10,6 +10,7 @@ from billing.errors import PromotionError
 from billing.models import CreditPackage, Promotion, Redemption
 from credits import services as credits
 from credits.actors import Actor
+from credits.errors import CreditError
 from credits.services import Reference
 
 BILLING = Actor.system("billing")
@@ -42,6 +43,8 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
     if counted.filter(user=user).count() >= promotion.max_per_user:
         raise PromotionError(f"You have already used the code “{promotion.code}”.")
     if promotion.kind == Promotion.Kind.FREE_GRANT:
+        if user.credit_status == "suspended":
+            raise PromotionError("Your wallet is suspended: it cannot receive credits.")
         if package is not None:
             raise PromotionError(
                 f"The code “{promotion.code}” gives free credits: redeem it without buying."
@@ -59,7 +62,7 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
 def describe(promotion: Promotion, package: CreditPackage | None) -> str:
     """What the code does, in the words the shop shows."""
     if promotion.kind == Promotion.Kind.FREE_GRANT:
-        return f"{promotion.value} free credits"
+        return f"{promotion.value} free credits: redeem it under “Free credits”"
     if package is not None:
         return f"+{promotion.bonus_for(package)} bonus credits"
     if promotion.kind == Promotion.Kind.BONUS_PERCENT:
@@ -103,16 +106,19 @@ def redeem_free_grant(*, code: str, user) -> Redemption:
         credits=promotion.value,
         status=Redemption.Status.USED,
     )
-    credits.grant(
-        wallet=user.wallet,
-        amount=promotion.value,
-        source="promotion",
-        expires_at=expiry_for(promotion),
-        description=f"Promo code {promotion.code}",
-        reference=Reference(text=promotion.code, obj=redemption),
-        actor=BILLING,
-        idempotency_key=f"redemption:{redemption.pk}",
-    )
+    try:
+        credits.grant(
+            wallet=user.wallet,
+            amount=promotion.value,
+            source="promotion",
+            expires_at=expiry_for(promotion),
+            description=f"Promo code {promotion.code}",
+            reference=Reference(text=promotion.code, obj=redemption),
+            actor=BILLING,
+            idempotency_key=f"redemption:{redemption.pk}",
+        )
+    except CreditError as error:
+        raise PromotionError(error.message) from error  # rolls the redemption back too
     return redemption
 
 

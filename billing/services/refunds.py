@@ -16,6 +16,10 @@ def refund_purchase(
 
     Nothing moves in the ledger here, so a refund Stripe declines changes no balance.
     """
+    if not stripe_api.configured():
+        raise BillingError(
+            "Stripe is not configured (STRIPE_SECRET_KEY is empty): nothing to refund through."
+        )
     if purchase.status not in REFUNDABLE:
         raise BillingError(
             f"A purchase that is {purchase.get_status_display().lower()} cannot be refunded."

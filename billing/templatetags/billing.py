@@ -7,8 +7,17 @@ register = template.Library()
 
 @register.filter
 def money(amount: Decimal | None, currency: str = "") -> str:
-    """An amount with its currency code: 9.00 USD (four places for prices per credit)."""
+    """An amount with its currency code: 9.00 USD."""
+    return _format(amount, currency, places=2)
+
+
+@register.filter
+def per_credit(amount: Decimal | None, currency: str = "") -> str:
+    """A price per credit, always to four places so prices compare at a glance: 0.0083 USD."""
+    return _format(amount, currency, places=4)
+
+
+def _format(amount: Decimal | None, currency: str, *, places: int) -> str:
     if amount is None:
         return "—"
-    places = 4 if amount != amount.quantize(Decimal("0.01")) else 2
     return f"{amount:,.{places}f} {currency.upper()}".strip()

@@ -18,7 +18,14 @@ from credits.services.movements import (
     transfer,
     transfer_allowance,
 )
-from credits.services.wallets import change_status, freeze, open_wallet, suspend, unfreeze
+from credits.services.wallets import (
+    change_status,
+    freeze,
+    open_wallet,
+    reactivate,
+    suspend,
+    unfreeze,
+)
 
 __all__ = [
     "Reference",
@@ -34,6 +41,7 @@ __all__ = [
     "hold_grants",
     "open_system_wallets",
     "open_wallet",
+    "reactivate",
     "refund",
     "refunded_amount",
     "release",

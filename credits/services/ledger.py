@@ -87,11 +87,15 @@ def check_text(value: object, *, what: str, required: bool = False, limit: int =
     return value
 
 
+STATUS_MEANING = {
+    Wallet.Status.FROZEN: "This wallet is frozen: it may receive credits but not spend them.",
+    Wallet.Status.SUSPENDED: "This wallet is suspended: no credits move in or out.",
+}
+
+
 def require_status(wallet: Wallet, *, allowed: Iterable[str]) -> None:
     if wallet.status not in allowed:
-        raise WalletNotActive(
-            f"This wallet is {wallet.status}: {Wallet.Status(wallet.status).label.lower()}."
-        )
+        raise WalletNotActive(STATUS_MEANING[wallet.status])
 
 
 @dataclass
@@ -110,7 +114,7 @@ class Reference:
 
 # --- locks and reads -----------------------------------------------------------------------
 
-WALLET_COLUMNS = ("id", "balance", "held", "status")
+WALLET_COLUMNS = ("id", "user_id", "balance", "held", "status")
 GRANT_COLUMNS = (
     "id",
     "wallet_id",

@@ -14,6 +14,19 @@ def open_wallet(*, user) -> Wallet:
     return wallet
 
 
+Status = Wallet.Status
+
+# The moves staff may make. A suspension is lifted only by reactivating, never by a freeze or
+# an unfreeze, so it cannot be loosened by mistake.
+TRANSITIONS = {
+    (Status.ACTIVE, Status.FROZEN),
+    (Status.FROZEN, Status.ACTIVE),
+    (Status.ACTIVE, Status.SUSPENDED),
+    (Status.FROZEN, Status.SUSPENDED),
+    (Status.SUSPENDED, Status.ACTIVE),
+}
+
+
 @transaction.atomic
 def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> WalletStatusChange:
     """Set a wallet's credit status, recording who did it and why.
@@ -22,11 +35,15 @@ def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> 
     move nothing at all.
     """
     reason = check_text(reason, what="A reason", required=True, limit=2000)
-    if status not in Wallet.Status.values:
+    if status not in Status.values:
         raise InvalidRequest(f"Unknown wallet status {status!r}.")
     (locked,) = lock_wallets(wallet.pk)
     if locked.status == status:
         raise InvalidRequest(f"This wallet is already {status}.")
+    if (locked.status, status) not in TRANSITIONS:
+        raise InvalidRequest(
+            f"A {locked.status} wallet cannot become {status}: reactivate it first."
+        )
     change = WalletStatusChange.objects.create(
         wallet=locked,
         from_status=locked.status,
@@ -45,6 +62,15 @@ def freeze(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
 
 
 def unfreeze(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
+    if Wallet.objects.filter(pk=wallet.pk, status=Status.SUSPENDED).exists():
+        raise InvalidRequest("This wallet is suspended, not frozen: reactivate it instead.")
+    return change_status(wallet=wallet, status=Wallet.Status.ACTIVE, reason=reason, actor=actor)
+
+
+def reactivate(*, wallet: Wallet, reason: str, actor: Actor) -> WalletStatusChange:
+    """Lift a suspension."""
+    if not Wallet.objects.filter(pk=wallet.pk, status=Status.SUSPENDED).exists():
+        raise InvalidRequest("Only a suspended wallet can be reactivated.")
     return change_status(wallet=wallet, status=Wallet.Status.ACTIVE, reason=reason, actor=actor)
 
 

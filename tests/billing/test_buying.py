@@ -34,7 +34,7 @@ def test_the_shop_lists_packs_and_plans_with_price_per_credit(client):
     response = client.get(reverse("billing:shop"))
 
     page_text = text(response)
-    assert "Starter 500 credits 5.00 USD (0.01 USD per credit)" in page_text
+    assert "Starter 500 credits 5.00 USD (0.0100 USD per credit)" in page_text
     assert "Monthly 1000 credits every month 8.00 USD / month (0.0080 USD per credit)" in page_text
     assert "Hidden" not in page_text
     assert accessibility_problems(response) == []

@@ -145,3 +145,19 @@ def test_two_people_taking_the_last_use_at_once_only_one_gets_it():
     assert outcomes.count("ok") == 1
     assert outcomes.count("The code “LAST” has been used up.") == 7
     assert Redemption.objects.filter(promotion=promotion).count() == 1
+
+
+def test_a_suspended_wallet_cannot_redeem_a_free_grant(client):
+    from credits import services
+    from tests.credits.conftest import ACTOR
+
+    make_promotion(code="FREE100", kind="free_grant", value=100)
+    user = UserFactory()
+    services.suspend(wallet=user.wallet, reason="fraud", actor=ACTOR)
+    client.force_login(user)
+
+    response = client.post(reverse("billing:redeem"), {"code": "FREE100"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Your wallet is suspended" in text(response)
+    assert Redemption.objects.count() == 0

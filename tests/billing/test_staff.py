@@ -161,5 +161,37 @@ def test_the_purchase_list_filters_shortfalls_and_searches_by_email(staff_client
 def test_packages_and_promotions_show_in_the_admin(staff_client):
     make_pack()
     response = staff_client.get(reverse("admin:billing_creditpackage_changelist"))
-    assert "0.01 USD" in text(response)
+    assert "0.0100 USD" in text(response)
     assert staff_client.get(reverse("admin:billing_promotion_changelist")).status_code == 200
+
+
+def test_a_refund_without_stripe_keys_is_refused_plainly(staff_client, paid_purchase, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    url = reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+
+    response = staff_client.post(url, {"idempotency_key": "k", "amount": "1.00", "reason": "x"})
+
+    assert "Stripe is not configured" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"kind": "plan", "interval": "", "rollover": "none"},
+            "interval",
+            "needs a billing period",
+        ),
+        ({"kind": "plan", "interval": "month", "rollover": "capped"}, "rollover_cap", "cap"),
+        ({"kind": "pack", "interval": "", "rollover": "all"}, "rollover", "plans only"),
+    ],
+)
+def test_the_package_form_explains_what_it_refuses(staff_client, fields, field, message):
+    data = {"name": "X", "credits": 10, "price": "1.00", "currency": "usd", "display_order": 0}
+    data.update(fields)
+
+    response = staff_client.post(reverse("admin:billing_creditpackage_add"), data)
+
+    assert response.status_code == 200
+    assert message in text(response)
+    assert not CreditPackage.objects.filter(name="X").exists()

@@ -195,3 +195,17 @@ def test_a_failed_event_grants_nothing_and_its_retry_grants_once(webhooks, buyer
 
     assert balance(buyer) == 1000
     assert Purchase.objects.get(pk=purchase.pk).status == "paid"
+
+
+def test_a_payment_for_a_suspended_wallet_is_recorded_for_staff_without_failing(webhooks, buyer):
+    from credits import services
+    from tests.credits.conftest import ACTOR
+
+    purchase = pending_purchase(buyer, make_pack())
+    services.suspend(wallet=buyer.wallet, reason="fraud", actor=ACTOR)
+
+    webhooks.send("checkout.session.completed", session_object(purchase))
+
+    assert Purchase.objects.get(pk=purchase.pk).status == "paid"
+    assert "wallet is suspended" in UnmatchedStripeEvent.objects.get().reason
+    assert balance(buyer) == 0

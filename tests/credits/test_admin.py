@@ -74,7 +74,7 @@ def test_staff_grant_credits_through_the_intermediate_form(staff_client, wallet,
     response = staff_client.post(url, data, follow=True)
     staff_client.post(url, data)  # the same page sent twice grants once
 
-    assert "granted" in text(response)
+    assert f"Granted 250 credits to {wallet.user.email}." in text(response)
     for target in (wallet, other_wallet):
         assert state(target) == (250, 0, 250)
         grant = CreditGrant.objects.get(wallet=target)
@@ -171,3 +171,17 @@ def test_users_without_staff_rights_cannot_run_operations(client, wallet):
 
     assert response.status_code == 302
     assert CreditTransaction.objects.count() == 0
+
+
+def test_a_suspension_is_lifted_only_by_reactivating(staff_client, wallet):
+    staff_client.post(operation_url("suspend", wallet), {"reason": "fraud"})
+
+    refused = staff_client.post(operation_url("unfreeze", wallet), {"reason": "oops"}, follow=True)
+    staff_client.post(operation_url("freeze", wallet), {"reason": "oops"})
+    wallet.refresh_from_db()
+    assert wallet.status == "suspended"
+    assert "reactivate it instead" in text(refused)
+
+    staff_client.post(operation_url("reactivate", wallet), {"reason": "cleared"})
+    wallet.refresh_from_db()
+    assert wallet.status == "active"

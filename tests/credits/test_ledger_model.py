@@ -31,6 +31,7 @@ from credits.errors import (
 )
 from credits.models import CreditGrant, Hold, Wallet
 from credits.reconciliation import reconcile
+from credits.services.wallets import TRANSITIONS
 from tests.credits.conftest import ACTOR, key
 from tests.factories import UserFactory
 
@@ -408,14 +409,16 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, WALLETS - 1), status=st.sampled_from(Wallet.Status.values))
     def change_status(self, index, status):
         wallet = self.wallets[index]
-        refused = InvalidRequest if wallet.status == status else None
+        allowed = (wallet.status, status) in TRANSITIONS
+        refused = None if allowed else InvalidRequest
         self.expect(
             refused,
             lambda: services.change_status(
                 wallet=self.db_wallets[index], status=status, reason="model", actor=ACTOR
             ),
         )
-        wallet.status = status
+        if allowed:
+            wallet.status = status
 
     @rule(hours=st.integers(1, 48))
     def advance_time(self, hours):

@@ -1,0 +1,196 @@
+"""The user's wallet pages: dashboard, history, a transaction, statements, credit blocks, transfer.
+
+Thin views: selectors read, services write; each page runs a fixed number of queries whatever
+the length of the history.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from credits import selectors, services
+from credits.actors import Actor
+from credits.errors import CreditError
+from credits.forms import HistoryFilterForm, StatementForm, TransferForm
+from credits.models import Wallet
+
+RECENT = 10
+
+
+def _wallet(request: HttpRequest) -> Wallet:
+    return request.user.wallet
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    wallet = _wallet(request)
+    months = selectors.monthly_summary(wallet)
+    context = {
+        "wallet": wallet,
+        "expiring": selectors.expiring_soon(wallet),
+        "holds": selectors.open_holds(wallet),
+        "months": months,
+        "chart": _chart(months),
+        "recent": selectors.history_page(wallet=wallet, size=RECENT),
+    }
+    return render(request, "credits/dashboard.html", context)
+
+
+def _chart(months) -> dict:
+    """Bar heights for the server-drawn SVG chart: credits added and removed per month."""
+    peak = max([1, *(m.added for m in months), *(m.removed for m in months)])
+    height = 100
+    bars = []
+    for index, month in enumerate(months):
+        added = round(month.added / peak * height)
+        removed = round(month.removed / peak * height)
+        bars.append(
+            {
+                "month": month.month,
+                "x": index * 40,
+                "added": added,
+                "added_y": height - added,
+                "removed": removed,
+                "removed_y": height - removed,
+            }
+        )
+    return {"height": height, "label_y": height + 14, "view_height": height + 20, "bars": bars}
+
+
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    filters = selectors.HistoryFilter()
+    if form.is_valid():
+        filters = selectors.HistoryFilter(**form.cleaned_data)
+    before = request.GET.get("before", "")
+    entries = selectors.history_page(
+        wallet=_wallet(request),
+        before=int(before) if before.isdigit() else None,
+        size=selectors.HISTORY_PAGE_SIZE + 1,  # one more tells whether a next page exists
+        filters=filters,
+    )
+    has_more = len(entries) > selectors.HISTORY_PAGE_SIZE
+    entries = entries[: selectors.HISTORY_PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {
+        "form": form,
+        "entries": entries,
+        "next_before": entries[-1].pk if has_more else None,
+        "first_page": not before,
+        "query": query.urlencode(),
+    }
+    return render(request, "credits/history.html", context)
+
+
+def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpResponse:
+    wallet = _wallet(request)
+    txn = selectors.transaction_for(wallet=wallet, transaction_id=transaction_id)
+    if txn is None:
+        raise Http404("No such transaction in your wallet.")
+    context = {
+        "txn": txn,
+        "leg": txn.entries.filter(wallet=wallet).first(),
+        "allocations": selectors.allocations_of(txn),
+        "refunds": selectors.refunds_of(txn),
+    }
+    return render(request, "credits/transaction.html", context)
+
+
+def statement(request: HttpRequest) -> HttpResponse:
+    form = StatementForm(request.GET or None)
+    if request.GET and form.is_valid():
+        return _statement_csv(_wallet(request), **form.cleaned_data)
+    return render(request, "credits/statement.html", {"form": form})
+
+
+class _Echo:
+    """csv.writer writes to this; the streamed response sends each line as it is written."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _statement_csv(wallet: Wallet, *, since, until) -> StreamingHttpResponse:
+    found = selectors.statement(wallet=wallet, since=since, until=until)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["CreditDesk statement", f"{since} to {until}"])
+        yield writer.writerow(["Opening balance", found.opening_balance])
+        yield writer.writerow(["Date (UTC)", "Transaction", "Kind", "Description", "Reference",
+                               "Amount", "Balance"])  # fmt: skip
+        for entry in found.entries:
+            txn = entry.transaction
+            yield writer.writerow(
+                [
+                    entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    txn.pk,
+                    txn.kind,
+                    txn.description,
+                    txn.reference,
+                    entry.amount,
+                    entry.balance_after,
+                ]
+            )
+        yield writer.writerow(["Closing balance", found.closing_balance])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"creditdesk-statement-{since}-{until}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def credit_blocks(request: HttpRequest) -> HttpResponse:
+    wallet = _wallet(request)
+    context = {"grants": selectors.grants_in_burn_down_order(wallet), "wallet": wallet}
+    return render(request, "credits/blocks.html", context)
+
+
+def transfer(request: HttpRequest) -> HttpResponse:
+    """Step one: who and how much. Step two (same form, confirmed) sends it."""
+    wallet = _wallet(request)
+    form = TransferForm(request.POST or None, sender=request.user)
+    allowance = services.transfer_allowance(wallet=wallet)
+    if request.method == "POST" and form.is_valid():
+        context = {
+            "form": form,
+            "receiver": form.receiver,
+            "allowance": allowance,
+            "allowance_after": None
+            if allowance is None
+            else allowance - form.cleaned_data["amount"],
+        }
+        return render(request, "credits/transfer_confirm.html", context)
+    return render(request, "credits/transfer.html", {"form": form, "allowance": allowance})
+
+
+@require_POST
+def transfer_confirm(request: HttpRequest) -> HttpResponse:
+    form = TransferForm(request.POST, sender=request.user)
+    if not form.is_valid():
+        return render(
+            request,
+            "credits/transfer.html",
+            {"form": form, "allowance": services.transfer_allowance(wallet=_wallet(request))},
+        )
+    try:
+        txn = services.transfer(
+            sender=_wallet(request),
+            receiver=form.receiver.wallet,
+            amount=form.cleaned_data["amount"],
+            description=form.cleaned_data["description"],
+            actor=Actor.for_user(request.user),
+            idempotency_key=f"transfer:{form.cleaned_data['idempotency_key']}",
+        )
+    except CreditError as error:
+        form.add_error(None, error.message)
+        return render(
+            request,
+            "credits/transfer.html",
+            {"form": form, "allowance": services.transfer_allowance(wallet=_wallet(request))},
+        )
+    messages.success(request, f"{txn.amount} credits were sent to {form.receiver.get_full_name()}.")
+    return redirect("credits:transaction", txn.pk)

@@ -1,0 +1,41 @@
+from django import forms
+
+from disputes.models import Dispute
+
+
+class OpenDisputeForm(forms.Form):
+    reason = forms.ChoiceField(choices=[("", "Choose a reason"), *Dispute.Reason.choices])
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        label="What went wrong?",
+        help_text="Tell us what happened; staff read this first.",
+    )
+    amount = forms.IntegerField(min_value=1, label="Credits you ask back")
+
+    def __init__(self, *args, most: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].widget.attrs["max"] = most
+        self.fields["amount"].help_text = f"At most {most}."
+        self.most = most
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount > self.most:
+            raise forms.ValidationError(f"You can ask back at most {self.most} credits.")
+        return amount
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label="Your message"
+    )
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        required=False,
+        label="Why should a senior member of staff look again? (optional)",
+    )

@@ -1,0 +1,69 @@
+"""Reads of disputes: a user's own, the staff queue's metrics."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from statistics import median
+
+from django.db.models import Count
+from django.utils import timezone
+
+from disputes.models import Dispute
+
+METRICS_DAYS = 30
+
+
+def disputes_of(user):
+    return Dispute.objects.filter(user=user).select_related("transaction")
+
+
+def dispute_of(user, dispute_id: int) -> Dispute | None:
+    """The user's own dispute; another user's answers None (the caller says 404)."""
+    return disputes_of(user).filter(pk=dispute_id).first()
+
+
+def thread(dispute: Dispute, *, include_internal: bool):
+    messages = dispute.messages.select_related("author")
+    return messages if include_internal else messages.filter(internal=False)
+
+
+@dataclass(frozen=True)
+class QueueMetrics:
+    open: int
+    median_first_response: timedelta | None
+    median_resolution: timedelta | None
+    by_reason: list[tuple[str, int]]
+    by_outcome: list[tuple[str, int]]
+
+
+def queue_metrics(*, days: int = METRICS_DAYS) -> QueueMetrics:
+    """How the queue is doing: what is open, how fast staff answer and close, over `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    recent = Dispute.objects.filter(created_at__gte=since)
+    responses = [
+        answered - created
+        for created, answered in recent.filter(first_response_at__isnull=False).values_list(
+            "created_at", "first_response_at"
+        )
+    ]
+    resolutions = [
+        closed - created
+        for created, closed in recent.filter(closed_at__isnull=False).values_list(
+            "created_at", "closed_at"
+        )
+    ]
+    reasons = dict(Dispute.Reason.choices)
+    statuses = dict(Dispute.Status.choices)
+    by_reason = recent.values("reason").annotate(count=Count("id")).order_by("-count")
+    by_outcome = (
+        recent.filter(status__in=[Dispute.Status.RESOLVED, Dispute.Status.REJECTED])
+        .values("status")
+        .annotate(count=Count("id"))
+        .order_by("status")
+    )
+    return QueueMetrics(
+        open=Dispute.objects.filter(status__in=Dispute.ACTIVE).count(),
+        median_first_response=median(responses) if responses else None,
+        median_resolution=median(resolutions) if resolutions else None,
+        by_reason=[(reasons[row["reason"]], row["count"]) for row in by_reason],
+        by_outcome=[(statuses[row["status"]], row["count"]) for row in by_outcome],
+    )

@@ -1,0 +1,250 @@
+"""The dispute workflow: open → under review (→ waiting for the user) → resolved or rejected;
+a rejection may be escalated once, to level 2. Refunds go through `credits.refund`.
+
+Every change e-mails the people concerned once the database transaction commits.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from config.email import send_after_commit
+from credits import services as credits
+from credits.actors import Actor
+from credits.errors import CreditError
+from credits.models import CreditTransaction
+from credits.services import Reference
+from disputes.models import Dispute, DisputeMessage
+
+Kind = CreditTransaction.Kind
+DISPUTABLE_KINDS = (Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT, Kind.EXPIRY)
+Status = Dispute.Status
+
+
+class DisputeError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def disputable_amount(txn: CreditTransaction) -> int:
+    """Credits of the transaction not refunded yet (what a dispute may still ask back)."""
+    return txn.amount - credits.refunded_amount(txn)
+
+
+def why_not_disputable(*, user, txn: CreditTransaction) -> str | None:
+    """None if the user may dispute the transaction now; otherwise the reason, in words."""
+    if txn.wallet.user_id != user.pk:
+        return "You can only dispute your own transactions."
+    if txn.kind not in DISPUTABLE_KINDS:
+        return "Only spends, captures, adjustments and expiries can be disputed."
+    window = timedelta(days=settings.DISPUTE_WINDOW_DAYS)
+    if timezone.now() - txn.created_at > window:
+        return f"Transactions can be disputed for {settings.DISPUTE_WINDOW_DAYS} days."
+    if txn.disputes.filter(status__in=Dispute.ACTIVE).exists():
+        return "This transaction already has an open dispute."
+    if disputable_amount(txn) <= 0:
+        return "This transaction has been refunded in full."
+    return None
+
+
+@transaction.atomic
+def open_dispute(*, user, txn: CreditTransaction, reason: str, description: str, amount: int):
+    reason_text = why_not_disputable(user=user, txn=txn)
+    if reason_text:
+        raise DisputeError(reason_text)
+    if reason not in Dispute.Reason.values:
+        raise DisputeError("Choose a reason from the list.")
+    description = (description or "").strip()
+    if not description:
+        raise DisputeError("Describe what went wrong.")
+    left = disputable_amount(txn)
+    if not isinstance(amount, int) or not 1 <= amount <= left:
+        raise DisputeError(f"The amount must be between 1 and {left} credits.")
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(
+                user=user, transaction=txn, reason=reason, description=description, amount=amount
+            )
+    except IntegrityError as error:  # a second tab opened one a moment ago
+        raise DisputeError("This transaction already has an open dispute.") from error
+    _tell_user(dispute, "We received your dispute", "We will look at it and reply here.")
+    return dispute
+
+
+def _tell_user(dispute: Dispute, subject: str, text: str) -> None:
+    link = settings.SITE_URL.rstrip("/") + reverse("disputes:detail", args=[dispute.pk])
+    send_after_commit(
+        to=[dispute.user.email],
+        subject=f"Dispute #{dispute.pk}: {subject}",
+        body=f"{text}\n\nYour dispute: {link}\n",
+    )
+
+
+def _tell_assignee(dispute: Dispute, subject: str, text: str) -> None:
+    if dispute.assignee_id:
+        send_after_commit(
+            to=[dispute.assignee.email], subject=f"Dispute #{dispute.pk}: {subject}", body=text
+        )
+
+
+def _locked(dispute: Dispute) -> Dispute:
+    locked = Dispute.objects.select_for_update(of=("self",))
+    return locked.select_related("user", "assignee").get(pk=dispute.pk)
+
+
+def _require_staff(staff, dispute: Dispute) -> None:
+    if not staff.is_staff:
+        raise DisputeError("Only staff can do this.")
+    if dispute.level == 2 and not staff.has_perm("disputes.handle_escalated"):
+        raise DisputeError("An escalated dispute needs a senior staff member.")
+
+
+def _first_response(dispute: Dispute) -> None:
+    if dispute.first_response_at is None:
+        dispute.first_response_at = timezone.now()
+
+
+@transaction.atomic
+def assign(*, dispute: Dispute, assignee, by) -> Dispute:
+    dispute = _locked(dispute)
+    if not assignee.is_staff:
+        raise DisputeError("Disputes can only be assigned to staff.")
+    if not dispute.is_active:
+        raise DisputeError("This dispute is closed.")
+    dispute.assignee = assignee
+    if dispute.status == Status.OPEN:
+        dispute.status = Status.UNDER_REVIEW
+        _first_response(dispute)
+        _tell_user(dispute, "under review", "A member of staff is looking at your dispute.")
+    dispute.save()
+    return dispute
+
+
+@transaction.atomic
+def post_message(*, dispute: Dispute, author, body: str, internal: bool = False) -> DisputeMessage:
+    """Add to the thread. A user's reply to a request for information puts the dispute back
+    under review; a staff reply counts as the first response."""
+    dispute = _locked(dispute)
+    body = (body or "").strip()
+    if not body:
+        raise DisputeError("Write a message first.")
+    is_staff = author.pk != dispute.user_id
+    if is_staff and not author.is_staff:
+        raise DisputeError("Only the user and staff can write in a dispute.")
+    if internal and not is_staff:
+        raise DisputeError("Only staff can write internal notes.")
+    if not dispute.is_active and not internal:
+        raise DisputeError("This dispute is closed; it takes no more messages.")
+    message = DisputeMessage.objects.create(
+        dispute=dispute, author=author, body=body, internal=internal
+    )
+    if internal:
+        return message
+    if is_staff:
+        _first_response(dispute)
+        dispute.save(update_fields=["first_response_at"])
+        _tell_user(dispute, "new reply", f"Staff replied:\n\n{body}")
+    else:
+        if dispute.status == Status.AWAITING_USER:
+            dispute.status = Status.UNDER_REVIEW
+            dispute.save(update_fields=["status"])
+        _tell_assignee(dispute, "the user replied", body)
+    return message
+
+
+@transaction.atomic
+def request_information(*, dispute: Dispute, staff, question: str) -> Dispute:
+    dispute = _locked(dispute)
+    _require_staff(staff, dispute)
+    if dispute.status not in (Status.OPEN, Status.UNDER_REVIEW):
+        raise DisputeError("Information can be asked only while the dispute is being reviewed.")
+    question = (question or "").strip()
+    if not question:
+        raise DisputeError("Write the question for the user.")
+    DisputeMessage.objects.create(dispute=dispute, author=staff, body=question)
+    dispute.status = Status.AWAITING_USER
+    dispute.assignee = dispute.assignee or staff
+    _first_response(dispute)
+    dispute.save()
+    _tell_user(dispute, "we need more information", f"{question}\n\nReply on the dispute page.")
+    return dispute
+
+
+@transaction.atomic
+def resolve(*, dispute: Dispute, staff, amount: int, note: str = "") -> Dispute:
+    """Close the dispute with a refund of `amount` credits, posted through the ledger."""
+    dispute = _locked(dispute)
+    _require_staff(staff, dispute)
+    if not dispute.is_active:
+        raise DisputeError("This dispute is already closed.")
+    left = disputable_amount(dispute.transaction)
+    if not isinstance(amount, int) or not 1 <= amount <= min(left, dispute.amount):
+        raise DisputeError(f"The refund must be between 1 and {min(left, dispute.amount)} credits.")
+    try:
+        refund = credits.refund(
+            transaction=dispute.transaction,
+            amount=amount,
+            description=f"Refund for dispute #{dispute.pk}",
+            reference=Reference(text=f"Dispute #{dispute.pk}", obj=dispute),
+            actor=Actor.for_staff(staff),
+            idempotency_key=f"dispute:{dispute.pk}:refund",
+        )
+    except CreditError as error:
+        raise DisputeError(error.message) from error
+    if note.strip():
+        DisputeMessage.objects.create(dispute=dispute, author=staff, body=note.strip())
+    dispute.refund = refund
+    _close(dispute, Status.RESOLVED, staff)
+    _tell_user(dispute, "resolved", f"{amount} credits were refunded to your wallet.\n\n{note}")
+    return dispute
+
+
+@transaction.atomic
+def reject(*, dispute: Dispute, staff, reason: str) -> Dispute:
+    dispute = _locked(dispute)
+    _require_staff(staff, dispute)
+    if not dispute.is_active:
+        raise DisputeError("This dispute is already closed.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DisputeError("Give the reason for rejecting the dispute.")
+    dispute.rejection_reason = reason
+    _close(dispute, Status.REJECTED, staff)
+    escalation = " You may escalate it once from the dispute page." if dispute.level == 1 else ""
+    _tell_user(dispute, "rejected", f"{reason}{escalation}")
+    return dispute
+
+
+def _close(dispute: Dispute, status: str, staff) -> None:
+    dispute.status = status
+    dispute.closed_at = timezone.now()
+    dispute.assignee = dispute.assignee or staff
+    _first_response(dispute)
+    dispute.save()
+
+
+@transaction.atomic
+def escalate(*, dispute: Dispute, user, reason: str = "") -> Dispute:
+    """A rejected dispute goes back under review, once, at level 2 (senior staff)."""
+    dispute = _locked(dispute)
+    if dispute.user_id != user.pk:
+        raise DisputeError("Only the person who opened the dispute can escalate it.")
+    if dispute.status != Status.REJECTED:
+        raise DisputeError("Only a rejected dispute can be escalated.")
+    if dispute.level == 2:
+        raise DisputeError("This dispute has already been escalated once.")
+    if dispute.transaction.disputes.filter(status__in=Dispute.ACTIVE).exists():
+        raise DisputeError("This transaction already has an open dispute.")
+    dispute.level = 2
+    dispute.status = Status.UNDER_REVIEW
+    dispute.assignee = None
+    dispute.closed_at = None
+    dispute.save()
+    if reason.strip():
+        DisputeMessage.objects.create(dispute=dispute, author=user, body=reason.strip())
+    _tell_user(dispute, "escalated", "A senior member of staff will review your dispute.")
+    return dispute

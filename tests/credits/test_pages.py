@@ -1,0 +1,229 @@
+"""The user's wallet pages: what they show, filters, pagination, statements, transfers."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from credits import services
+from tests.credits.conftest import ACTOR, fund, key, state
+from tests.factories import UserFactory
+from tests.pages import accessibility_problems, page, text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user(client):
+    user = UserFactory(name="Ada")
+    client.force_login(user)
+    return user
+
+
+def spend(user, amount, description="Logo job"):
+    return services.spend(
+        wallet=user.wallet, amount=amount, description=description, actor=ACTOR,
+        idempotency_key=key(),
+    )  # fmt: skip
+
+
+def test_the_dashboard_shows_balance_expiring_credits_months_and_recent_movements(client, user):
+    fund(user.wallet, 500)
+    spend(user, 120, "Logo job")
+    services.hold(wallet=user.wallet, amount=50, description="Translation", actor=ACTOR,
+                  idempotency_key=key())  # fmt: skip
+    fund(user.wallet, 80, days=10, source="promotion")
+
+    response = client.get(reverse("credits:dashboard"))
+
+    page_text = text(response)
+    assert "Available 410 Balance 460 Reserved by open holds 50" in page_text
+    assert "80 credits expire within 30 days" in page_text
+    this_month = timezone.localdate().strftime("%b %Y")
+    assert f"{this_month} Purchased 500 Subscription 0 Promotional 80 Spent 120" in page_text
+    assert "Logo job" in page_text
+    assert "50 credits for Translation" in page_text
+    assert page(response).find("svg", attrs={"role": "img"}) is not None
+    assert accessibility_problems(response) == []
+
+
+@pytest.mark.parametrize("movements", [3, 60])
+def test_pages_run_a_fixed_number_of_queries_whatever_the_history(
+    client, user, django_assert_max_num_queries, movements
+):
+    fund(user.wallet, 10_000)
+    for _ in range(movements):
+        spend(user, 1)
+    txn = spend(user, 1)
+
+    for name, args in [
+        ("credits:dashboard", []),
+        ("credits:history", []),
+        ("credits:blocks", []),
+        ("credits:transaction", [txn.pk]),
+    ]:
+        with django_assert_max_num_queries(16):
+            assert client.get(reverse(name, args=args)).status_code == 200
+
+
+def test_history_filters_by_kind_dates_and_text(client, user):
+    fund(user.wallet, 1000)
+    spend(user, 10, "Logo job")
+    spend(user, 20, "Voice-over")
+
+    by_text = text(client.get(reverse("credits:history"), {"text": "voice"}))
+    by_kind = text(client.get(reverse("credits:history"), {"kind": "grant"}))
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    by_date = text(client.get(reverse("credits:history"), {"since": tomorrow}))
+
+    assert "Voice-over" in by_text
+    assert "Logo job" not in by_text
+    assert "Spend" not in by_kind.split("Kind Description")[-1]
+    assert "Nothing matches." in by_date
+
+
+def test_history_refuses_an_inverted_date_range_beside_the_field(client, user):
+    response = client.get(
+        reverse("credits:history"), {"since": "2026-05-02", "until": "2026-05-01"}
+    )
+
+    assert page(response).find(id="id_until_error") is not None
+
+
+def test_history_pages_with_a_keyset_newest_first(client, user):
+    fund(user.wallet, 1000)
+    for index in range(55):
+        spend(user, 1, f"job {index}")
+
+    first = client.get(reverse("credits:history"))
+    older = page(first).find("a", rel="next")["href"]
+    second = client.get(reverse("credits:history") + older)
+
+    assert "job 54" in text(first)
+    assert "job 5 " in text(first)
+    assert "job 4 " not in text(first)
+    assert "job 4 " in text(second)
+    assert "Grant" in text(second)
+    assert page(second).find("a", rel="next") is None
+
+
+def test_the_transaction_page_shows_the_blocks_used_and_refunds(client, user):
+    fund(user.wallet, 30, days=5, source="promotion")
+    fund(user.wallet, 100)
+    txn = spend(user, 50)
+    services.refund(transaction=txn, amount=10, actor=ACTOR, idempotency_key=key())
+
+    response = client.get(reverse("credits:transaction", args=[txn.pk]))
+
+    page_text = text(response)
+    assert "Promotion" in page_text
+    assert "Purchase" in page_text
+    assert "10 credits on" in page_text
+    assert "Dispute this charge" in page_text
+    assert accessibility_problems(response) == []
+
+
+def test_another_users_transaction_is_not_found(client, user):
+    other = UserFactory()
+    fund(other.wallet, 10)
+    txn = services.spend(wallet=other.wallet, amount=5, actor=ACTOR, idempotency_key=key())
+
+    assert client.get(reverse("credits:transaction", args=[txn.pk])).status_code == 404
+
+
+def test_the_statement_is_a_csv_with_opening_and_closing_balances(client, user):
+    with time_machine.travel(timezone.now() - timedelta(days=10)):
+        fund(user.wallet, 100)
+    spend(user, 30, "Logo job")
+    spend(user, 20, "Voice-over")
+    today = timezone.localdate()
+
+    response = client.get(
+        reverse("credits:statement"),
+        {"since": (today - timedelta(days=2)).isoformat(), "until": today.isoformat()},
+    )
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1] == ["Opening balance", "100"]
+    assert [row[3] for row in rows[3:-1]] == ["Logo job", "Voice-over"]
+    assert [row[5:] for row in rows[3:-1]] == [["-30", "70"], ["-20", "50"]]
+    assert rows[-1] == ["Closing balance", "50"]
+
+
+def test_the_statement_form_refuses_an_inverted_range(client, user):
+    response = client.get(
+        reverse("credits:statement"), {"since": "2026-05-02", "until": "2026-05-01"}
+    )
+
+    assert response.status_code == 200
+    assert page(response).find(id="id_until_error") is not None
+
+
+def test_credit_blocks_are_listed_in_the_order_they_will_be_used(client, user):
+    fund(user.wallet, 100)
+    fund(user.wallet, 20, days=3, source="promotion")
+
+    rows = page(client.get(reverse("credits:blocks"))).select("tbody tr")
+
+    assert [row.find_all("td")[1].get_text() for row in rows] == ["Promotion", "Purchase"]
+    assert rows[0].find("td").get_text() == "Used first"
+
+
+def test_a_transfer_is_confirmed_then_sent_once(client, user):
+    receiver = UserFactory(email="bob@example.com", name="Bob")
+    fund(user.wallet, 100)
+
+    confirm = client.post(
+        reverse("credits:transfer"),
+        {"email": "BOB@example.com", "amount": 40, "idempotency_key": "t1"},
+    )
+    assert "40 credits" in text(confirm)
+    assert "Bob (bob@example.com)" in text(confirm)
+    assert "9960 after this transfer" in text(confirm)
+    assert state(user.wallet)[0] == 100
+
+    data = {"email": "bob@example.com", "amount": 40, "idempotency_key": "t1", "description": ""}
+    sent = client.post(reverse("credits:transfer-confirm"), data, follow=True)
+    client.post(reverse("credits:transfer-confirm"), data)  # sent twice: moves once
+
+    assert "40 credits were sent to Bob." in text(sent)
+    assert state(user.wallet)[0] == 60
+    assert state(receiver.wallet)[0] == 40
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"email": "nobody@example.com", "amount": 5}, "email", "no CreditDesk user"),
+        ({"email": "SELF", "amount": 5}, "email", "yourself"),
+        ({"email": "bob@example.com", "amount": 0}, "amount", "greater than or equal to 1"),
+    ],
+)
+def test_a_bad_transfer_is_refused_beside_the_field(client, user, data, field, message):
+    UserFactory(email="bob@example.com")
+    if data["email"] == "SELF":
+        data["email"] = user.email
+
+    response = client.post(reverse("credits:transfer"), {**data, "idempotency_key": "k"})
+
+    error = page(response).find(id=f"id_{field}_error")
+    assert error is not None
+    assert message in error.get_text()
+
+
+def test_a_transfer_of_promotional_credits_is_refused_plainly(client, user):
+    UserFactory(email="bob@example.com")
+    fund(user.wallet, 50, source="promotion")
+
+    response = client.post(
+        reverse("credits:transfer-confirm"),
+        {"email": "bob@example.com", "amount": 10, "idempotency_key": "k"},
+    )
+
+    assert "0 can be transferred (promotional credits cannot be)" in text(response)
+    assert state(user.wallet)[0] == 50
