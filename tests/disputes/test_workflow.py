@@ -164,9 +164,11 @@ def test_no_email_is_sent_for_a_change_that_rolled_back(
             open_dispute(alice, charge)
             raise RuntimeError("rolled back")
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError):
-            open_then_fail()
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+    ):
+        open_then_fail()
 
     assert callbacks == []
     assert mailoutbox == []
