@@ -259,8 +259,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    # Formats are chosen by the Accept header alone (one way to ask for CSV).
+    "URL_FORMAT_OVERRIDE": None,
 }
-DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}
+DRF_STANDARDIZED_ERRORS = {
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    "EXCEPTION_HANDLER_CLASS": "config.api.DomainErrorHandler",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "CreditDesk API",
     "DESCRIPTION": (
@@ -275,13 +280,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Name drf-standardized-errors' enums once, so the schema has no generated-name warnings.
     "ENUM_NAME_OVERRIDES": {
-        name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
-        for name in [
-            "ValidationErrorEnum",
-            "ClientErrorEnum",
-            "ServerErrorEnum",
-            *(f"ErrorCode{status}Enum" for status in (401, 403, 404, 405, 406, 415, 429, 500)),
-        ]
+        **{
+            name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
+            for name in [
+                "ValidationErrorEnum",
+                "ClientErrorEnum",
+                "ServerErrorEnum",
+                *(f"ErrorCode{status}Enum" for status in (401, 403, 404, 405, 406, 415, 429, 500)),
+            ]
+        },
+        "WalletStatusEnum": "config.api_enums.WALLET_STATUS",
+        "HoldStatusEnum": "config.api_enums.HOLD_STATUS",
+        "DisputeStatusEnum": "config.api_enums.DISPUTE_STATUS",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

@@ -13,6 +13,9 @@ admin.site.site_title = "CreditDesk admin"
 api_v1 = [
     path("", views.ApiRootView.as_view(), name="api-root"),
     path("", include("accounts.api.urls")),
+    path("", include("credits.api.urls")),
+    path("", include("disputes.api.urls")),
+    path("admin/", include("config.api_admin_urls")),
 ]
 
 urlpatterns = [

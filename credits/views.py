@@ -113,31 +113,35 @@ class _Echo:
         return value
 
 
-def _statement_csv(wallet: Wallet, *, since, until) -> StreamingHttpResponse:
+def statement_rows(wallet: Wallet, *, since, until):
+    """A statement as CSV lines, produced one at a time (the page and the API stream them)."""
     found = selectors.statement(wallet=wallet, since=since, until=until)
     writer = csv.writer(_Echo())
+    yield writer.writerow(["CreditDesk statement", f"{since} to {until}"])
+    yield writer.writerow(["Opening balance", found.opening_balance])
+    yield writer.writerow(
+        ["Date (UTC)", "Transaction", "Kind", "Description", "Reference", "Amount", "Balance"]
+    )
+    for entry in found.entries:
+        txn = entry.transaction
+        yield writer.writerow(
+            [
+                entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                txn.pk,
+                txn.kind,
+                txn.description,
+                txn.reference,
+                entry.amount,
+                entry.balance_after,
+            ]
+        )
+    yield writer.writerow(["Closing balance", found.closing_balance])
 
-    def rows():
-        yield writer.writerow(["CreditDesk statement", f"{since} to {until}"])
-        yield writer.writerow(["Opening balance", found.opening_balance])
-        yield writer.writerow(["Date (UTC)", "Transaction", "Kind", "Description", "Reference",
-                               "Amount", "Balance"])  # fmt: skip
-        for entry in found.entries:
-            txn = entry.transaction
-            yield writer.writerow(
-                [
-                    entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    txn.pk,
-                    txn.kind,
-                    txn.description,
-                    txn.reference,
-                    entry.amount,
-                    entry.balance_after,
-                ]
-            )
-        yield writer.writerow(["Closing balance", found.closing_balance])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+def _statement_csv(wallet: Wallet, *, since, until) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        statement_rows(wallet, since=since, until=until), content_type="text/csv; charset=utf-8"
+    )
     filename = f"creditdesk-statement-{since}-{until}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

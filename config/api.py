@@ -1,0 +1,238 @@
+"""What every API endpoint shares: the error shape for domain errors, pagination, and replayed
+responses for Idempotency-Key."""
+
+import hashlib
+import json
+from datetime import UTC
+from functools import wraps
+
+import django_filters
+from django import forms
+from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_standardized_errors.handler import ExceptionHandler
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.response import Response
+
+from billing.errors import BillingError
+from credits.actors import Actor
+from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
+from disputes.services import DisputeError
+from integrations.models import StoredResponse
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A unique key per operation (a UUID). Retrying with the same key and body replays the "
+        "first response and does nothing again; the same key with another body is refused (409)."
+    ),
+)
+
+
+class DomainError(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. insufficient_credits, hold_not_open")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class DomainErrorResponse(serializers.Serializer):
+    """A refusal (422) or an idempotency conflict (409), in the one error shape."""
+
+    type = serializers.ChoiceField(choices=[("client_error", "client_error")])
+    errors = DomainError(many=True)
+
+
+# What every endpoint that moves credits may answer besides its success.
+REFUSALS = {
+    409: OpenApiResponse(DomainErrorResponse, description="The Idempotency-Key was used for "
+                         "another request."),
+    422: OpenApiResponse(DomainErrorResponse, description="Refused: not enough credits, a "
+                         "wallet that is not active, a hold that is not open…"),
+}  # fmt: skip
+
+
+class Refused(exceptions.APIException):
+    """A well-formed request the ledger refuses (not enough credits, a frozen wallet…)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "refused"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "idempotency_conflict"
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_request"
+
+
+class DomainErrorHandler(ExceptionHandler):
+    """The services' typed errors, in the API's one error shape, with their own codes."""
+
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, IdempotencyConflict):
+            return Conflict(exc.message)
+        if isinstance(exc, CreditRefusal):
+            return Refused(exc.message, code=exc.code)
+        if isinstance(exc, InvalidRequest):
+            return BadRequest(exc.message)
+        if isinstance(exc, CreditError | DisputeError | BillingError):
+            return Refused(exc.message)
+        return super().convert_known_exceptions(exc)
+
+
+class StrictPageSize:
+    """A page_size that is not a whole number from 1 to the maximum is a 400, not ignored."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A typed filter (a date, a choice) given with no value is a 400; django-filter would
+    quietly ignore it. The error uses the field's own code, as the schema documents."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        refused = False
+        for name, field in self.form.fields.items():
+            code = next((c for c in ("invalid_choice", "invalid") if c in field.error_messages), "")
+            if code and name in self.data and self.data[name] == "":
+                message = "Give a value, or leave the parameter out."
+                self.form.add_error(name, forms.ValidationError(message, code=code))
+                refused = True
+        return valid and not refused
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """Any ISO 8601 offset in, UTC out: PostgreSQL refuses offsets beyond ±15:59."""
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        if cleaned is None:
+            return None
+        try:
+            return cleaned.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("This date is out of range.", code="invalid") from error
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+# Put on every paginated list view, so the schema documents the page_size refusal.
+page_size_errors = extend_validation_errors(["invalid"], field_name="page_size", methods=["get"])
+
+
+class HistoryCursor(StrictPageSize, CursorPagination):
+    """Stable while new rows arrive: pages follow ids, not offsets."""
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = "-id"
+
+
+class Pages(StrictPageSize, PageNumberPagination):
+    def get_page_number(self, request, paginator):
+        number = request.query_params.get(self.page_query_param)
+        if number is not None and not number.isdigit():
+            raise exceptions.NotFound("Invalid page: give a page number from 1.")
+        return super().get_page_number(request, paginator)
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+def valid_data(serializer_class, request) -> dict:
+    """The request body, validated (a 400 in the error shape, field by field, otherwise)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def actor_for(request) -> Actor:
+    user = request.user
+    return Actor.for_staff(user) if user.is_staff else Actor.for_user(user)
+
+
+def idempotent(view_method):
+    """Make a POST handler honour Idempotency-Key as Stripe does.
+
+    A missing key is refused (400), so every retry is safe. The first response (success or a
+    business refusal) is stored under the caller's key and replayed for a retry with the same
+    request; another request with that key gets 409. The services are idempotent under the same
+    key too, so even two retries racing each other move credits once.
+    """
+
+    @wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 255:
+            raise BadRequest("An Idempotency-Key header of 1 to 255 characters is required.")
+        scope = actor_for(request).idempotency_scope
+        fingerprint = _fingerprint(request)
+        stored = StoredResponse.objects.filter(scope=scope, key=key).first()
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        request.idempotency_key = key
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except (CreditError, DisputeError, BillingError, exceptions.APIException) as error:
+            response = self.handle_exception(error)
+        if response.status_code < 500 and response.status_code != 409:
+            _store(scope, key, fingerprint, response)
+        return response
+
+    return wrapper
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _replay(stored: StoredResponse, fingerprint: str) -> Response:
+    if stored.fingerprint != fingerprint:
+        raise Conflict("This Idempotency-Key was already used for a different request.")
+    response = Response(stored.body, status=stored.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _store(scope: str, key: str, fingerprint: str, response: Response) -> None:
+    try:
+        with transaction.atomic():
+            StoredResponse.objects.create(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=response.status_code,
+                body=response.data,
+            )
+    except IntegrityError:
+        pass  # a racing retry stored the same response first

@@ -1,0 +1,305 @@
+"""The credits API: the caller's wallet, its history and credit blocks, statements, and the
+operations that move credits (each needs an Idempotency-Key)."""
+
+import json
+
+import django_filters
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import generics, status
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from config.api import (
+    IDEMPOTENCY_HEADER,
+    REFUSALS,
+    HistoryCursor,
+    StrictFilterSet,
+    UtcDateTimeFilter,
+    actor_for,
+    idempotent,
+    page_size_errors,
+    valid_data,
+)
+from credits import selectors, services
+from credits.api.serializers import (
+    CaptureRequest,
+    GrantSerializer,
+    HoldRequest,
+    HoldSerializer,
+    MovementSerializer,
+    SpendRequest,
+    StatementQuery,
+    TransactionDetailSerializer,
+    TransactionSerializer,
+    TransferRequest,
+    WalletSerializer,
+)
+from credits.models import CreditTransaction, Entry, Hold
+from credits.services import Reference
+from credits.views import statement_rows
+
+TAG = ["credits"]
+
+
+def _wallet(request):
+    return request.user.wallet
+
+
+class WalletView(APIView):
+    @extend_schema(
+        summary="The caller's wallet",
+        description="Balance, available (balance minus held), held, status and what expires soon.",
+        responses=WalletSerializer,
+        tags=TAG,
+    )
+    def get(self, request):
+        wallet = _wallet(request)
+        wallet.expiring_soon = selectors.expiring_soon(wallet)
+        return Response(WalletSerializer(wallet).data)
+
+
+class MovementFilter(StrictFilterSet):
+    kind = django_filters.ChoiceFilter(
+        field_name="transaction__kind", choices=CreditTransaction.Kind.choices
+    )
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Entry
+        fields = ["kind", "created_after", "created_before"]
+
+
+@extend_schema(
+    summary="The caller's movements, newest first",
+    description="Every movement of the wallet's balance with the balance after it. Cursor "
+    "pagination: pages stay stable while new movements arrive.",
+    tags=TAG,
+)
+@page_size_errors
+class TransactionListView(generics.ListAPIView):
+    serializer_class = MovementSerializer
+    pagination_class = HistoryCursor
+    filterset_class = MovementFilter
+    queryset = Entry.objects.none()  # for the schema; get_queryset gives the caller's
+
+    def get_queryset(self):
+        return Entry.objects.filter(wallet=_wallet(self.request)).select_related("transaction")
+
+
+class TransactionDetailView(APIView):
+    @extend_schema(
+        summary="One transaction of the caller's wallet",
+        description="With the credit blocks it used (allocations) and its refunds.",
+        responses=TransactionDetailSerializer,
+        tags=TAG,
+    )
+    def get(self, request, transaction_id: int):
+        txn = selectors.transaction_for(wallet=_wallet(request), transaction_id=transaction_id)
+        if txn is None:
+            raise Http404
+        return Response(TransactionDetailSerializer(txn).data)
+
+
+class GrantListView(APIView):
+    @extend_schema(
+        summary="The caller's credit blocks",
+        description="Blocks with credits left, in the order spends use them (first = used first).",
+        responses=GrantSerializer(many=True),
+        tags=TAG,
+    )
+    def get(self, request):
+        grants = selectors.grants_in_burn_down_order(_wallet(request))
+        return Response(GrantSerializer(grants, many=True).data)
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` through content negotiation; the view streams the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, str | bytes) else json.dumps(data)  # errors stay JSON
+
+
+@extend_validation_errors(["required", "invalid"], field_name="from", methods=["get"])
+@extend_validation_errors(["required", "invalid"], field_name="to", methods=["get"])
+class StatementView(APIView):
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        summary="A statement between two dates",
+        description="CSV with `Accept: text/csv`, JSON otherwise; streamed, with the opening and "
+        "closing balance. Dates are inclusive, in UTC.",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): str},
+        tags=TAG,
+    )
+    def get(self, request):
+        query = StatementQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since, until = query.validated_data["from"], query.validated_data["to"]
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(
+                statement_rows(_wallet(request), since=since, until=until),
+                content_type="text/csv; charset=utf-8",
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="statement-{since}-{until}.csv"'
+            )
+            return response
+        return StreamingHttpResponse(
+            _json_statement(_wallet(request), since, until), content_type="application/json"
+        )
+
+
+def _json_statement(wallet, since, until):
+    """The statement as one JSON object, written piece by piece (never all in memory)."""
+    found = selectors.statement(wallet=wallet, since=since, until=until)
+    yield f'{{"from": "{since}", "to": "{until}", "opening_balance": {found.opening_balance}, '
+    yield '"movements": ['
+    for index, entry in enumerate(found.entries):
+        yield ("," if index else "") + json.dumps(MovementSerializer(entry).data, default=str)
+    yield f'], "closing_balance": {found.closing_balance}}}'
+
+
+SPEND_EXAMPLE = OpenApiExample(
+    "A spend", value={"amount": 120, "description": "Logo design", "reference": "job-42"}
+)
+
+
+class SpendView(APIView):
+    @extend_schema(
+        summary="Spend credits",
+        description="Takes credits from the wallet, block by block in burn-down order. Refused "
+        "(422) when more than is available is asked or the wallet is not active.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=SpendRequest,
+        responses={201: TransactionSerializer, **REFUSALS},
+        examples=[SPEND_EXAMPLE],
+        tags=TAG,
+    )
+    @idempotent
+    def post(self, request):
+        data = valid_data(SpendRequest, request)
+        txn = services.spend(
+            wallet=_wallet(request),
+            amount=data["amount"],
+            description=data["description"],
+            reference=Reference(text=data["reference"]),
+            actor=actor_for(request),
+            idempotency_key=f"api:{request.idempotency_key}",
+        )
+        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)
+
+
+class HoldView(APIView):
+    @extend_schema(
+        summary="Reserve credits (open a hold)",
+        description="Reserves credits for work in progress; capture them later, in parts or at "
+        "once, or release them.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=HoldRequest,
+        responses={201: HoldSerializer, **REFUSALS},
+        examples=[SPEND_EXAMPLE],
+        tags=TAG,
+    )
+    @idempotent
+    def post(self, request):
+        data = valid_data(HoldRequest, request)
+        txn = services.hold(
+            wallet=_wallet(request),
+            amount=data["amount"],
+            description=data["description"],
+            reference=Reference(text=data["reference"]),
+            expires_at=data.get("expires_at"),
+            actor=actor_for(request),
+            idempotency_key=f"api:{request.idempotency_key}",
+        )
+        return Response(HoldSerializer(txn.hold).data, status=status.HTTP_201_CREATED)
+
+
+def _own_hold(request, hold_id: int) -> Hold:
+    hold = Hold.objects.filter(pk=hold_id, wallet=_wallet(request)).first()
+    if hold is None:
+        raise Http404
+    return hold
+
+
+class CaptureView(APIView):
+    @extend_schema(
+        summary="Capture a hold",
+        description="Spends reserved credits. With `final` (the default) the hold closes and the "
+        "rest goes back to the blocks it came from.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=CaptureRequest,
+        responses={200: TransactionSerializer, **REFUSALS},
+        tags=TAG,
+    )
+    @idempotent
+    def post(self, request, hold_id: int):
+        hold = _own_hold(request, hold_id)
+        data = valid_data(CaptureRequest, request)
+        txn = services.capture(
+            hold=hold,
+            amount=data.get("amount"),
+            final=data["final"],
+            actor=actor_for(request),
+            idempotency_key=f"api:{request.idempotency_key}",
+        )
+        return Response(TransactionSerializer(txn).data)
+
+
+class ReleaseView(APIView):
+    @extend_schema(
+        summary="Release a hold",
+        description="Gives what the hold still reserves back to the blocks it came from.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=None,
+        responses={200: TransactionSerializer, **REFUSALS},
+        tags=TAG,
+    )
+    @idempotent
+    def post(self, request, hold_id: int):
+        txn = services.release(
+            hold=_own_hold(request, hold_id),
+            actor=actor_for(request),
+            idempotency_key=f"api:{request.idempotency_key}",
+        )
+        return Response(TransactionSerializer(txn).data)
+
+
+class TransferView(APIView):
+    @extend_schema(
+        summary="Transfer paid credits to another user",
+        description="Promotional credits cannot be transferred; the receiver's credits keep "
+        "their expiry; a daily limit applies.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=TransferRequest,
+        responses={201: TransactionSerializer, **REFUSALS},
+        tags=TAG,
+    )
+    @idempotent
+    def post(self, request):
+        data = valid_data(TransferRequest, request)
+        receiver = User.objects.filter(email__iexact=data["receiver_email"], is_active=True).first()
+        if receiver is None:
+            raise Http404("There is no user with this e-mail address.")
+        txn = services.transfer(
+            sender=_wallet(request),
+            receiver=receiver.wallet,
+            amount=data["amount"],
+            description=data["description"],
+            actor=actor_for(request),
+            idempotency_key=f"api:{request.idempotency_key}",
+        )
+        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)

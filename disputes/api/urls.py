@@ -1,0 +1,37 @@
+from django.urls import path
+
+from disputes.api import views
+
+urlpatterns = [
+    path("disputes", views.DisputeListView.as_view(), name="disputes"),
+    path("disputes/<int:dispute_id>", views.DisputeDetailView.as_view(), name="dispute"),
+    path(
+        "disputes/<int:dispute_id>/messages",
+        views.DisputeMessageView.as_view(),
+        name="dispute-messages",
+    ),
+    path(
+        "disputes/<int:dispute_id>/escalate",
+        views.DisputeEscalateView.as_view(),
+        name="dispute-escalate",
+    ),
+]
+
+admin_urlpatterns = [
+    path("disputes", views.StaffDisputeListView.as_view(), name="admin-disputes"),
+    path(
+        "disputes/<int:dispute_id>/assign",
+        views.StaffAssignView.as_view(),
+        name="admin-dispute-assign",
+    ),
+    path(
+        "disputes/<int:dispute_id>/resolve",
+        views.StaffResolveView.as_view(),
+        name="admin-dispute-resolve",
+    ),
+    path(
+        "disputes/<int:dispute_id>/reject",
+        views.StaffRejectView.as_view(),
+        name="admin-dispute-reject",
+    ),
+]

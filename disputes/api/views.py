@@ -1,0 +1,195 @@
+"""The disputes API: a user's own disputes (others' answer 404), and staff's queue."""
+
+import django_filters
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from config.api import REFUSALS, Pages, StrictFilterSet, page_size_errors, valid_data
+from credits import selectors as credit_selectors
+from disputes import selectors, services
+from disputes.api.serializers import (
+    AssignRequest,
+    DisputeDetailSerializer,
+    DisputeSerializer,
+    EscalateRequest,
+    MessageRequest,
+    MessageSerializer,
+    OpenDisputeRequest,
+    RejectRequest,
+    ResolveRequest,
+    StaffDisputeSerializer,
+)
+from disputes.models import Dispute
+
+TAG = ["disputes"]
+STAFF_TAG = ["staff"]
+
+
+@page_size_errors
+class DisputeListView(generics.ListAPIView):
+    serializer_class = DisputeSerializer
+    pagination_class = Pages
+    queryset = Dispute.objects.none()  # for the schema; get_queryset gives the caller's
+
+    def get_queryset(self):
+        return selectors.disputes_of(self.request.user)
+
+    @extend_schema(summary="The caller's disputes", tags=TAG)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Open a dispute on one of the caller's transactions",
+        description="A spend, capture, adjustment or expiry, within the dispute window, for at "
+        "most what is not refunded yet; one open dispute per transaction.",
+        request=OpenDisputeRequest,
+        responses={201: DisputeDetailSerializer, 422: REFUSALS[422]},
+        tags=TAG,
+    )
+    def post(self, request):
+        data = valid_data(OpenDisputeRequest, request)
+        txn = credit_selectors.transaction_for(
+            wallet=request.user.wallet, transaction_id=data.pop("transaction")
+        )
+        if txn is None:
+            raise Http404("No such transaction in your wallet.")
+        dispute = services.open_dispute(user=request.user, txn=txn, **data)
+        return Response(DisputeDetailSerializer(dispute).data, status=status.HTTP_201_CREATED)
+
+
+def _own(request, dispute_id: int) -> Dispute:
+    dispute = selectors.dispute_of(request.user, dispute_id)
+    if dispute is None:
+        raise Http404
+    return dispute
+
+
+class DisputeDetailView(APIView):
+    @extend_schema(
+        summary="One of the caller's disputes, with its messages",
+        responses=DisputeDetailSerializer,
+        tags=TAG,
+    )
+    def get(self, request, dispute_id: int):
+        return Response(DisputeDetailSerializer(_own(request, dispute_id)).data)
+
+
+class DisputeMessageView(APIView):
+    @extend_schema(
+        summary="Write in a dispute's thread",
+        request=MessageRequest,
+        responses={201: MessageSerializer, 422: REFUSALS[422]},
+        tags=TAG,
+    )
+    def post(self, request, dispute_id: int):
+        data = valid_data(MessageRequest, request)
+        message = services.post_message(
+            dispute=_own(request, dispute_id), author=request.user, body=data["body"]
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeEscalateView(APIView):
+    @extend_schema(
+        summary="Escalate a rejected dispute (once)",
+        request=EscalateRequest,
+        responses={200: DisputeDetailSerializer, 422: REFUSALS[422]},
+        tags=TAG,
+    )
+    def post(self, request, dispute_id: int):
+        data = valid_data(EscalateRequest, request)
+        dispute = services.escalate(
+            dispute=_own(request, dispute_id), user=request.user, reason=data["reason"]
+        )
+        return Response(DisputeDetailSerializer(dispute).data)
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+class StaffDisputeFilter(StrictFilterSet):
+    status = django_filters.ChoiceFilter(choices=Dispute.Status.choices)
+    level = django_filters.NumberFilter()
+    reason = django_filters.ChoiceFilter(choices=Dispute.Reason.choices)
+    assignee = django_filters.CharFilter(field_name="assignee__email", lookup_expr="iexact")
+
+    class Meta:
+        model = Dispute
+        fields = ["status", "level", "reason", "assignee"]
+
+
+@page_size_errors
+class StaffDisputeListView(generics.ListAPIView):
+    permission_classes = [IsAdminUser]
+    serializer_class = StaffDisputeSerializer
+    pagination_class = Pages
+    filterset_class = StaffDisputeFilter
+    queryset = Dispute.objects.select_related("user", "assignee").order_by("created_at")
+
+    @extend_schema(summary="The dispute queue (staff)", tags=STAFF_TAG)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+def _any(dispute_id: int) -> Dispute:
+    dispute = Dispute.objects.filter(pk=dispute_id).first()
+    if dispute is None:
+        raise Http404
+    return dispute
+
+
+class StaffAssignView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="Assign a dispute (staff)",
+        request=AssignRequest,
+        responses=StaffDisputeSerializer,
+        tags=STAFF_TAG,
+    )
+    def post(self, request, dispute_id: int):
+        data = valid_data(AssignRequest, request)
+        assignee = request.user
+        if data.get("assignee_email"):
+            assignee = User.objects.filter(email__iexact=data["assignee_email"]).first()
+            if assignee is None:
+                raise Http404("No such staff member.")
+        dispute = services.assign(dispute=_any(dispute_id), assignee=assignee, by=request.user)
+        return Response(StaffDisputeSerializer(dispute).data)
+
+
+class StaffResolveView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="Resolve a dispute with a refund (staff)",
+        request=ResolveRequest,
+        responses={200: StaffDisputeSerializer, 422: REFUSALS[422]},
+        tags=STAFF_TAG,
+    )
+    def post(self, request, dispute_id: int):
+        data = valid_data(ResolveRequest, request)
+        dispute = services.resolve(dispute=_any(dispute_id), staff=request.user, **data)
+        return Response(StaffDisputeSerializer(dispute).data)
+
+
+class StaffRejectView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        summary="Reject a dispute (staff)",
+        request=RejectRequest,
+        responses=StaffDisputeSerializer,
+        tags=STAFF_TAG,
+    )
+    def post(self, request, dispute_id: int):
+        data = valid_data(RejectRequest, request)
+        dispute = services.reject(
+            dispute=_any(dispute_id), staff=request.user, reason=data["reason"]
+        )
+        return Response(StaffDisputeSerializer(dispute).data)
