@@ -160,3 +160,13 @@ def event(event_type: str, obj: dict, *, event_id: str | None = None, created: i
         "type": event_type,
         "data": {"object": obj},
     }
+
+
+def own_stripe_account(*, secret_key: str, account_id: str = "acct_test") -> None:
+    """Tell dj-stripe which account owns the key, so it never asks Stripe (GET /v1/account)."""
+    from djstripe.models import Account, APIKey
+
+    account = Account.objects.create(id=account_id, livemode=False, stripe_data={"id": account_id})
+    APIKey.objects.create(
+        secret=secret_key, type="secret", livemode=False, djstripe_owner_account=account
+    )

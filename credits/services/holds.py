@@ -10,7 +10,6 @@ from credits.errors import (
     CaptureExceedsHold,
     CreditRefusal,
     HoldNotOpen,
-    InsufficientCredits,
     InvalidRequest,
 )
 from credits.models import CreditTransaction, Hold, Wallet
@@ -32,6 +31,7 @@ from credits.services.ledger import (
     split,
     system_wallet_id,
     take_from_grants,
+    unexpired_covering,
 )
 
 
@@ -69,14 +69,15 @@ def hold(
 
     def perform(claim):
         book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
-        locked, grants = claim.wallet, claim.grants
-        require_status(locked, allowed=MAY_SPEND)
-        grants = expire_due(book, locked, grants)
-        if amount > locked.available:
-            book.write()  # the expiries stand: those credits were past their date
-            raise InsufficientCredits(
-                f"Not enough credits to hold: {amount} asked, {locked.available} available."
-            )
+        locked = claim.wallet
+        grants = unexpired_covering(
+            book,
+            locked,
+            claim.grants,
+            amount=amount,
+            allowed=MAY_SPEND,
+            refusal="Not enough credits to hold",
+        )
         new_hold = book.open_hold(
             Hold(
                 wallet=locked,

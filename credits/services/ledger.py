@@ -11,7 +11,7 @@ from datetime import datetime
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 
-from credits.errors import InvalidRequest, WalletNotActive
+from credits.errors import InsufficientCredits, InvalidRequest, WalletNotActive
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
 from credits.services.book import Book
 
@@ -274,6 +274,28 @@ def expire_due(book: Book, wallet: Wallet, grants: list[CreditGrant]) -> list[Cr
         else:
             live.append(grant)
     return live
+
+
+def unexpired_covering(
+    book: Book,
+    wallet: Wallet,
+    grants: list[CreditGrant],
+    *,
+    amount: int,
+    allowed: Iterable[str],
+    refusal: str = "Not enough credits",
+) -> list[CreditGrant]:
+    """The wallet's unexpired grants, once it is sure they cover `amount`; else a refusal.
+
+    Expires what is past its date first, and writes those expiries even when it refuses: the
+    credits were gone either way.
+    """
+    require_status(wallet, allowed=allowed)
+    grants = expire_due(book, wallet, grants)
+    if amount > wallet.available:
+        book.write()
+        raise InsufficientCredits(f"{refusal}: {amount} asked, {wallet.available} available.")
+    return grants
 
 
 def post_expiry(book: Book, wallet: Wallet, grant: CreditGrant, *, primary: bool = False):

@@ -34,6 +34,7 @@ from credits.services.ledger import (
     spendable_grants,
     system_wallet_id,
     take_from_grants,
+    unexpired_covering,
 )
 
 Source = CreditGrant.Source
@@ -202,14 +203,8 @@ def _debit(
 
     def perform(claim):
         book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
-        locked, grants = claim.wallet, claim.grants
-        require_status(locked, allowed=allowed)
-        grants = expire_due(book, locked, grants)
-        if amount > locked.available:
-            book.write()  # the expiries stand: those credits were past their date
-            raise InsufficientCredits(
-                f"Not enough credits: {amount} asked, {locked.available} available."
-            )
+        locked = claim.wallet
+        grants = unexpired_covering(book, locked, claim.grants, amount=amount, allowed=allowed)
         txn = book.post(
             kind=kind,
             wallet=locked,

@@ -6,10 +6,10 @@ import pytest
 import stripe
 from django.test import Client
 from django.urls import reverse
-from djstripe.models import Account, APIKey, WebhookEndpoint
+from djstripe.models import WebhookEndpoint
 
 from billing.models import CreditPackage, Promotion, Purchase
-from billing.testing import FakeStripe, event, sign, stripe_list
+from billing.testing import FakeStripe, event, own_stripe_account, sign, stripe_list
 from tests.factories import UserFactory
 
 SECRET_KEY = "sk_test_" + "a1" * 12
@@ -27,13 +27,7 @@ def fake_stripe(db, stripe_keys, monkeypatch):
     fake = FakeStripe()
     monkeypatch.setattr(stripe, "default_http_client", fake)
     monkeypatch.setattr(stripe, "max_network_retries", 0)
-    # dj-stripe looks up the account that owns the key; knowing it spares a GET /v1/account.
-    account = Account.objects.create(
-        id="acct_test", livemode=False, stripe_data={"id": "acct_test"}
-    )
-    APIKey.objects.create(
-        secret=SECRET_KEY, type="secret", livemode=False, djstripe_owner_account=account
-    )
+    own_stripe_account(secret_key=SECRET_KEY)
     return fake
 
 

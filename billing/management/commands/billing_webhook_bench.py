@@ -18,11 +18,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
-from djstripe.models import Account, APIKey, Customer, WebhookEndpoint
+from djstripe.models import Customer, WebhookEndpoint
 
 from accounts.models import User
 from billing.models import CreditPackage, Purchase
-from billing.testing import FakeStripe, event, sign
+from billing.testing import FakeStripe, event, own_stripe_account, sign
 from config.scratch_database import scratch_database
 from credits.models import CreditTransaction
 from credits.reconciliation import reconcile
@@ -96,10 +96,7 @@ class Command(BaseCommand):
 
 
 def _setup_stripe(fake: FakeStripe) -> WebhookEndpoint:
-    account = Account.objects.create(
-        id="acct_bench", livemode=False, stripe_data={"id": "acct_bench"}
-    )
-    APIKey.objects.create(secret=KEY, type="secret", livemode=False, djstripe_owner_account=account)
+    own_stripe_account(secret_key=KEY, account_id="acct_bench")
     return WebhookEndpoint.objects.create(
         id="we_bench",
         url="https://bench.test/",

@@ -9,7 +9,9 @@ grants burn-down, allocations) costs over the bare write pattern.
 With `--history-sizes 10000,1000000`, it first builds one wallet per size whose history holds
 that many entries (set-based SQL, seconds not hours), then times reading its balance, its first
 page of history and a page deep in it, and `reconcile()` over the whole database: both must stay
-fast as history grows. `--skip-spends` runs only that phase.
+fast as history grows. It also requests, as the wallet's user, the dashboard and history pages
+(server time and SQL queries) and the CSV statement of the whole history (rows, bytes, time and
+peak Python memory while streaming it). `--skip-spends` runs only that phase.
 
 Everything happens in a database of its own, created, migrated and dropped by the command as
 Django's test runner does, so real data is never touched.
@@ -20,17 +22,24 @@ import math
 import random
 import threading
 import time
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import psycopg
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Min
+from django.http import HttpResponse
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from config.scratch_database import scratch_database
@@ -464,6 +473,112 @@ def read_balance(wallet_id: int) -> int:
     return Wallet.objects.get(pk=wallet_id).available
 
 
+# --- History phase, through the pages: what the wallet's user waits for. ---
+
+
+def page_settings() -> override_settings:
+    """Requests as the test client makes them: host "testserver", plain HTTP, and static files
+    named without the manifest that `collectstatic` writes (the bench does not run it)."""
+    return override_settings(
+        ALLOWED_HOSTS=["testserver"],
+        SECURE_SSL_REDIRECT=False,
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+
+
+def signed_in_client(wallet_id: int) -> Client:
+    """A client signed in as the wallet's user; a failing view comes back as its 500 response
+    (the bench prints it) instead of ending the command."""
+    client = Client(raise_request_exception=False)
+    client.force_login(Wallet.objects.select_related("user").get(pk=wallet_id).user)
+    return client
+
+
+@dataclass
+class PageTiming:
+    """One page: its best server time, the SQL queries it runs, and its status if not 200."""
+
+    label: str
+    ms: float
+    queries: int
+    problem: str
+
+    def __str__(self) -> str:
+        text = f"{self.label} {self.ms:.1f} ms / {self.queries} queries"
+        return f"{text} ({self.problem})" if self.problem else text
+
+
+def response_problem(response: HttpResponse) -> str:
+    """Empty for a 200; else the status, and the exception behind a 500 when there is one."""
+    if response.status_code == 200:
+        return ""
+    exc_info = getattr(response, "exc_info", None)
+    if exc_info:
+        return f"status {response.status_code}: {exc_info[0].__name__}: {exc_info[1]}"
+    return f"status {response.status_code}"
+
+
+def time_page(client: Client, label: str, url: str) -> PageTiming:
+    """Best of HISTORY_RUNS requests, then one more to count queries: counting logs each query,
+    which is kept out of the timed runs."""
+    ms = best_ms(lambda: client.get(url))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return PageTiming(label, ms, len(queries.captured_queries), response_problem(response))
+
+
+def history_since(wallet_id: int) -> date:
+    """The day of the wallet's first movement: built histories start in the past."""
+    first = Entry.objects.filter(wallet_id=wallet_id).aggregate(first=Min("created_at"))["first"]
+    return timezone.localtime(first).date() if first else timezone.localdate()
+
+
+@dataclass
+class CsvExport:
+    """One streamed statement: what came out, how long it took, the Python memory it peaked at."""
+
+    rows: int
+    size: int
+    seconds: float
+    peak: int
+    problem: str
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.rows} rows, {self.size / 1e6:.1f} MB in {self.seconds:.1f} s, "
+            f"peak memory {self.peak / 1e6:.1f} MB"
+        )
+        return f"{text} ({self.problem})" if self.problem else text
+
+
+def export_statement(client: Client, since: date, until: date) -> CsvExport:
+    """Stream the CSV statement, counting its bytes and lines and keeping none of it: the peak
+    Python memory says whether the export holds the history at once (tracemalloc's bookkeeping
+    slows the run a little; its time is an upper bound)."""
+    url = f"{reverse('credits:statement')}?since={since}&until={until}"
+    rows = size = 0
+    tracemalloc.start()
+    try:
+        began = time.perf_counter()
+        response = client.get(url)
+        problem = response_problem(response)
+        if not problem and not response.streaming:
+            problem = "not a streamed response (the form was refused?)"
+        if response.streaming:
+            for chunk in response.streaming_content:
+                size += len(chunk)
+                rows += chunk.count(b"\n")
+        response.close()
+        seconds = time.perf_counter() - began
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return CsvExport(rows=rows, size=size, seconds=seconds, peak=peak, problem=problem)
+
+
 class Command(BaseCommand):
     help = (
         "Benchmark credit spends on PostgreSQL: N threads spending for T seconds across many "
@@ -552,7 +667,29 @@ class Command(BaseCommand):
             f"history {size} entries: balance {balance:.2f} ms, first page {first:.2f} ms, "
             f"deep page {deep:.2f} ms"
         )
+        with page_settings():
+            self.report_pages(history)
+            self.report_statement(history)
         self.report_reconcile(f"the {size}-entry history")
+
+    def report_pages(self, history: LongHistory) -> None:
+        """The dashboard, the first history page and a deep one, as the user gets them: what the
+        selectors cost plus the session, the templates and any query the page adds."""
+        client = signed_in_client(history.wallet_id)
+        history_url = reverse("credits:history")
+        pages = [
+            time_page(client, "dashboard", reverse("credits:dashboard")),
+            time_page(client, "history", history_url),
+            time_page(client, "deep history", f"{history_url}?before={history.middle_entry_id}"),
+        ]
+        self.stdout.write(f"pages {history.size} entries: {', '.join(map(str, pages))}")
+
+    def report_statement(self, history: LongHistory) -> None:
+        """The CSV of the whole history: the wallet's own legs (about half the entries) plus the
+        header and closing lines, streamed in constant memory if the export is right."""
+        client = signed_in_client(history.wallet_id)
+        export = export_statement(client, history_since(history.wallet_id), timezone.localdate())
+        self.stdout.write(f"csv {history.size} entries: {export}")
 
     def bench(self, *, threads: int, seconds: float, wallet_count: int) -> float:
         """Setup, the two service runs, reconcile, the two baseline runs; the ratio across wallets.
