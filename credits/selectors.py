@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models import Case, IntegerField, Min, Q, Sum, When
@@ -121,11 +122,22 @@ def refunds_of(transaction: CreditTransaction):
 # --- statements ---------------------------------------------------------------------------------
 
 
+class StatementRow(NamedTuple):
+    id: int
+    created_at: datetime
+    transaction: int
+    kind: str
+    description: str
+    reference: str
+    amount: int
+    balance_after: int
+
+
 @dataclass(frozen=True)
 class Statement:
     opening_balance: int
     closing_balance: int
-    entries: Iterator[Entry]
+    rows: Iterator[StatementRow]
 
 
 STATEMENT_CHUNK = 2000
@@ -144,14 +156,27 @@ def statement(*, wallet: Wallet, since: date, until: date) -> Statement:
     last = movements.filter(created_at__lt=end).order_by("-id").first()
     opening = before.balance_after if before else 0
     closing = last.balance_after if last else 0
+    # Plain tuples of the columns a statement shows: a million model objects (with their
+    # JSON metadata decoded) would triple the time.
     rows = (
         movements.filter(created_at__gte=start, created_at__lt=end)
-        .select_related("transaction")
         .order_by("id")
+        .values_list(
+            "id",
+            "created_at",
+            "transaction_id",
+            "transaction__kind",
+            "transaction__description",
+            "transaction__reference",
+            "amount",
+            "balance_after",
+        )
         .iterator(chunk_size=STATEMENT_CHUNK)
     )
     return Statement(
-        opening_balance=opening, closing_balance=closing if last else opening, entries=rows
+        opening_balance=opening,
+        closing_balance=closing if last else opening,
+        rows=(StatementRow(*row) for row in rows),
     )
 
 

@@ -122,17 +122,16 @@ def statement_rows(wallet: Wallet, *, since, until):
     yield writer.writerow(
         ["Date (UTC)", "Transaction", "Kind", "Description", "Reference", "Amount", "Balance"]
     )
-    for entry in found.entries:
-        txn = entry.transaction
+    for row in found.rows:
         yield writer.writerow(
             [
-                entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                txn.pk,
-                txn.kind,
-                txn.description,
-                txn.reference,
-                entry.amount,
-                entry.balance_after,
+                row.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                row.transaction,
+                row.kind,
+                row.description,
+                row.reference,
+                row.amount,
+                row.balance_after,
             ]
         )
     yield writer.writerow(["Closing balance", found.closing_balance])

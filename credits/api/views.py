@@ -167,8 +167,10 @@ def _json_statement(wallet, since, until):
     found = selectors.statement(wallet=wallet, since=since, until=until)
     yield f'{{"from": "{since}", "to": "{until}", "opening_balance": {found.opening_balance}, '
     yield '"movements": ['
-    for index, entry in enumerate(found.entries):
-        yield ("," if index else "") + json.dumps(MovementSerializer(entry).data, default=str)
+    for index, row in enumerate(found.rows):
+        movement = row._asdict()
+        movement["created_at"] = row.created_at.isoformat().replace("+00:00", "Z")
+        yield ("," if index else "") + json.dumps(movement)
     yield f'], "closing_balance": {found.closing_balance}}}'
 
 
