@@ -35,4 +35,5 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	ENV_FILE=/dev/null DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	ENV_FILE=/dev/null DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest
