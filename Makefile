@@ -28,7 +28,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py billing_webhook_endpoint --base-url http://$(ADDRESS)
+	$(BIN)/python manage.py billing_webhook_endpoint --if-configured --base-url http://$(ADDRESS)
 	$(BIN)/python manage.py runserver $(ADDRESS)
 
 test: $(VENV)/.installed-test

@@ -94,6 +94,16 @@ def test_without_a_secret_the_endpoint_command_prints_the_url_and_what_to_do(set
     assert "No STRIPE_WEBHOOK_SECRET yet" in out.getvalue()
 
 
+def test_make_runs_demo_records_no_endpoint_without_a_secret(settings):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    out = StringIO()
+
+    call_command("billing_webhook_endpoint", "--if-configured", stdout=out)
+
+    assert not WebhookEndpoint.objects.exists()
+    assert "not configured" in out.getvalue()
+
+
 def test_a_malformed_webhook_secret_is_refused(settings):
     settings.STRIPE_WEBHOOK_SECRET = "not-a-secret"
 
