@@ -4,6 +4,7 @@ Operations post through `credits.services` with the staff member as the actor. N
 ledger can be added, edited or deleted here.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,26 +76,32 @@ def _status(change: Callable) -> Callable:
 
 
 OPERATIONS = {
-    "grant": Operation("Grant credits", GrantForm, _grant, "Granted {amount} credits to {email}."),
+    "grant": Operation(
+        "Grant credits", GrantForm, _grant, "Granted {amount} credits{each} to {whom}."
+    ),
     "deduct": Operation(
-        "Deduct credits", DeductForm, _deduct, "Deducted {amount} credits from {email}."
+        "Deduct credits", DeductForm, _deduct, "Deducted {amount} credits{each} from {whom}."
     ),
-    "freeze": Operation(
-        "Freeze", StatusForm, _status(services.freeze), "Froze the wallet of {email}."
-    ),
-    "unfreeze": Operation(
-        "Unfreeze", StatusForm, _status(services.unfreeze), "Unfroze the wallet of {email}."
-    ),
-    "suspend": Operation(
-        "Suspend", StatusForm, _status(services.suspend), "Suspended the wallet of {email}."
-    ),
+    "freeze": Operation("Freeze", StatusForm, _status(services.freeze), "Froze {whom}."),
+    "unfreeze": Operation("Unfreeze", StatusForm, _status(services.unfreeze), "Unfroze {whom}."),
+    "suspend": Operation("Suspend", StatusForm, _status(services.suspend), "Suspended {whom}."),
     "reactivate": Operation(
         "Reactivate",
         StatusForm,
         _status(services.reactivate),
-        "Reactivated the wallet of {email} (suspension lifted).",
+        "Reactivated {whom} (suspension lifted).",
     ),
 }
+
+
+def _whom(emails: list[str], shown: int = 3) -> str:
+    """The wallets an operation touched, named by owner; a long selection is cut short."""
+    if len(emails) == 1:
+        return f"the wallet of {emails[0]}"
+    names = ", ".join(emails[:shown])
+    if len(emails) > shown:
+        names += f" and {len(emails) - shown} more"
+    return f"the {len(emails)} wallets of {names}"
 
 
 class LedgerReadOnly:
@@ -255,7 +262,9 @@ class WalletAdmin(admin.ModelAdmin):
             raise PermissionDenied
         operation = OPERATIONS[name]
         ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
-        wallets = list(self.get_queryset(request).filter(pk__in=ids).select_related("user"))
+        wallets = list(
+            self.get_queryset(request).filter(pk__in=ids).select_related("user").order_by("pk")
+        )
         if not wallets:
             self.message_user(request, "Select at least one wallet.", messages.WARNING)
             return redirect("admin:credits_wallet_changelist")
@@ -275,17 +284,23 @@ class WalletAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/credits/wallet/operation.html", context)
 
     def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict) -> None:
+        """Run the operation wallet by wallet; one message for the done, one per refusal reason."""
         actor = Actor.for_staff(request.user)
         key = data.get("idempotency_key", "")
+        done, refused = [], defaultdict(list)
         for wallet in wallets:
-            email = wallet.user.email
             try:
                 operation.run(wallet, data, actor, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
-                self.message_user(request, f"Not done for {email}: {error.message}", messages.ERROR)
+                refused[error.message].append(wallet.user.email)
             else:
-                done = operation.done.format(email=email, amount=data.get("amount"))
-                self.message_user(request, done, messages.SUCCESS)
+                done.append(wallet.user.email)
+        for reason, emails in refused.items():
+            self.message_user(request, f"Not done for {_whom(emails)}: {reason}", messages.ERROR)
+        if done:
+            each = " each" if len(done) > 1 else ""
+            summary = operation.done.format(amount=data.get("amount"), each=each, whom=_whom(done))
+            self.message_user(request, summary, messages.SUCCESS)
 
     def _start(self, queryset, name: str) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))

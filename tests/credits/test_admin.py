@@ -74,7 +74,8 @@ def test_staff_grant_credits_through_the_intermediate_form(staff_client, wallet,
     response = staff_client.post(url, data, follow=True)
     staff_client.post(url, data)  # the same page sent twice grants once
 
-    assert f"Granted 250 credits to {wallet.user.email}." in text(response)
+    emails = f"{wallet.user.email}, {other_wallet.user.email}"
+    assert f"Granted 250 credits each to the 2 wallets of {emails}." in text(response)
     for target in (wallet, other_wallet):
         assert state(target) == (250, 0, 250)
         grant = CreditGrant.objects.get(wallet=target)
@@ -125,6 +126,26 @@ def test_a_deduction_beyond_the_balance_is_reported_and_changes_nothing(staff_cl
 
     assert "Not enough credits: 50 asked, 40 available." in text(response)
     assert state(wallet) == (40, 0, 40)
+
+
+def test_a_deduction_from_many_wallets_reports_the_done_and_the_refused_once_each(staff_client):
+    wallets = [UserFactory().wallet for _ in range(5)]
+    for rich in wallets:
+        fund(rich, 100)
+    poor = UserFactory().wallet
+    url = operation_url("deduct", *wallets, poor)
+    data = {"idempotency_key": form_key(staff_client, url), "amount": 30, "reason": "Fee"}
+
+    response = staff_client.post(url, data, follow=True)
+
+    messages = [item.get_text(strip=True) for item in page(response).select(".messagelist li")]
+
+    first_three = ", ".join(w.user.email for w in wallets[:3])
+    assert messages == [
+        f"Not done for the wallet of {poor.user.email}: Not enough credits: 30 asked, 0 available.",
+        f"Deducted 30 credits each from the 5 wallets of {first_three} and 2 more.",
+    ]
+    assert [state(w)[0] for w in wallets] == [70] * 5
 
 
 def test_freeze_unfreeze_and_suspend_record_the_staff_member_and_reason(staff_client, wallet):
@@ -185,3 +206,11 @@ def test_a_suspension_is_lifted_only_by_reactivating(staff_client, wallet):
     staff_client.post(operation_url("reactivate", wallet), {"reason": "cleared"})
     wallet.refresh_from_db()
     assert wallet.status == "active"
+
+
+def test_admin_lists_show_times_in_the_same_iso_format_as_the_wallet_page(staff_client, wallet):
+    txn = fund(wallet, 10).transaction
+
+    response = staff_client.get(reverse("admin:credits_credittransaction_changelist"))
+
+    assert f"{txn.created_at:%Y-%m-%d %H:%M}" in text(response)
