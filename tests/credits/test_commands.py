@@ -1,5 +1,6 @@
 """Operators' commands: reconcile, expire, release holds."""
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -94,3 +95,35 @@ def test_release_holds_releases_expired_holds_once(wallet):
     assert "Released 25 credits from 1 expired holds." in first
     assert "Released 0 credits from 0 expired holds." in second
     assert state(wallet) == (100, 0, 100)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--threads", "0"], "--threads must be at least 1 (got 0)"),
+        (["--seconds", "nan"], "--seconds must be a positive number (got nan)"),
+        (["--wallets", "0"], "--wallets must be at least 1 (got 0)"),
+        (["--skip-spends"], "--skip-spends leaves nothing to do without --history-sizes"),
+    ],
+)
+def test_bench_refuses_bad_options_before_creating_anything(args, message):
+    expected = message if connection.vendor == "postgresql" else "needs PostgreSQL"
+    databases_before = _database_names()
+
+    with pytest.raises(CommandError, match=re.escape(expected)):
+        call_command("credits_bench", *args, stdout=StringIO())
+
+    assert _database_names() == databases_before
+
+
+def _database_names() -> set[str]:
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_bench_refuses_an_odd_history_size():
+    with pytest.raises(CommandError, match="an even number of at least"):
+        call_command("credits_bench", "--history-sizes", "10001", stdout=StringIO())
