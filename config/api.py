@@ -183,10 +183,12 @@ def actor_for(request) -> Actor:
 def idempotent(view_method):
     """Make a POST handler honour Idempotency-Key as Stripe does.
 
-    A missing key is refused (400), so every retry is safe. The first response (success or a
-    business refusal) is stored under the caller's key and replayed for a retry with the same
-    request; another request with that key gets 409. The services are idempotent under the same
-    key too, so even two retries racing each other move credits once.
+    A missing key is refused (400), so every retry is safe. The first response that the work
+    itself gave (a success, or a business refusal: 422) is stored under the caller's key and
+    replayed for a retry with the same request; another request with that key gets 409. As at
+    Stripe, a request refused before any work began (invalid input, an unknown id) stores
+    nothing, so the caller may correct it and retry under the same key. The services are
+    idempotent under the same key too, so even two retries racing each other move credits once.
     """
 
     @wraps(view_method)
@@ -204,11 +206,15 @@ def idempotent(view_method):
             response = view_method(self, request, *args, **kwargs)
         except (CreditError, DisputeError, BillingError, exceptions.APIException) as error:
             response = self.handle_exception(error)
-        if response.status_code < 500 and response.status_code != 409:
+        if response.status_code in STORED_STATUSES:
             _store(scope, key, fingerprint, response)
         return response
 
     return wrapper
+
+
+# What the work answered: successes and business refusals. Not 400/404 (nothing began) nor 409.
+STORED_STATUSES = {200, 201, 202, status.HTTP_422_UNPROCESSABLE_ENTITY}
 
 
 def _fingerprint(request) -> str:

@@ -1,9 +1,8 @@
 """ASGI entry point, for servers that speak ASGI (uvicorn, daphne)."""
 
-import os
-
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from config.startup import load_settings
 
+load_settings()
 application = get_asgi_application()

@@ -1,9 +1,8 @@
 """WSGI entry point: `gunicorn config.wsgi`."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from config.startup import load_settings
 
+load_settings()
 application = get_wsgi_application()

@@ -3,7 +3,7 @@
 import re
 import secrets
 
-from tests.processes import PROJECT_DIR, manage
+from tests.processes import PROJECT_DIR, manage, python
 
 PRODUCTION = {
     "DEBUG": "false",
@@ -36,6 +36,18 @@ def test_the_deployment_checklist_is_clean_with_production_values():
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
     assert result.stderr == ""
+
+
+def test_the_wsgi_server_refuses_a_bad_configuration_with_one_line_too():
+    result = python("import config.wsgi", DEBUG="false")
+
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("CreditDesk cannot start: SECRET_KEY is not set")
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_the_deployment_checklist_flags_a_console_mail_backend():

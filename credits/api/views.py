@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -295,7 +296,7 @@ class TransferView(APIView):
         data = valid_data(TransferRequest, request)
         receiver = User.objects.filter(email__iexact=data["receiver_email"], is_active=True).first()
         if receiver is None:
-            raise Http404("There is no user with this e-mail address.")
+            raise ValidationError({"receiver_email": "There is no user with this e-mail address."})
         txn = services.transfer(
             sender=_wallet(request),
             receiver=receiver.wallet,

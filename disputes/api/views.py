@@ -4,6 +4,7 @@ import django_filters
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,7 +58,7 @@ class DisputeListView(generics.ListAPIView):
             wallet=request.user.wallet, transaction_id=data.pop("transaction")
         )
         if txn is None:
-            raise Http404("No such transaction in your wallet.")
+            raise ValidationError({"transaction": "There is no such transaction in your wallet."})
         dispute = services.open_dispute(user=request.user, txn=txn, **data)
         return Response(DisputeDetailSerializer(dispute).data, status=status.HTTP_201_CREATED)
 
@@ -158,7 +159,7 @@ class StaffAssignView(APIView):
         if data.get("assignee_email"):
             assignee = User.objects.filter(email__iexact=data["assignee_email"]).first()
             if assignee is None:
-                raise Http404("No such staff member.")
+                raise ValidationError({"assignee_email": "There is no user with this e-mail."})
         dispute = services.assign(dispute=_any(dispute_id), assignee=assignee, by=request.user)
         return Response(StaffDisputeSerializer(dispute).data)
 

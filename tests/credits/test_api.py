@@ -116,6 +116,24 @@ def test_a_refusal_is_a_422_and_is_replayed_the_same(api):
     assert again.json() == first.json()
 
 
+def test_invalid_input_stores_nothing_so_the_corrected_request_may_reuse_its_key(api):
+    invalid = api.post("spends", {"amount": 0, "description": "a"}, idempotency_key="fix-me")
+    corrected = api.post("spends", {"amount": 7, "description": "a"}, idempotency_key="fix-me")
+    replayed = api.post("spends", {"amount": 7, "description": "a"}, idempotency_key="fix-me")
+
+    assert invalid.status_code == 400
+    assert corrected.status_code == 201
+    assert replayed.json() == corrected.json()
+    assert state(api.user.wallet)[0] == 993
+
+
+def test_an_unknown_hold_stores_nothing_under_the_key(api):
+    missing = api.post("holds/999999/release", {}, idempotency_key="release-1")
+
+    assert missing.status_code == 404
+    assert not StoredResponse.objects.filter(key="release-1").exists()
+
+
 @pytest.mark.parametrize(
     ("body", "attr"),
     [
@@ -165,7 +183,8 @@ def test_a_transfer_moves_paid_credits(api):
 
     assert response.status_code == 201
     assert state(bob.wallet)[0] == 40
-    assert unknown.status_code == 404
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["attr"] == "receiver_email"
 
 
 def test_transactions_are_cursor_paginated_and_filtered(api):

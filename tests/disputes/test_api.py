@@ -57,7 +57,7 @@ def test_a_user_opens_reads_writes_and_escalates_a_dispute(api, charge):
 
 @pytest.mark.parametrize(
     ("changes", "status"),
-    [({"amount": 81}, 422), ({"reason": "bored"}, 400), ({"transaction": 999999}, 404)],
+    [({"amount": 81}, 422), ({"reason": "bored"}, 400), ({"transaction": 999999}, 400)],
 )
 def test_bad_disputes_are_refused_with_the_error_shape(api, charge, changes, status):
     response = open_dispute(api, charge, **changes)
