@@ -34,7 +34,7 @@ class CreditPackageAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "stripe_product_id", "stripe_price_id"]
     readonly_fields = ["stripe_product_id", "stripe_price_id", "stripe_price_amount"]
-    readonly_fields += ["stripe_price_currency"]
+    readonly_fields += ["stripe_price_currency", "stripe_price_interval"]
     actions = ["sync_with_stripe"]
 
     def has_delete_permission(self, request, obj=None):

@@ -74,6 +74,7 @@ def _plan(order, name, credits, price, interval, rollover, cap) -> CreditPackage
         stripe_price_id=f"price_demo_{name.lower()}",
         stripe_price_amount=Decimal(price),
         stripe_price_currency="usd",
+        stripe_price_interval=interval,
     )
 
 

@@ -59,6 +59,8 @@ class CreditPackage(models.Model):
         max_digits=10, decimal_places=2, null=True, blank=True
     )
     stripe_price_currency = models.CharField(max_length=3, blank=True)
+    # ... and how often (empty for a pack): a change of interval makes a new Price too.
+    stripe_price_interval = models.CharField(max_length=5, blank=True)
 
     class Meta:
         ordering = ["kind", "display_order", "price"]
@@ -122,6 +124,7 @@ class CreditPackage(models.Model):
             not self.stripe_price_id
             or self.stripe_price_amount != self.price
             or self.stripe_price_currency != self.currency
+            or self.stripe_price_interval != self.interval
         )
 
 
@@ -231,6 +234,14 @@ class Purchase(models.Model):
     @property
     def total_credits(self) -> int:
         return self.credits + self.bonus_credits
+
+    @property
+    def price_per_credit(self) -> Decimal | None:
+        """What each credit bought here cost, bonus included, to four places like the shop's."""
+        if not self.total_credits:
+            return None
+        per_credit = self.amount / self.total_credits
+        return per_credit.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 class Redemption(models.Model):

@@ -31,6 +31,7 @@ class FakeStripe(stripe.HTTPClient):
         self.calls: list[tuple[str, str, dict]] = []
         self._ids = itertools.count(1)
         self.fail_next: str | None = None
+        self._replies: dict[str, tuple] = {}  # by Idempotency-Key, as Stripe replays them
 
     def add(self, *objects: dict) -> None:
         for obj in objects:
@@ -52,6 +53,15 @@ class FakeStripe(stripe.HTTPClient):
         params = dict(parse_qsl(query))
         path = parts.path
         self.calls.append((method, path, params))
+        key = (headers or {}).get("Idempotency-Key") if method == "post" else None
+        if key in self._replies:
+            return self._replies[key]
+        reply = self._reply(method, path, params)
+        if key is not None:
+            self._replies[key] = reply
+        return reply
+
+    def _reply(self, method, path, params):
         if self.fail_next and path.startswith(self.fail_next):
             self.fail_next = None
             return _error(402, "card_error", "Your card was declined.")

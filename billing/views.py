@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing import stripe_api
+from billing import selectors, stripe_api
 from billing.errors import BillingError
 from billing.forms import CheckoutForm, PromoCodeForm
 from billing.models import CreditPackage, Subscription
@@ -134,7 +134,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 
 def purchases(request: HttpRequest) -> HttpResponse:
-    page = paginate(request, request.user.purchases.select_related("package", "promotion"))
+    page = paginate(request, selectors.purchases_of(request.user))
     return render(request, "billing/purchases.html", {"page": page})
 
 

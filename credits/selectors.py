@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import models
-from django.db.models import Case, IntegerField, Min, Q, Sum, When
+from django.db.models import Case, IntegerField, Min, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from credits.models import CreditGrant, CreditTransaction, Entry, Hold, Wallet
+from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
 
 Kind = CreditTransaction.Kind
 EXPIRING_WITHIN = timedelta(days=30)
@@ -111,8 +111,18 @@ def transaction_for(*, wallet: Wallet, transaction_id: int) -> CreditTransaction
     )
 
 
-def allocations_of(transaction: CreditTransaction):
-    return transaction.allocations.select_related("grant").order_by("id")
+def transaction_detail_for(*, wallet: Wallet, transaction_id: int) -> CreditTransaction | None:
+    """`transaction_for`, with `own_allocations`: the wallet's own credit blocks the transaction
+    used. A transfer's receiver sees none of the sender's blocks (their sources, remainders and
+    cost are the sender's business)."""
+    own = Allocation.objects.filter(grant__wallet=wallet).select_related("grant").order_by("id")
+    return (
+        CreditTransaction.objects.filter(pk=transaction_id)
+        .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
+        .select_related("reverses", "hold")
+        .prefetch_related(Prefetch("allocations", queryset=own, to_attr="own_allocations"))
+        .first()
+    )
 
 
 def refunds_of(transaction: CreditTransaction):

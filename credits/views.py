@@ -87,13 +87,13 @@ def history(request: HttpRequest) -> HttpResponse:
 
 def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpResponse:
     wallet = _wallet(request)
-    txn = selectors.transaction_for(wallet=wallet, transaction_id=transaction_id)
+    txn = selectors.transaction_detail_for(wallet=wallet, transaction_id=transaction_id)
     if txn is None:
         raise Http404("No such transaction in your wallet.")
     context = {
         "txn": txn,
         "leg": txn.entries.filter(wallet=wallet).first(),
-        "allocations": selectors.allocations_of(txn),
+        "allocations": txn.own_allocations,
         "refunds": selectors.refunds_of(txn),
     }
     return render(request, "credits/transaction.html", context)

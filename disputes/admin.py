@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -35,6 +36,14 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True).order_by("email"),
+        label="Assign to",
+        help_text="The staff member who works on it and is told of the user's replies.",
+    )
+
+
 class ResolveForm(forms.Form):
     amount = forms.IntegerField(min_value=1, label="Credits to refund")
     note = forms.CharField(
@@ -62,6 +71,7 @@ class NoteForm(forms.Form):
 
 
 STEPS = {
+    "assign": ("Assign", AssignForm),
     "resolve": ("Resolve with a refund", ResolveForm),
     "reject": ("Reject", RejectForm),
     "ask": ("Ask the user for information", QuestionForm),
@@ -71,6 +81,9 @@ STEPS = {
 
 def _run(step: str, dispute: Dispute, staff, data: dict) -> str:
     """Carry out one step through the services; the message to show."""
+    if step == "assign":
+        services.assign(dispute=dispute, assignee=data["assignee"], by=staff)
+        return f"Assigned to {data['assignee'].email}."
     if step == "resolve":
         services.resolve(dispute=dispute, staff=staff, amount=data["amount"], note=data["note"])
         return f"Refunded {data['amount']} credits; the dispute is resolved."
@@ -198,7 +211,8 @@ class DisputeAdmin(admin.ModelAdmin):
             raise PermissionDenied
         dispute = get_object_or_404(Dispute, pk=dispute_id)
         title, form_class = STEPS[step]
-        initial = {"amount": dispute.amount} if step == "resolve" else {}
+        initial = {"resolve": {"amount": dispute.amount}, "assign": {"assignee": request.user}}
+        initial = initial.get(step, {})
         form = form_class(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:

@@ -29,16 +29,25 @@ def sync_package(package: CreditPackage) -> str:
     if package.needs_stripe_sync:
         old_price = package.stripe_price_id
         created = stripe_api.create_price(
+            # One key per change (from the old Price), so going back to an earlier price later
+            # makes a new Price rather than replaying the archived one.
             idempotency_key=(
-                f"package-{package.pk}-price-{package.price}-{package.currency}-{package.interval}"
+                f"package-{package.pk}-price-after-{old_price or 'none'}-"
+                f"{package.price}-{package.currency}-{package.interval}"
             ),
             **_price(package),
         )
         package.stripe_price_id = created["id"]
         package.stripe_price_amount = package.price
         package.stripe_price_currency = package.currency
+        package.stripe_price_interval = package.interval
         package.save(
-            update_fields=["stripe_price_id", "stripe_price_amount", "stripe_price_currency"]
+            update_fields=[
+                "stripe_price_id",
+                "stripe_price_amount",
+                "stripe_price_currency",
+                "stripe_price_interval",
+            ]
         )
         done.append("new price created")
         if old_price:

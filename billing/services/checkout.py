@@ -44,6 +44,8 @@ def start_checkout(*, user, package_id: int, promo_code: str = "", base_url: str
         )
     if package.is_plan and promo_code.strip():
         raise BillingError("Promo codes apply to packs, not subscriptions.")
+    if package.is_plan:
+        _close_open_plan_checkouts(user)
     purchase = _open_purchase(user=user, package=package, promo_code=promo_code)
     customer = stripe_api.customer_for(user)
     try:
@@ -128,13 +130,34 @@ def cancel_checkout(*, user, purchase_id: str) -> Purchase | None:
     ).first()
     if purchase is None:
         return None
+    _close_checkout(purchase)
+    return purchase
+
+
+def _close_open_plan_checkouts(user) -> None:
+    """One subscription per user: a plan checkout left open (another tab, an abandoned page) is
+    closed at Stripe before a new one starts, so two subscriptions can never both be paid."""
+    pending = Purchase.objects.filter(
+        user=user, package__kind=CreditPackage.Kind.PLAN, status=Purchase.Status.PENDING
+    )
+    for purchase in pending:
+        if not _close_checkout(purchase):
+            raise BillingError(
+                "Your subscription is being set up: its payment went through and its credits "
+                "arrive in a moment."
+            )
+
+
+def _close_checkout(purchase: Purchase) -> bool:
+    """Expire the purchase's Checkout Session and mark it abandoned; False if Stripe will not
+    expire it (it was paid meanwhile, in another tab): the webhook then settles the purchase."""
     if purchase.stripe_checkout_session_id:
         try:
             stripe_api.expire_checkout_session(purchase.stripe_checkout_session_id)
         except BillingError:
-            return purchase
+            return False
     _abandon(purchase, status=Purchase.Status.EXPIRED)
-    return purchase
+    return True
 
 
 @dataclass(frozen=True)

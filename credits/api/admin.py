@@ -2,7 +2,12 @@
 
 from django.db.models import Q
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -34,6 +39,21 @@ class StaffWalletSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "balance", "available", "held", "status"]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A goodwill grant",
+            value={
+                "amount": 500,
+                "reason": "Goodwill after outage",
+                "promotional": True,
+                "expires_at": "2027-01-31T23:59:59Z",
+                "priority": 50,
+            },
+            request_only=True,
+        )
+    ]
+)
 class StaffGrantRequest(serializers.Serializer):
     amount = AmountField()
     reason = serializers.CharField(max_length=255)
@@ -42,11 +62,29 @@ class StaffGrantRequest(serializers.Serializer):
     priority = serializers.IntegerField(min_value=0, max_value=100, default=50)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A correction",
+            value={"amount": 100, "reason": "Duplicate grant #1234"},
+            request_only=True,
+        )
+    ]
+)
 class StaffDeductRequest(serializers.Serializer):
     amount = AmountField()
     reason = serializers.CharField(max_length=255)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Freeze",
+            value={"action": "freeze", "reason": "Chargeback under investigation"},
+            request_only=True,
+        )
+    ]
+)
 class StatusRequest(serializers.Serializer):
     action = serializers.ChoiceField(choices=["freeze", "unfreeze", "suspend", "reactivate"])
     reason = serializers.CharField(max_length=2000)
@@ -76,7 +114,15 @@ class StaffWalletListView(generics.ListAPIView):
             )
         return wallets
 
-    @extend_schema(summary="Find wallets by owner e-mail or name (staff)", tags=TAG)
+    @extend_schema(
+        summary="Find wallets by owner e-mail or name (staff)",
+        parameters=[
+            OpenApiParameter(
+                "search", str, description="Part of the owner's e-mail address or name."
+            )
+        ],
+        tags=TAG,
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
@@ -60,7 +61,8 @@ class TransactionSerializer(serializers.ModelSerializer):
 
 
 class TransactionDetailSerializer(TransactionSerializer):
-    allocations = AllocationSerializer(many=True, read_only=True)
+    # Only the caller's own blocks (see selectors.transaction_detail_for).
+    allocations = AllocationSerializer(source="own_allocations", many=True, read_only=True)
     refunds = serializers.SerializerMethodField()
 
     class Meta(TransactionSerializer.Meta):
@@ -102,6 +104,15 @@ class HoldRequest(SpendRequest):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Capture part, give the rest back",
+            value={"amount": 80, "final": True},
+            request_only=True,
+        )
+    ]
+)
 class CaptureRequest(serializers.Serializer):
     amount = AmountField(required=False, help_text="Default: all the hold still reserves.")
     final = serializers.BooleanField(
@@ -109,6 +120,19 @@ class CaptureRequest(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A transfer",
+            value={
+                "receiver_email": "bob@example.com",
+                "amount": 250,
+                "description": "Shared project",
+            },
+            request_only=True,
+        )
+    ]
+)
 class TransferRequest(serializers.Serializer):
     receiver_email = serializers.EmailField()
     amount = AmountField()

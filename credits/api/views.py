@@ -96,12 +96,15 @@ class TransactionListView(generics.ListAPIView):
 class TransactionDetailView(APIView):
     @extend_schema(
         summary="One transaction of the caller's wallet",
-        description="With the credit blocks it used (allocations) and its refunds.",
+        description="With the caller's own credit blocks it used (allocations: a transfer's "
+        "receiver sees none of the sender's) and its refunds.",
         responses=TransactionDetailSerializer,
         tags=TAG,
     )
     def get(self, request, transaction_id: int):
-        txn = selectors.transaction_for(wallet=_wallet(request), transaction_id=transaction_id)
+        txn = selectors.transaction_detail_for(
+            wallet=_wallet(request), transaction_id=transaction_id
+        )
         if txn is None:
             raise Http404
         return Response(TransactionDetailSerializer(txn).data)

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from disputes.models import Dispute, DisputeMessage
@@ -42,6 +43,20 @@ class StaffDisputeSerializer(DisputeSerializer):
         fields = [*DisputeSerializer.Meta.fields, "user", "assignee", "first_response_at"]
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A dispute",
+            value={
+                "transaction": 4521,
+                "reason": "not_delivered",
+                "description": "The job failed but was charged.",
+                "amount": 120,
+            },
+            request_only=True,
+        )
+    ]
+)
 class OpenDisputeRequest(serializers.Serializer):
     transaction = serializers.IntegerField()
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
@@ -49,23 +64,62 @@ class OpenDisputeRequest(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("A reply", value={"body": "Here is the job id: 88."}, request_only=True)
+    ]
+)
 class MessageRequest(serializers.Serializer):
     body = serializers.CharField(max_length=4000)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An escalation",
+            value={"reason": "The rejection ignores the failed job log."},
+            request_only=True,
+        )
+    ]
+)
 class EscalateRequest(serializers.Serializer):
     reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A partial refund",
+            value={"amount": 60, "note": "Refunded the failed half."},
+            request_only=True,
+        )
+    ]
+)
 class ResolveRequest(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1)
     note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A rejection", value={"reason": "The job completed; see its log."}, request_only=True
+        )
+    ]
+)
 class RejectRequest(serializers.Serializer):
     reason = serializers.CharField(max_length=4000)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Assign to a colleague",
+            value={"assignee_email": "carol@example.com"},
+            request_only=True,
+        )
+    ]
+)
 class AssignRequest(serializers.Serializer):
     assignee_email = serializers.EmailField(
         required=False, help_text="A staff member; default: the caller."

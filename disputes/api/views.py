@@ -150,7 +150,7 @@ class StaffAssignView(APIView):
     @extend_schema(
         summary="Assign a dispute (staff)",
         request=AssignRequest,
-        responses=StaffDisputeSerializer,
+        responses={200: StaffDisputeSerializer, 422: REFUSALS[422]},
         tags=STAFF_TAG,
     )
     def post(self, request, dispute_id: int):
@@ -185,7 +185,7 @@ class StaffRejectView(APIView):
     @extend_schema(
         summary="Reject a dispute (staff)",
         request=RejectRequest,
-        responses=StaffDisputeSerializer,
+        responses={200: StaffDisputeSerializer, 422: REFUSALS[422]},
         tags=STAFF_TAG,
     )
     def post(self, request, dispute_id: int):

@@ -107,6 +107,7 @@ def make_pack(**fields) -> CreditPackage:
         "stripe_price_id": "price_standard",
         "stripe_price_amount": Decimal("10.00"),
         "stripe_price_currency": "usd",
+        "stripe_price_interval": "month",
     }
     values.update(fields)
     return CreditPackage.objects.create(**values)
@@ -194,6 +195,24 @@ def charge_object(purchase, *, refunded: int = 0, **fields) -> dict:
     }
     charge.update(fields)
     return charge
+
+
+def payment_intent_object(purchase) -> dict:
+    return {
+        "id": purchase.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "amount": int(purchase.amount * 100),
+        "amount_received": int(purchase.amount * 100),
+        "currency": purchase.currency,
+        "customer": customer_id(purchase.user),
+        "status": "succeeded",
+        "payment_method_types": ["card"],
+        "capture_method": "automatic",
+        "confirmation_method": "automatic",
+        "livemode": False,
+        "created": int(time.time()),
+        "metadata": {"purchase_id": str(purchase.pk)},
+    }
 
 
 def dispute_object(purchase, *, status: str = "needs_response") -> dict:

@@ -5,7 +5,15 @@ from django.urls import reverse
 from djstripe.models import Customer
 
 from billing.models import Purchase, Redemption, Subscription
-from tests.billing.conftest import make_pack, make_plan, make_promotion, pending_purchase
+from tests.billing.conftest import (
+    charge_object,
+    make_pack,
+    make_plan,
+    make_promotion,
+    payment_intent_object,
+    pending_purchase,
+    session_object,
+)
 from tests.credits.conftest import state
 from tests.factories import UserFactory
 from tests.pages import accessibility_problems, page, text
@@ -111,6 +119,35 @@ def test_a_second_subscription_is_refused(client, shopper):
     assert not Purchase.objects.exists()
 
 
+def test_a_second_plan_checkout_closes_the_first_so_only_one_can_be_paid(
+    client, shopper, fake_stripe
+):
+    plan = make_plan()
+    buy(client, plan)
+    first = Purchase.objects.get()
+
+    buy(client, plan)
+
+    first.refresh_from_db()
+    assert first.status == "expired"
+    assert fake_stripe.objects[first.stripe_checkout_session_id]["status"] == "expired"
+    assert Purchase.objects.filter(status="pending").count() == 1
+
+
+def test_a_plan_checkout_is_refused_while_a_paid_one_awaits_its_webhook(
+    client, shopper, fake_stripe
+):
+    plan = make_plan()
+    buy(client, plan)
+    first = Purchase.objects.get()
+    fake_stripe.objects[first.stripe_checkout_session_id]["status"] = "complete"
+
+    response = buy(client, plan)
+
+    assert "Your subscription is being set up" in text(client.get(response["Location"]))
+    assert Purchase.objects.count() == 1
+
+
 @pytest.mark.parametrize("case", ["unknown", "inactive", "not synced"])
 def test_a_package_that_is_not_for_sale_is_refused(client, shopper, case):
     pack = make_pack(
@@ -188,9 +225,26 @@ def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopp
     response = client.get(reverse("billing:purchases"))
 
     page_text = text(response)
-    assert "Standard 10.00 USD 1000 +200 (SPRING) Paid Receipt" in page_text
+    assert "Standard 10.00 USD 0.0083 USD 1000 +200 (SPRING) Paid Receipt" in page_text
     assert "Other" not in page_text
     assert accessibility_problems(response) == []
+
+
+def test_my_purchases_links_the_receipt_of_the_charge_stripe_sent(
+    client, buyer, webhooks, fake_stripe
+):
+    client.force_login(buyer)
+    purchase = pending_purchase(buyer, make_pack())
+    webhooks.send("checkout.session.completed", session_object(purchase))
+    purchase.refresh_from_db()
+    fake_stripe.add(payment_intent_object(purchase))  # dj-stripe fetches the charge's intent
+    webhooks.send("charge.succeeded", charge_object(purchase))
+
+    response = client.get(reverse("billing:purchases"))
+
+    (link,) = page(response).select("tbody a")
+    assert link["href"] == f"https://pay.stripe.test/receipts/ch_for_{purchase.pk}"
+    assert f"Receipt for purchase {purchase.pk}" in link.get_text()
 
 
 def test_my_subscription_shows_the_plan_and_opens_the_portal(client, shopper, fake_stripe):
@@ -202,7 +256,7 @@ def test_my_subscription_shows_the_plan_and_opens_the_portal(client, shopper, fa
     shown = client.get(reverse("billing:subscription"))
     portal = client.post(reverse("billing:portal"))
 
-    assert "Monthly (8.00 USD per month)" in text(shown)
+    assert "Monthly (8.00 USD per month, 0.0160 USD per credit)" in text(shown)
     assert accessibility_problems(shown) == []
     assert portal.status_code == 303
     assert portal["Location"] == "https://billing.stripe.test/portal"

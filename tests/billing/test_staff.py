@@ -60,6 +60,34 @@ def test_a_price_change_makes_a_new_price_and_archives_the_old_one(fake_stripe):
     assert "already up to date" in sync()
 
 
+def test_an_interval_change_makes_a_new_price(fake_stripe):
+    plan = make_plan()
+    fake_stripe.add(
+        {"id": "prod_monthly", "object": "product", "name": "Monthly", "active": True},
+        {"id": "price_monthly", "object": "price", "product": "prod_monthly", "active": True},
+    )
+    CreditPackage.objects.filter(pk=plan.pk).update(interval="year")
+
+    output = sync()
+
+    assert "new price created, old price price_monthly archived" in output
+    assert fake_stripe.posted("/v1/prices")[0]["recurring[interval]"] == "year"
+
+
+def test_going_back_to_an_earlier_price_makes_a_new_price_not_the_archived_one(fake_stripe):
+    pack = make_pack(stripe_price_id="", stripe_price_amount=None)
+    fake_stripe.add({"id": "prod_standard", "object": "product", "name": "Standard"})
+    price_ids = []
+    for price in ("10.00", "12.00", "10.00"):
+        CreditPackage.objects.filter(pk=pack.pk).update(price=Decimal(price))
+        sync()
+        pack.refresh_from_db()
+        price_ids.append(pack.stripe_price_id)
+
+    assert len(set(price_ids)) == 3
+    assert fake_stripe.objects[price_ids[-1]]["active"] is True
+
+
 def test_sync_without_stripe_keys_fails_with_one_line(settings):
     settings.STRIPE_SECRET_KEY = ""
     make_pack()

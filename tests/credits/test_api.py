@@ -218,6 +218,20 @@ def test_a_transaction_shows_its_blocks_and_refunds_and_others_are_not_found(api
     assert api.get(f"transactions/{other.wallet.grants.get().transaction_id}").status_code == 404
 
 
+def test_a_transfers_receiver_sees_none_of_the_senders_credit_blocks(api):
+    sender = UserFactory()
+    fund(sender.wallet, 100)
+    txn = services.transfer(sender=sender.wallet, receiver=api.user.wallet, amount=40,
+                            actor=ACTOR, idempotency_key=key())  # fmt: skip
+
+    as_receiver = api.get(f"transactions/{txn.pk}").json()
+    as_sender = Api(sender).get(f"transactions/{txn.pk}").json()
+
+    assert as_receiver["amount"] == 40
+    assert as_receiver["allocations"] == []
+    assert [allocation["amount"] for allocation in as_sender["allocations"]] == [40]
+
+
 def test_grants_are_listed_in_burn_down_order(api):
     fund(api.user.wallet, 20, days=3, source="promotion")
 

@@ -135,6 +135,19 @@ def test_another_users_transaction_is_not_found(client, user):
     assert client.get(reverse("credits:transaction", args=[txn.pk])).status_code == 404
 
 
+def test_a_transfers_receiver_sees_none_of_the_senders_credit_blocks(client, user):
+    sender = UserFactory()
+    fund(sender.wallet, 100, source="purchase")
+    txn = services.transfer(sender=sender.wallet, receiver=user.wallet, amount=40, actor=ACTOR,
+                            idempotency_key=key())  # fmt: skip
+
+    response = client.get(reverse("credits:transaction", args=[txn.pk]))
+
+    assert response.status_code == 200
+    assert f"#{sender.wallet.grants.get().pk}" not in text(response)
+    assert "Purchase" not in text(response)
+
+
 def test_the_statement_is_a_csv_with_opening_and_closing_balances(client, user):
     with time_machine.travel(timezone.now() - timedelta(days=10)):
         fund(user.wallet, 100)

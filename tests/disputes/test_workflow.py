@@ -305,3 +305,19 @@ def test_assign_to_me_puts_the_dispute_under_review(client, alice, charge, staff
 
     dispute.refresh_from_db()
     assert (dispute.assignee, dispute.status) == (staff, "under_review")
+
+
+def test_staff_assign_a_dispute_to_a_colleague_through_the_admin_form(client, alice, charge, staff):
+    colleague = StaffFactory(email="colleague@example.com")
+    dispute = open_dispute(alice, charge)
+    client.force_login(staff)
+    url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "assign"])
+
+    form = client.get(url)
+    refused = client.post(url, {"assignee": alice.pk})
+    client.post(url, {"assignee": colleague.pk})
+
+    assert "colleague@example.com" in text(form)
+    assert page(refused).find(class_="errorlist") is not None
+    dispute.refresh_from_db()
+    assert (dispute.assignee, dispute.status) == (colleague, "under_review")

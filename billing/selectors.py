@@ -1,0 +1,24 @@
+"""What the billing pages read."""
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from djstripe.models import Charge
+
+from billing.models import Purchase
+
+
+def purchases_of(user) -> QuerySet[Purchase]:
+    """The user's purchases, newest first, each with `receipt`: the Stripe receipt of its payment.
+
+    dj-stripe keeps every charge Stripe sends us (charge.succeeded, charge.refunded), in whatever
+    order they arrive, so the receipt is read from there instead of being copied onto the
+    purchase by one more webhook handler; a purchase whose charge is not known falls back to the
+    URL recorded with a refund."""
+    charges = Charge.objects.filter(
+        payment_intent_id=OuterRef("stripe_payment_intent_id")
+    ).order_by("-created")
+    return (
+        user.purchases.select_related("package", "promotion")
+        .annotate(charge_receipt=Subquery(charges.values(url=KT("stripe_data__receipt_url"))[:1]))
+        .order_by("-created_at", "-pk")
+    )
