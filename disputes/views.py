@@ -78,6 +78,7 @@ def post_message(request: HttpRequest, dispute_id: int) -> HttpResponse:
             "thread": selectors.thread(dispute, include_internal=False),
             "form": MessageForm() if error is None else form,
             "error": error,
+            "sent": error is None,
         }
         return render(request, "disputes/_thread.html", context)
     if error:

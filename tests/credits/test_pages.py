@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -68,6 +70,47 @@ def test_pages_run_a_fixed_number_of_queries_whatever_the_history(
     ]:
         with django_assert_max_num_queries(16):
             assert client.get(reverse(name, args=args)).status_code == 200
+
+
+def test_every_wallet_and_dispute_page_runs_as_many_queries_with_a_long_history(client, user):
+    from disputes import services as disputes
+
+    fund(user.wallet, 10_000)
+    txn = spend(user, 50)
+    dispute = disputes.open_dispute(
+        user=user, txn=txn, reason="not_delivered", description="Never came.", amount=10
+    )
+    today = timezone.localdate().isoformat()
+    pages = [
+        reverse("credits:dashboard"),
+        reverse("credits:history"),
+        reverse("credits:history") + "?kind=spend&text=job",
+        reverse("credits:transaction", args=[txn.pk]),
+        reverse("credits:blocks"),
+        reverse("credits:transfer"),
+        reverse("credits:statement") + f"?since={today}&until={today}",
+        reverse("disputes:list"),
+        reverse("disputes:detail", args=[dispute.pk]),
+    ]
+
+    def queries_per_page() -> list[int]:
+        counts = []
+        for url in pages:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+                if response.streaming:  # the CSV's rows are read as it streams
+                    b"".join(response.streaming_content)
+            assert response.status_code == 200, url
+            counts.append(len(queries))
+        return counts
+
+    short = queries_per_page()
+    for index in range(40):
+        spend(user, 1, f"job {index}")
+        fund(user.wallet, 5, days=10 + index, source="promotion")
+        disputes.post_message(dispute=dispute, author=user, body=f"Any news? ({index})")
+
+    assert queries_per_page() == short
 
 
 def test_history_filters_by_kind_dates_and_text(client, user):

@@ -221,6 +221,7 @@ def test_posting_a_message_with_htmx_returns_the_updated_thread(client, alice, c
     assert page(response).find(id="thread") is not None
     assert "Any news?" in text(response)
     assert "<html" not in response.content.decode()
+    assert page(response).find(role="status").get_text(strip=True) == "Message sent."
 
 
 def test_another_users_dispute_is_not_found(client, alice, charge):

@@ -707,6 +707,9 @@ class Command(BaseCommand):
             time_page(client, "dashboard", reverse("credits:dashboard")),
             time_page(client, "history", history_url),
             time_page(client, "deep history", f"{history_url}?before={history.middle_entry_id}"),
+            # The worst filters: a kind found once, at the start, and text found nowhere.
+            time_page(client, "history of grants", f"{history_url}?kind=grant"),
+            time_page(client, "search, no match", f"{history_url}?text=no-such-words"),
         ]
         self.stdout.write(f"pages {history.size} entries: {', '.join(map(str, pages))}")
 
