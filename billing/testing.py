@@ -89,6 +89,9 @@ class FakeStripe(stripe.HTTPClient):
                     return None
                 session["status"] = "expired"
                 return session
+        if method == "get" and path == "/v1/events":  # djstripe_process_events lists them
+            events = [obj for obj in self.objects.values() if obj.get("object") == "event"]
+            return stripe_list(events, path)
         if method == "get" and len(segments) == 4 and segments[-1] in LISTS:
             return stripe_list([], path)  # e.g. a product's features: none here
         obj = self.objects.get(segments[-1])
