@@ -23,7 +23,7 @@ from billing.models import (
     UnmatchedStripeEvent,
 )
 from billing.services.promotions import BILLING, expiry_for
-from billing.stripe_api import from_minor_units
+from billing.stripe_api import from_minor_units, to_minor_units
 from credits import services as credits
 from credits.errors import CreditRefusal
 from credits.models import CreditGrant, CreditTransaction, Hold
@@ -359,14 +359,18 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
 
     Never more than the purchase's grants still hold; what is missing (already spent) is
     recorded on the purchase as a shortfall for staff. Keyed on the cumulative refunded amount,
-    so each refund is applied once.
+    so each refund is applied once. Stripe's amount_refunded only grows, but its events may
+    arrive out of order: an older, smaller amount arriving late changes nothing.
     """
     purchase = _purchase_for_charge(charge)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this charge")
         return
     amount = charge.get("amount") or 0
-    refunded = charge.get("amount_refunded") or 0
+    refunded = max(
+        charge.get("amount_refunded") or 0,
+        to_minor_units(purchase.refunded_amount, purchase.currency),
+    )
     if not amount or not refunded:
         return
     purchase.stripe_charge_id = charge.get("id", "")
@@ -382,10 +386,17 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
         taken = _claw_back(purchase, due, key=f"refund:{charge.get('id')}:{refunded}")
         purchase.clawed_back_credits += taken
         purchase.clawback_shortfall += due - taken
-    purchase.status = (
-        Purchase.Status.REFUNDED if refunded >= amount else Purchase.Status.PARTIALLY_REFUNDED
-    )
+    purchase.status = _status_after_refunds(purchase)
     purchase.save()
+
+
+def _status_after_refunds(purchase: Purchase) -> str:
+    """A paid purchase's status from the money that went back to the buyer."""
+    if purchase.refunded_amount >= purchase.amount:
+        return Purchase.Status.REFUNDED
+    if purchase.refunded_amount > 0:
+        return Purchase.Status.PARTIALLY_REFUNDED
+    return Purchase.Status.PAID
 
 
 def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:

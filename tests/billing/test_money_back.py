@@ -113,3 +113,16 @@ def test_a_refund_for_an_unknown_payment_changes_no_balance(webhooks, paid):
 
     assert Purchase.objects.get(pk=paid.pk).status == "paid"
     assert state(paid.user.wallet)[0] == 1200
+
+
+def test_a_partial_refund_arriving_after_the_full_one_changes_nothing(webhooks, paid):
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))
+    webhooks.send("charge.refunded", charge_object(paid, refunded=250))  # the older event, late
+
+    paid.refresh_from_db()
+    assert (paid.status, str(paid.refunded_amount), paid.clawed_back_credits) == (
+        "refunded",
+        "10.00",
+        1200,
+    )
+    assert state(paid.user.wallet)[0] == 0
