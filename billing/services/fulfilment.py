@@ -376,18 +376,30 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
     purchase.stripe_charge_id = charge.get("id", "")
     purchase.receipt_url = charge.get("receipt_url") or purchase.receipt_url
     purchase.refunded_amount = from_minor_units(refunded, purchase.currency)
-    share = min(Decimal(refunded) / Decimal(amount), Decimal(1))
+    if purchase.status != Purchase.Status.DISPUTED:  # else the dispute's closing does this
+        _claw_back_refunds(purchase)
+        purchase.status = _status_after_refunds(purchase)
+    purchase.save()
+
+
+def _claw_back_refunds(purchase: Purchase) -> None:
+    """Take back the refunded share of the purchase's credits not taken back yet.
+
+    Not while a dispute holds them (held credits cannot be revoked): its closing calls this.
+    """
+    if not purchase.refunded_amount:
+        return
+    share = min(purchase.refunded_amount / purchase.amount, Decimal(1))
     due = (
         int(purchase.total_credits * share)
         - purchase.clawed_back_credits
         - purchase.clawback_shortfall
     )
     if due > 0:
-        taken = _claw_back(purchase, due, key=f"refund:{charge.get('id')}:{refunded}")
+        refunded = to_minor_units(purchase.refunded_amount, purchase.currency)
+        taken = _claw_back(purchase, due, key=f"refund:{purchase.stripe_charge_id}:{refunded}")
         purchase.clawed_back_credits += taken
         purchase.clawback_shortfall += due - taken
-    purchase.status = _status_after_refunds(purchase)
-    purchase.save()
 
 
 def _status_after_refunds(purchase: Purchase) -> str:
@@ -463,7 +475,8 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
                 hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
             )
     if dispute.get("status") == "won":
-        purchase.status = Purchase.Status.PAID
+        _claw_back_refunds(purchase)  # any refund that arrived while the credits were held
+        purchase.status = _status_after_refunds(purchase)  # what it was before the dispute
     else:
         due = purchase.total_credits - purchase.clawed_back_credits - purchase.clawback_shortfall
         taken = _claw_back(purchase, due, key=f"dispute:{dispute['id']}:lost") if due > 0 else 0

@@ -126,3 +126,20 @@ def test_a_partial_refund_arriving_after_the_full_one_changes_nothing(webhooks, 
         1200,
     )
     assert state(paid.user.wallet)[0] == 0
+
+
+@pytest.mark.parametrize("refund_event_late", [False, True])
+def test_a_won_dispute_after_a_partial_refund_restores_partially_refunded(
+    webhooks, paid, refund_event_late
+):
+    events = [
+        ("charge.refunded", charge_object(paid, refunded=250)),
+        ("charge.dispute.created", dispute_object(paid)),
+    ]
+    for event_type, obj in reversed(events) if refund_event_late else events:
+        webhooks.send(event_type, obj)
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="won"))
+
+    paid.refresh_from_db()
+    assert (paid.status, str(paid.refunded_amount)) == ("partially_refunded", "2.50")
+    assert state(paid.user.wallet) == (900, 0, 900)
