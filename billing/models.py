@@ -218,6 +218,11 @@ class Purchase(models.Model):
     dispute_hold = models.ForeignKey(
         "credits.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    dispute_outcome = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="How Stripe closed the payment's dispute (won, lost…); empty until then.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
 

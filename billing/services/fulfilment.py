@@ -404,6 +404,8 @@ def _claw_back_refunds(purchase: Purchase) -> None:
 
 def _status_after_refunds(purchase: Purchase) -> str:
     """A paid purchase's status from the money that went back to the buyer."""
+    if purchase.dispute_outcome == "lost":
+        return Purchase.Status.REFUNDED  # the bank took all of it back
     if purchase.refunded_amount >= purchase.amount:
         return Purchase.Status.REFUNDED
     if purchase.refunded_amount > 0:
@@ -432,12 +434,25 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
     return taken
 
 
+# How Stripe leaves a dispute it closed (an inquiry that never became a chargeback: warning_closed).
+DISPUTE_CLOSED = ("won", "lost", "warning_closed")
+
+
 @transaction.atomic
 def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
-    """A chargeback: hold what is left of the purchase's credits until it is decided."""
+    """A chargeback: hold what is left of the purchase's credits until it is decided.
+
+    Its closing may have arrived first (events come in any order): then it was applied, and
+    this changes nothing.
+    """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
+        return
+    if purchase.dispute_outcome:
+        return  # already decided
+    if dispute.get("status") in DISPUTE_CLOSED:
+        _close_dispute(purchase, dispute)
         return
     if purchase.dispute_hold_id is None:
         grants = _purchase_grants(purchase)
@@ -460,13 +475,21 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
 
 @transaction.atomic
 def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
-    """Won: the held credits are free again. Lost: they are taken back (the money went back)."""
+    """Won: the held credits are free again. Lost: they are taken back (the money went back).
+
+    Applied once, whether or not the dispute's opening arrived before it; the outcome is kept
+    on the purchase so a late opening holds nothing.
+    """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
-    if purchase.status != Purchase.Status.DISPUTED:
+    if purchase.dispute_outcome:
         return  # already decided
+    _close_dispute(purchase, dispute)
+
+
+def _close_dispute(purchase: Purchase, dispute: dict) -> None:
     hold = Hold.objects.filter(pk=purchase.dispute_hold_id, status=Hold.Status.OPEN).first()
     if hold is not None:
         # A suspended wallet refuses the release: the hold stays until staff reactivate it.
@@ -474,13 +497,13 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
             credits.release(
                 hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
             )
-    if dispute.get("status") == "won":
-        _claw_back_refunds(purchase)  # any refund that arrived while the credits were held
-        purchase.status = _status_after_refunds(purchase)  # what it was before the dispute
-    else:
+    purchase.dispute_outcome = dispute.get("status") or ""
+    if purchase.dispute_outcome == "lost":
         due = purchase.total_credits - purchase.clawed_back_credits - purchase.clawback_shortfall
         taken = _claw_back(purchase, due, key=f"dispute:{dispute['id']}:lost") if due > 0 else 0
         purchase.clawed_back_credits += taken
         purchase.clawback_shortfall += due - taken
-        purchase.status = Purchase.Status.REFUNDED
+    else:
+        _claw_back_refunds(purchase)  # any refund that arrived while the credits were held
+    purchase.status = _status_after_refunds(purchase)  # won: what it was before the dispute
     purchase.save()

@@ -143,3 +143,17 @@ def test_a_won_dispute_after_a_partial_refund_restores_partially_refunded(
     paid.refresh_from_db()
     assert (paid.status, str(paid.refunded_amount)) == ("partially_refunded", "2.50")
     assert state(paid.user.wallet) == (900, 0, 900)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "left"), [("won", "paid", 1200), ("lost", "refunded", 0)]
+)
+def test_a_dispute_closed_before_its_created_event_is_applied_once(
+    webhooks, paid, outcome, status, left
+):
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status=outcome))
+    webhooks.send("charge.dispute.created", dispute_object(paid))  # the older event, late
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.dispute_hold_id) == (status, None)
+    assert state(paid.user.wallet) == (left, 0, left)
