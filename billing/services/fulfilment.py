@@ -205,6 +205,15 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     if SubscriptionInvoice.objects.filter(stripe_invoice_id=invoice["id"]).exists():
         return
     period_start, period_end = _invoice_period(invoice)
+    if period_end is not None and period_end <= timezone.now():
+        # Credits that would expire before they arrive: staff decide (Stripe stops retrying).
+        unmatched(
+            event_id=event_id,
+            event_type=event_type,
+            reason=f"invoice {invoice['id']} arrived after its period already ended "
+            f"({period_end:%Y-%m-%d %H:%M} UTC): no credits granted",
+        )
+        return
     package = subscription.package
     previous, rollover = _roll_over(subscription, package, before=period_start)
     record = SubscriptionInvoice.objects.create(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from billing.models import Subscription, SubscriptionInvoice
+from billing.models import Subscription, SubscriptionInvoice, UnmatchedStripeEvent
 from credits.models import CreditGrant
 from credits.reconciliation import reconcile
 from tests.billing.conftest import invoice_object, make_plan, subscription_object
@@ -131,3 +131,16 @@ def test_a_cancelled_subscription_keeps_its_granted_credits_until_they_expire(we
     grant = CreditGrant.objects.get(wallet=buyer.wallet)
     assert (grant.remaining, grant.expires_at) == (500, datetime.fromtimestamp(end, tz=UTC))
     assert timedelta(days=29) < grant.expires_at - datetime.now(UTC) <= timedelta(days=30)
+
+
+def test_a_late_invoice_for_a_period_already_over_grants_nothing_and_is_kept_for_staff(
+    webhooks, buyer
+):
+    start, end = period(-40)
+
+    pay_invoice(webhooks, buyer, make_plan(), 1, start, end)  # 200: Stripe stops retrying
+
+    assert state(buyer.wallet)[0] == 0
+    assert (
+        "period already ended" in UnmatchedStripeEvent.objects.get(event_type="invoice.paid").reason
+    )
