@@ -291,6 +291,8 @@ class Subscription(models.Model):
     current_period_start = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # When Stripe ended it (cancelled): invoices for periods starting later grant nothing.
+    ended_at = models.DateTimeField(null=True, blank=True)
     # The newest Stripe event applied, so an older one arriving late changes nothing.
     last_event_created = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

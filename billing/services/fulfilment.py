@@ -205,6 +205,15 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     if SubscriptionInvoice.objects.filter(stripe_invoice_id=invoice["id"]).exists():
         return
     period_start, period_end = _invoice_period(invoice)
+    ended_at = _ended_at(subscription)
+    if ended_at is not None and period_start is not None and period_start >= ended_at:
+        unmatched(
+            event_id=event_id,
+            event_type=event_type,
+            reason=f"invoice {invoice['id']} is for a period after the subscription ended "
+            f"({ended_at:%Y-%m-%d %H:%M} UTC): no credits granted",
+        )
+        return
     if period_end is not None and period_end <= timezone.now():
         # Credits that would expire before they arrive: staff decide (Stripe stops retrying).
         unmatched(
@@ -260,6 +269,14 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             period_end,
         )
         subscription.save(update_fields=["current_period_start", "current_period_end"])
+
+
+def _ended_at(subscription: Subscription) -> datetime | None:
+    """When the subscription ended (for one cancelled before ended_at was recorded: when its
+    cancellation was applied)."""
+    if subscription.ended_at is None and subscription.status == "canceled":
+        return subscription.last_event_created
+    return subscription.ended_at
 
 
 def _invoice_period(invoice: dict) -> tuple[datetime, datetime]:
@@ -330,6 +347,11 @@ def subscription_changed(*, subscription: dict, event_created: datetime | None) 
         if start and end:
             row.current_period_start, row.current_period_end = _timestamp(start), _timestamp(end)
     row.status = subscription.get("status") or row.status
+    # canceled_at alone is a cancellation asked for (it may end at the period's end), not done.
+    ended = subscription.get("ended_at") or (
+        subscription.get("canceled_at") if row.status == "canceled" else None
+    )
+    row.ended_at = _timestamp(ended)
     row.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     row.last_event_created = created
     row.save()

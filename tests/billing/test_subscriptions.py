@@ -144,3 +144,19 @@ def test_a_late_invoice_for_a_period_already_over_grants_nothing_and_is_kept_for
     assert (
         "period already ended" in UnmatchedStripeEvent.objects.get(event_type="invoice.paid").reason
     )
+
+
+def test_a_cancelled_subscription_grants_only_periods_that_started_before_it_ended(webhooks, buyer):
+    plan = make_plan()
+    ended = int(time.time()) - DAY
+    cancelled = subscription_object(
+        buyer, plan, subscription_id="sub_5", status="canceled", canceled_at=ended, ended_at=ended
+    )
+    webhooks.send("customer.subscription.deleted", cancelled)
+
+    start, end = period(-10)
+    pay_invoice(webhooks, buyer, plan, 1, start, end, sub="sub_5")  # paid before, arriving late
+    pay_invoice(webhooks, buyer, plan, 2, end, end + 30 * DAY, sub="sub_5")
+
+    assert state(buyer.wallet)[0] == 500
+    assert list(SubscriptionInvoice.objects.values_list("stripe_invoice_id", flat=True)) == ["in_1"]
