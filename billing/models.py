@@ -221,6 +221,11 @@ class Purchase(models.Model):
     dispute_hold = models.ForeignKey(
         "credits.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    dispute_outcome = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="How Stripe closed the payment's dispute (won, lost…); empty until then.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -297,6 +302,8 @@ class Subscription(models.Model):
     current_period_start = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # When Stripe ended it (cancelled): invoices for periods starting later grant nothing.
+    ended_at = models.DateTimeField(null=True, blank=True)
     # The newest Stripe event applied, so an older one arriving late changes nothing.
     last_event_created = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

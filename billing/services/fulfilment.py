@@ -23,7 +23,7 @@ from billing.models import (
     UnmatchedStripeEvent,
 )
 from billing.services.promotions import BILLING, expiry_for
-from billing.stripe_api import from_minor_units
+from billing.stripe_api import from_minor_units, to_minor_units
 from credits import services as credits
 from credits.errors import CreditRefusal
 from credits.models import CreditGrant, CreditTransaction, Hold
@@ -205,6 +205,24 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     if SubscriptionInvoice.objects.filter(stripe_invoice_id=invoice["id"]).exists():
         return
     period_start, period_end = _invoice_period(invoice)
+    ended_at = _ended_at(subscription)
+    if ended_at is not None and period_start is not None and period_start >= ended_at:
+        unmatched(
+            event_id=event_id,
+            event_type=event_type,
+            reason=f"invoice {invoice['id']} is for a period after the subscription ended "
+            f"({ended_at:%Y-%m-%d %H:%M} UTC): no credits granted",
+        )
+        return
+    if period_end is not None and period_end <= timezone.now():
+        # Credits that would expire before they arrive: staff decide (Stripe stops retrying).
+        unmatched(
+            event_id=event_id,
+            event_type=event_type,
+            reason=f"invoice {invoice['id']} arrived after its period already ended "
+            f"({period_end:%Y-%m-%d %H:%M} UTC): no credits granted",
+        )
+        return
     package = subscription.package
     previous, rollover = _roll_over(subscription, package, before=period_start)
     record = SubscriptionInvoice.objects.create(
@@ -251,6 +269,14 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             period_end,
         )
         subscription.save(update_fields=["current_period_start", "current_period_end"])
+
+
+def _ended_at(subscription: Subscription) -> datetime | None:
+    """When the subscription ended (for one cancelled before ended_at was recorded: when its
+    cancellation was applied)."""
+    if subscription.ended_at is None and subscription.status == "canceled":
+        return subscription.last_event_created
+    return subscription.ended_at
 
 
 def _invoice_period(invoice: dict) -> tuple[datetime, datetime]:
@@ -321,6 +347,11 @@ def subscription_changed(*, subscription: dict, event_created: datetime | None) 
         if start and end:
             row.current_period_start, row.current_period_end = _timestamp(start), _timestamp(end)
     row.status = subscription.get("status") or row.status
+    # canceled_at alone is a cancellation asked for (it may end at the period's end), not done.
+    ended = subscription.get("ended_at") or (
+        subscription.get("canceled_at") if row.status == "canceled" else None
+    )
+    row.ended_at = _timestamp(ended)
     row.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     row.last_event_created = created
     row.save()
@@ -359,33 +390,58 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
 
     Never more than the purchase's grants still hold; what is missing (already spent) is
     recorded on the purchase as a shortfall for staff. Keyed on the cumulative refunded amount,
-    so each refund is applied once.
+    so each refund is applied once. Stripe's amount_refunded only grows, but its events may
+    arrive out of order: an older, smaller amount arriving late changes nothing.
     """
     purchase = _purchase_for_charge(charge)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this charge")
         return
     amount = charge.get("amount") or 0
-    refunded = charge.get("amount_refunded") or 0
+    refunded = max(
+        charge.get("amount_refunded") or 0,
+        to_minor_units(purchase.refunded_amount, purchase.currency),
+    )
     if not amount or not refunded:
         return
     purchase.stripe_charge_id = charge.get("id", "")
     purchase.receipt_url = charge.get("receipt_url") or purchase.receipt_url
     purchase.refunded_amount = from_minor_units(refunded, purchase.currency)
-    share = min(Decimal(refunded) / Decimal(amount), Decimal(1))
+    if purchase.status != Purchase.Status.DISPUTED:  # else the dispute's closing does this
+        _claw_back_refunds(purchase)
+        purchase.status = _status_after_refunds(purchase)
+    purchase.save()
+
+
+def _claw_back_refunds(purchase: Purchase) -> None:
+    """Take back the refunded share of the purchase's credits not taken back yet.
+
+    Not while a dispute holds them (held credits cannot be revoked): its closing calls this.
+    """
+    if not purchase.refunded_amount:
+        return
+    share = min(purchase.refunded_amount / purchase.amount, Decimal(1))
     due = (
         int(purchase.total_credits * share)
         - purchase.clawed_back_credits
         - purchase.clawback_shortfall
     )
     if due > 0:
-        taken = _claw_back(purchase, due, key=f"refund:{charge.get('id')}:{refunded}")
+        refunded = to_minor_units(purchase.refunded_amount, purchase.currency)
+        taken = _claw_back(purchase, due, key=f"refund:{purchase.stripe_charge_id}:{refunded}")
         purchase.clawed_back_credits += taken
         purchase.clawback_shortfall += due - taken
-    purchase.status = (
-        Purchase.Status.REFUNDED if refunded >= amount else Purchase.Status.PARTIALLY_REFUNDED
-    )
-    purchase.save()
+
+
+def _status_after_refunds(purchase: Purchase) -> str:
+    """A paid purchase's status from the money that went back to the buyer."""
+    if purchase.dispute_outcome == "lost":
+        return Purchase.Status.REFUNDED  # the bank took all of it back
+    if purchase.refunded_amount >= purchase.amount:
+        return Purchase.Status.REFUNDED
+    if purchase.refunded_amount > 0:
+        return Purchase.Status.PARTIALLY_REFUNDED
+    return Purchase.Status.PAID
 
 
 def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
@@ -409,12 +465,25 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
     return taken
 
 
+# How Stripe leaves a dispute it closed (an inquiry that never became a chargeback: warning_closed).
+DISPUTE_CLOSED = ("won", "lost", "warning_closed")
+
+
 @transaction.atomic
 def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
-    """A chargeback: hold what is left of the purchase's credits until it is decided."""
+    """A chargeback: hold what is left of the purchase's credits until it is decided.
+
+    Its closing may have arrived first (events come in any order): then it was applied, and
+    this changes nothing.
+    """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
+        return
+    if purchase.dispute_outcome:
+        return  # already decided
+    if dispute.get("status") in DISPUTE_CLOSED:
+        _close_dispute(purchase, dispute)
         return
     if purchase.dispute_hold_id is None:
         grants = _purchase_grants(purchase)
@@ -437,13 +506,21 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
 
 @transaction.atomic
 def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
-    """Won: the held credits are free again. Lost: they are taken back (the money went back)."""
+    """Won: the held credits are free again. Lost: they are taken back (the money went back).
+
+    Applied once, whether or not the dispute's opening arrived before it; the outcome is kept
+    on the purchase so a late opening holds nothing.
+    """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
-    if purchase.status != Purchase.Status.DISPUTED:
+    if purchase.dispute_outcome:
         return  # already decided
+    _close_dispute(purchase, dispute)
+
+
+def _close_dispute(purchase: Purchase, dispute: dict) -> None:
     hold = Hold.objects.filter(pk=purchase.dispute_hold_id, status=Hold.Status.OPEN).first()
     if hold is not None:
         # A suspended wallet refuses the release: the hold stays until staff reactivate it.
@@ -451,12 +528,13 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
             credits.release(
                 hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
             )
-    if dispute.get("status") == "won":
-        purchase.status = Purchase.Status.PAID
-    else:
+    purchase.dispute_outcome = dispute.get("status") or ""
+    if purchase.dispute_outcome == "lost":
         due = purchase.total_credits - purchase.clawed_back_credits - purchase.clawback_shortfall
         taken = _claw_back(purchase, due, key=f"dispute:{dispute['id']}:lost") if due > 0 else 0
         purchase.clawed_back_credits += taken
         purchase.clawback_shortfall += due - taken
-        purchase.status = Purchase.Status.REFUNDED
+    else:
+        _claw_back_refunds(purchase)  # any refund that arrived while the credits were held
+    purchase.status = _status_after_refunds(purchase)  # won: what it was before the dispute
     purchase.save()

@@ -113,3 +113,47 @@ def test_a_refund_for_an_unknown_payment_changes_no_balance(webhooks, paid):
 
     assert Purchase.objects.get(pk=paid.pk).status == "paid"
     assert state(paid.user.wallet)[0] == 1200
+
+
+def test_a_partial_refund_arriving_after_the_full_one_changes_nothing(webhooks, paid):
+    webhooks.send("charge.refunded", charge_object(paid, refunded=1000))
+    webhooks.send("charge.refunded", charge_object(paid, refunded=250))  # the older event, late
+
+    paid.refresh_from_db()
+    assert (paid.status, str(paid.refunded_amount), paid.clawed_back_credits) == (
+        "refunded",
+        "10.00",
+        1200,
+    )
+    assert state(paid.user.wallet)[0] == 0
+
+
+@pytest.mark.parametrize("refund_event_late", [False, True])
+def test_a_won_dispute_after_a_partial_refund_restores_partially_refunded(
+    webhooks, paid, refund_event_late
+):
+    events = [
+        ("charge.refunded", charge_object(paid, refunded=250)),
+        ("charge.dispute.created", dispute_object(paid)),
+    ]
+    for event_type, obj in reversed(events) if refund_event_late else events:
+        webhooks.send(event_type, obj)
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="won"))
+
+    paid.refresh_from_db()
+    assert (paid.status, str(paid.refunded_amount)) == ("partially_refunded", "2.50")
+    assert state(paid.user.wallet) == (900, 0, 900)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "left"), [("won", "paid", 1200), ("lost", "refunded", 0)]
+)
+def test_a_dispute_closed_before_its_created_event_is_applied_once(
+    webhooks, paid, outcome, status, left
+):
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status=outcome))
+    webhooks.send("charge.dispute.created", dispute_object(paid))  # the older event, late
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.dispute_hold_id) == (status, None)
+    assert state(paid.user.wallet) == (left, 0, left)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from billing.models import Subscription, SubscriptionInvoice
+from billing.models import Subscription, SubscriptionInvoice, UnmatchedStripeEvent
 from credits.models import CreditGrant
 from credits.reconciliation import reconcile
 from tests.billing.conftest import invoice_object, make_plan, subscription_object
@@ -131,3 +131,32 @@ def test_a_cancelled_subscription_keeps_its_granted_credits_until_they_expire(we
     grant = CreditGrant.objects.get(wallet=buyer.wallet)
     assert (grant.remaining, grant.expires_at) == (500, datetime.fromtimestamp(end, tz=UTC))
     assert timedelta(days=29) < grant.expires_at - datetime.now(UTC) <= timedelta(days=30)
+
+
+def test_a_late_invoice_for_a_period_already_over_grants_nothing_and_is_kept_for_staff(
+    webhooks, buyer
+):
+    start, end = period(-40)
+
+    pay_invoice(webhooks, buyer, make_plan(), 1, start, end)  # 200: Stripe stops retrying
+
+    assert state(buyer.wallet)[0] == 0
+    assert (
+        "period already ended" in UnmatchedStripeEvent.objects.get(event_type="invoice.paid").reason
+    )
+
+
+def test_a_cancelled_subscription_grants_only_periods_that_started_before_it_ended(webhooks, buyer):
+    plan = make_plan()
+    ended = int(time.time()) - DAY
+    cancelled = subscription_object(
+        buyer, plan, subscription_id="sub_5", status="canceled", canceled_at=ended, ended_at=ended
+    )
+    webhooks.send("customer.subscription.deleted", cancelled)
+
+    start, end = period(-10)
+    pay_invoice(webhooks, buyer, plan, 1, start, end, sub="sub_5")  # paid before, arriving late
+    pay_invoice(webhooks, buyer, plan, 2, end, end + 30 * DAY, sub="sub_5")
+
+    assert state(buyer.wallet)[0] == 500
+    assert list(SubscriptionInvoice.objects.values_list("stripe_invoice_id", flat=True)) == ["in_1"]
