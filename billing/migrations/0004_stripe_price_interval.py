@@ -12,7 +12,7 @@ def record_synced_intervals(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0001_initial"),
+        ("billing", "0003_subscription_ended_at"),
     ]
 
     operations = [
