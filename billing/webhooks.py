@@ -42,7 +42,12 @@ def on_invoice_paid(sender, event, **kwargs):
     ]
 )
 def on_subscription_changed(sender, event, **kwargs):
-    fulfilment.subscription_changed(subscription=_object(event), event_created=event.created)
+    fulfilment.subscription_changed(
+        subscription=_object(event),
+        event_created=event.created,
+        event_id=event.id,
+        event_type=event.type,
+    )
 
 
 @djstripe_receiver("charge.refunded")

@@ -319,8 +319,12 @@ def _roll_over(
 
 
 @transaction.atomic
-def subscription_changed(*, subscription: dict, event_created: datetime | None) -> None:
-    """Keep our subscription's status, plan and period in step; an older event changes nothing."""
+def subscription_changed(
+    *, subscription: dict, event_created: datetime | None, event_id: str, event_type: str
+) -> None:
+    """Keep our subscription's status, plan and period in step; an older event changes nothing.
+    A subscription that names no plan and user of ours (made in Stripe's dashboard, say) is kept
+    for staff."""
     row = (
         Subscription.objects.select_for_update()
         .filter(stripe_subscription_id=subscription["id"])
@@ -331,6 +335,11 @@ def subscription_changed(*, subscription: dict, event_created: datetime | None) 
         metadata = subscription.get("metadata") or {}
         package = _metadata_package(metadata)
         if package is None or not str(metadata.get("user_id", "")).isdigit():
+            unmatched(
+                event_id=event_id,
+                event_type=event_type,
+                reason=f"subscription {subscription['id']} names no plan and user of ours",
+            )
             return
         row = _subscription_row(
             stripe_id=subscription["id"], user_id=int(metadata["user_id"]), package=package
