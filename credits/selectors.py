@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.db import models
 from django.db.models import Case, IntegerField, Min, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncMonth
@@ -218,13 +219,45 @@ def _sum_where(condition: Q, field: str = "amount") -> Sum:
     return Sum(Case(When(condition, then=field), default=0, output_field=IntegerField()))
 
 
+# A month that has ended gains no movement: the ledger is append-only and every row is dated when
+# it is written. So its totals are read once and kept; the margin covers a transaction that began
+# in the old month and commits in the new one.
+SETTLED_AFTER = timedelta(hours=1)
+SETTLED_MONTHS_KEPT = 60 * 60 * 24 * 35  # seconds: until the window has moved on anyway
+
+
 def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
-    """Credits in and out per month for the last `months` months, oldest first (two queries)."""
+    """Credits in and out per month for the last `months` months, oldest first.
+
+    Two queries whatever the history: over the whole window the first time in a month, over the
+    current month only once the months that ended are cached, so a long history costs the
+    dashboard one scan a month rather than one a visit.
+    """
     today = timezone.localdate()
-    first = date(today.year, today.month, 1)
+    current = date(today.year, today.month, 1)
+    first = current
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    since = _start_of(first)
+    settled = timezone.now() - _start_of(current) >= SETTLED_AFTER
+    key = f"credits:months:{wallet.pk}:{timezone.get_current_timezone_name()}:{first}:{current}"
+    ended = cache.get(key) if settled else None
+    found = dict(ended) if ended is not None else {}
+    found.update(_movements_by_month(wallet, since=current if ended is not None else first))
+    if ended is None and settled:
+        ended = {month: values for month, values in found.items() if month < current}
+        cache.set(key, ended, SETTLED_MONTHS_KEPT)
+    result = []
+    month = first
+    for _ in range(months):
+        values = found.get(month, {})
+        result.append(Month(month=month, **{name: values.get(name) or 0 for name in CATEGORIES}))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return result
+
+
+def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
+    """Each month's totals by category, from the first of the month `since` (two queries)."""
+    since = _start_of(since)
     Source = CreditGrant.Source
     added = (
         CreditGrant.objects.filter(
@@ -256,10 +289,4 @@ def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
         month = row.pop("month")
         month = month.date() if isinstance(month, datetime) else month
         found.setdefault(month, {}).update(row)
-    result = []
-    month = first
-    for _ in range(months):
-        values = found.get(month, {})
-        result.append(Month(month=month, **{name: values.get(name) or 0 for name in CATEGORIES}))
-        month = (month + timedelta(days=32)).replace(day=1)
-    return result
+    return found

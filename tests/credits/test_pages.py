@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from credits import services
+from credits import selectors, services
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import UserFactory
 from tests.pages import accessibility_problems, page, text
@@ -51,6 +51,33 @@ def test_the_dashboard_shows_balance_expiring_credits_months_and_recent_movement
     assert "50 credits for Translation" in page_text
     assert page(response).find("svg", attrs={"role": "img"}) is not None
     assert accessibility_problems(response) == []
+
+
+def test_months_that_ended_are_read_once_and_this_month_on_every_visit(user):
+    def at(day: date, hour: int = 12, minute: int = 0):
+        moment = datetime(day.year, day.month, day.day, hour, minute)
+        return time_machine.travel(timezone.make_aware(moment), tick=False)
+
+    def spent_in(months, month: date) -> int:
+        return next(summary.spent for summary in months if summary.month == month)
+
+    october, november, december = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
+    with at(date(2026, 10, 10)):
+        fund(user.wallet, 500)
+        spend(user, 30)
+    with at(date(2026, 11, 15)):
+        first = selectors.monthly_summary(user.wallet)
+    with at(date(2026, 10, 11)):
+        spend(user, 7)  # a row dated in an ended month, which the ledger never writes
+    with at(date(2026, 11, 15), minute=5):
+        spend(user, 5)
+        again = selectors.monthly_summary(user.wallet)
+    with at(december, hour=0, minute=30):  # within the margin: November may still gain rows
+        early = selectors.monthly_summary(user.wallet)
+
+    assert (spent_in(first, october), spent_in(first, november)) == (30, 0)
+    assert (spent_in(again, october), spent_in(again, november)) == (30, 5)  # October kept
+    assert (spent_in(early, october), spent_in(early, november)) == (37, 5)  # all read afresh
 
 
 @pytest.mark.parametrize("movements", [3, 60])
