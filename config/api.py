@@ -96,7 +96,7 @@ class StrictPageSize:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not raw.isdecimal() or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
             )
@@ -159,7 +159,7 @@ class HistoryCursor(StrictPageSize, CursorPagination):
 class Pages(StrictPageSize, PageNumberPagination):
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param)
-        if number is not None and not number.isdigit():
+        if number is not None and not number.isdecimal():
             raise exceptions.NotFound("Invalid page: give a page number from 1.")
         return super().get_page_number(request, paginator)
 

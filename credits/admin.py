@@ -261,7 +261,7 @@ class WalletAdmin(admin.ModelAdmin):
         if name not in OPERATIONS or not self.has_change_permission(request):
             raise PermissionDenied
         operation = OPERATIONS[name]
-        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdecimal()]
         wallets = list(
             self.get_queryset(request).filter(pk__in=ids).select_related("user").order_by("pk")
         )

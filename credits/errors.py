@@ -45,6 +45,10 @@ class HoldNotOpen(CreditRefusal):
     code = "hold_not_open"
 
 
+class HoldNotYours(CreditRefusal):
+    code = "hold_not_yours"
+
+
 class CaptureExceedsHold(CreditRefusal):
     code = "capture_exceeds_hold"
 

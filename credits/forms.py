@@ -78,6 +78,9 @@ class StatusForm(forms.Form):
 # --- the user's pages -----------------------------------------------------------------------
 
 
+FUTURE_END = "The end date cannot be after today."
+
+
 class HistoryFilterForm(forms.Form):
     KIND_CHOICES = [("", "All kinds"), *CreditTransaction.Kind.choices]
 
@@ -88,7 +91,9 @@ class HistoryFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+        if data.get("until") and data["until"] > timezone.localdate():
+            self.add_error("until", FUTURE_END)
+        elif data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end date must not be before the start date.")
         return data
 
@@ -104,7 +109,9 @@ class StatementForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("since") and data.get("until"):
+        if data.get("until") and data["until"] > timezone.localdate():
+            self.add_error("until", FUTURE_END)
+        elif data.get("since") and data.get("until"):
             if data["since"] > data["until"]:
                 self.add_error("until", "The end date must not be before the start date.")
             elif data["until"] - data["since"] > timedelta(days=3660):

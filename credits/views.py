@@ -67,7 +67,7 @@ def history(request: HttpRequest) -> HttpResponse:
     before = request.GET.get("before", "")
     entries = selectors.history_page(
         wallet=_wallet(request),
-        before=int(before) if before.isdigit() else None,
+        before=int(before) if before.isdecimal() else None,
         size=selectors.HISTORY_PAGE_SIZE + 1,  # one more tells whether a next page exists
         filters=filters,
     )
@@ -128,13 +128,22 @@ def statement_rows(wallet: Wallet, *, since, until):
                 row.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                 row.transaction,
                 row.kind,
-                row.description,
-                row.reference,
+                _inert(row.description),
+                _inert(row.reference),
                 row.amount,
                 row.balance_after,
             ]
         )
     yield writer.writerow(["Closing balance", found.closing_balance])
+
+
+# A cell starting with one of these is a formula to a spreadsheet; free text in a statement (a
+# transfer's message is written by another user) must never run as one (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _statement_csv(wallet: Wallet, *, since, until) -> StreamingHttpResponse:

@@ -123,7 +123,7 @@ def cancel_checkout(*, user, purchase_id: str) -> Purchase | None:
     If Stripe will not expire the session (it was paid meanwhile, in another tab), the purchase is
     left to the webhook.
     """
-    if not str(purchase_id).isdigit():
+    if not str(purchase_id).isdecimal():
         return None
     purchase = Purchase.objects.filter(
         user=user, pk=purchase_id, status=Purchase.Status.PENDING

@@ -66,7 +66,7 @@ def _purchase_for_session(session: dict) -> Purchase | None:
     metadata = session.get("metadata") or {}
     found = Purchase.objects.select_for_update().filter(stripe_checkout_session_id=session["id"])
     purchase = found.first()
-    if purchase is None and str(metadata.get("purchase_id", "")).isdigit():
+    if purchase is None and str(metadata.get("purchase_id", "")).isdecimal():
         purchase = Purchase.objects.select_for_update().filter(pk=metadata["purchase_id"]).first()
     return purchase
 
@@ -169,7 +169,7 @@ def _subscription_row(*, stripe_id: str, user_id: int, package: CreditPackage) -
 
 def _metadata_package(metadata: dict) -> CreditPackage | None:
     package_id = str(metadata.get("package_id", ""))
-    if not package_id.isdigit():
+    if not package_id.isdecimal():
         return None
     return CreditPackage.objects.filter(pk=package_id, kind=CreditPackage.Kind.PLAN).first()
 
@@ -194,7 +194,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     if subscription is None:
         metadata = details.get("metadata") or {}
         package = _metadata_package(metadata)
-        if package is None or not str(metadata.get("user_id", "")).isdigit():
+        if package is None or not str(metadata.get("user_id", "")).isdecimal():
             unmatched(
                 event_id=event_id, event_type=event_type, reason="subscription without our metadata"
             )
@@ -334,7 +334,7 @@ def subscription_changed(
     if row is None:
         metadata = subscription.get("metadata") or {}
         package = _metadata_package(metadata)
-        if package is None or not str(metadata.get("user_id", "")).isdigit():
+        if package is None or not str(metadata.get("user_id", "")).isdecimal():
             unmatched(
                 event_id=event_id,
                 event_type=event_type,
@@ -377,7 +377,7 @@ def _purchase_for_charge(charge_or_dispute: dict) -> Purchase | None:
         if found:
             return found
     metadata = charge_or_dispute.get("metadata") or {}
-    if str(metadata.get("purchase_id", "")).isdigit():
+    if str(metadata.get("purchase_id", "")).isdecimal():
         return purchases.filter(pk=metadata["purchase_id"]).first()
     return None
 

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
@@ -146,6 +147,8 @@ class StatementQuery(serializers.Serializer):
     to = serializers.DateField()
 
     def validate(self, data):
+        if data["to"] > timezone.localdate():
+            raise serializers.ValidationError({"to": "The end date cannot be after today."})
         if data["from"] > data["to"]:
             raise serializers.ValidationError({"to": "The end date must not be before the start."})
         return data

@@ -10,6 +10,7 @@ from credits.errors import (
     CaptureExceedsHold,
     CreditRefusal,
     HoldNotOpen,
+    HoldNotYours,
     InvalidRequest,
 )
 from credits.models import CreditTransaction, Hold, Wallet
@@ -211,6 +212,7 @@ def capture(
         book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         (locked,) = lock_wallets(hold.wallet_id)
         current = _open_hold(hold.pk)
+        _require_placer(current, actor)
         require_status(locked, allowed=MAY_SPEND)
         to_capture = current.uncaptured if amount is None else amount
         if to_capture > current.uncaptured:
@@ -291,12 +293,36 @@ def _release(hold: Hold, *, actor: Actor, record_id: int, status: str) -> Credit
     book = Book(actor=actor, now=timezone.now(), record_id=record_id)
     (locked,) = lock_wallets(hold.wallet_id)
     current = _open_hold(hold.pk)
+    _require_placer(current, actor)
     require_status(locked, allowed=MAY_RECEIVE)
     txn = _close(
         book, current, locked, earmarks(current, skip=current.captured_amount), status=status
     )
     book.write()
     return txn
+
+
+def _require_placer(hold: Hold, actor: Actor) -> None:
+    """Only whoever placed a hold settles it (staff and the system may settle any): a job's
+    budget reserved by a partner app cannot be released, or captured for a credit, by the
+    wallet's owner."""
+    if actor.kind in ("staff", "system"):
+        return
+    placed = (
+        CreditTransaction.objects.filter(hold_id=hold.pk, kind=Kind.HOLD)
+        .values("actor_kind", "actor_user_id", "actor_app_id", "actor_label")
+        .first()
+    )
+    placer = Actor(
+        kind=placed["actor_kind"],
+        user_id=placed["actor_user_id"],
+        app_id=placed["actor_app_id"],
+        label=placed["actor_label"],
+    )
+    if placer.idempotency_scope != actor.idempotency_scope:
+        raise HoldNotYours(
+            f"Hold #{hold.pk} was placed by {placer.label}: only they can settle it."
+        )
 
 
 def _open_hold(hold_id: int) -> Hold:

@@ -8,6 +8,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from credits import services
+from credits.actors import Actor
 from credits.models import CreditTransaction, Hold
 from credits.reconciliation import reconcile
 from integrations.models import StoredResponse
@@ -166,6 +167,22 @@ def test_a_hold_is_captured_in_part_and_released(api):
     assert state(api.user.wallet) == (900, 0, 900)
 
 
+def test_a_hold_placed_by_a_partner_app_is_settled_only_by_that_app(api):
+    app = Actor.for_app(7, "Copywriting app")
+    job = services.hold(wallet=api.user.wallet, amount=300, description="Website copy job",
+                        actor=app, idempotency_key=key()).hold  # fmt: skip
+
+    captured = api.post(f"holds/{job.pk}/capture", {"amount": 1})
+    released = api.post(f"holds/{job.pk}/release")
+    by_the_app = services.release(hold=job, actor=app, idempotency_key=key())
+
+    assert (captured.status_code, error_code(captured)) == (422, "hold_not_yours")
+    assert (released.status_code, error_code(released)) == (422, "hold_not_yours")
+    assert "placed by Copywriting app" in released.json()["errors"][0]["detail"]
+    assert by_the_app.amount == 300
+    assert state(api.user.wallet) == (1000, 0, 1000)
+
+
 def test_another_users_hold_is_not_found(api):
     other = UserFactory()
     fund(other.wallet, 10)
@@ -238,6 +255,17 @@ def test_grants_are_listed_in_burn_down_order(api):
     body = api.get("grants").json()
 
     assert [grant["kind"] for grant in body] == ["promotional", "paid"]
+
+
+def test_a_statement_ending_after_today_is_a_400_naming_the_field(api):
+    response = api.get("statements?from=9999-12-31&to=9999-12-31")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "to"
+
+
+def test_a_page_size_in_superscript_digits_is_a_400(api):
+    assert api.get("transactions?page_size=²").status_code == 400
 
 
 def test_statements_come_as_json_or_csv(api):

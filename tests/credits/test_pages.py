@@ -238,6 +238,21 @@ def test_the_statement_is_a_csv_with_opening_and_closing_balances(client, user):
     assert rows[-1] == ["Closing balance", "50"]
 
 
+def test_a_statement_never_hands_a_spreadsheet_a_formula_from_another_user(client, user):
+    sender = UserFactory()
+    fund(sender.wallet, 100)
+    services.transfer(sender=sender.wallet, receiver=user.wallet, amount=10, actor=ACTOR,
+                      description='=HYPERLINK("http://evil.test","Refund")',
+                      idempotency_key=key())  # fmt: skip
+    today = timezone.localdate().isoformat()
+
+    response = client.get(reverse("credits:statement"), {"since": today, "until": today})
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[3][3] == """'=HYPERLINK("http://evil.test","Refund")"""
+    assert rows[3][5] == "10"
+
+
 def test_the_statement_form_refuses_an_inverted_range(client, user):
     response = client.get(
         reverse("credits:statement"), {"since": "2026-05-02", "until": "2026-05-01"}
@@ -245,6 +260,20 @@ def test_the_statement_form_refuses_an_inverted_range(client, user):
 
     assert response.status_code == 200
     assert page(response).find(id="id_until_error") is not None
+
+
+@pytest.mark.parametrize("name", ["credits:statement", "credits:history"])
+def test_an_end_date_after_today_is_a_form_error_not_a_crash(client, user, name):
+    response = client.get(reverse(name), {"since": "9999-12-31", "until": "9999-12-31"})
+
+    assert response.status_code == 200
+    assert "The end date cannot be after today." in text(response)
+
+
+def test_digits_that_are_not_numbers_are_ignored(client, user):
+    response = client.get(reverse("credits:history"), {"before": "²"})
+
+    assert response.status_code == 200
 
 
 def test_credit_blocks_are_listed_in_the_order_they_will_be_used(client, user):
