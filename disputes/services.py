@@ -46,6 +46,12 @@ def why_not_disputable(*, user, txn: CreditTransaction) -> str | None:
         return f"Transactions can be disputed for {settings.DISPUTE_WINDOW_DAYS} days."
     if txn.disputes.filter(status__in=Dispute.ACTIVE).exists():
         return "This transaction already has an open dispute."
+    rejected = txn.disputes.filter(status=Status.REJECTED).order_by("-pk").first()
+    if rejected is not None:
+        # A rejection is answered by escalating it (once), not by opening the same case again.
+        if rejected.level == 1:
+            return f"Your dispute #{rejected.pk} on this charge was rejected: escalate it instead."
+        return f"Your dispute #{rejected.pk} on this charge was rejected after a senior review."
     if disputable_amount(txn) <= 0:
         return "This transaction has been refunded in full."
     return None

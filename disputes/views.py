@@ -90,7 +90,10 @@ def post_message(request: HttpRequest, dispute_id: int) -> HttpResponse:
 def escalate(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = _own(request, dispute_id)
     form = EscalateForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, "The reason is too long: write at most 4,000 characters.")
+        return redirect("disputes:detail", dispute.pk)
+    reason = form.cleaned_data["reason"]
     try:
         services.escalate(dispute=dispute, user=request.user, reason=reason)
     except services.DisputeError as error:

@@ -123,7 +123,19 @@ def test_a_rejection_can_be_escalated_once_to_a_senior(alice, charge, staff):
 
     with pytest.raises(services.DisputeError, match="already been escalated"):
         services.escalate(dispute=dispute, user=alice)
+    with pytest.raises(services.DisputeError, match="rejected after a senior review"):
+        open_dispute(alice, charge)
     assert state(alice.wallet)[0] == 420
+
+
+def test_a_rejected_dispute_is_escalated_not_opened_again(alice, charge, staff):
+    dispute = open_dispute(alice, charge)
+    services.reject(dispute=dispute, staff=staff, reason="It was delivered.")
+
+    with pytest.raises(services.DisputeError, match=f"#{dispute.pk} .* escalate it instead"):
+        open_dispute(alice, charge)
+
+    assert Dispute.objects.count() == 1
 
 
 def test_a_request_for_information_waits_for_the_users_reply(
@@ -246,6 +258,19 @@ def test_the_user_escalates_a_rejection_from_the_dispute_page(client, alice, cha
     client.post(reverse("disputes:escalate", args=[dispute.pk]), {"reason": "No it was not."})
 
     assert Dispute.objects.get(pk=dispute.pk).level == 2
+
+
+def test_an_escalation_reason_too_long_is_refused_not_dropped(client, alice, charge, staff):
+    dispute = open_dispute(alice, charge)
+    services.reject(dispute=dispute, staff=staff, reason="Delivered on time.")
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("disputes:escalate", args=[dispute.pk]), {"reason": "x" * 4001}, follow=True
+    )
+
+    assert "The reason is too long" in text(response)
+    assert Dispute.objects.get(pk=dispute.pk).level == 1
 
 
 def test_the_dispute_list_shows_only_the_users_own(client, alice, charge):
