@@ -167,6 +167,13 @@ def transfer(request: HttpRequest) -> HttpResponse:
     form = TransferForm(request.POST or None, sender=request.user)
     allowance = services.transfer_allowance(wallet=wallet)
     if request.method == "POST" and form.is_valid():
+        try:
+            services.check_transfer(
+                sender=wallet, receiver=form.receiver.wallet, amount=form.cleaned_data["amount"]
+            )
+        except CreditError as refusal:
+            form.add_error(None, refusal.message)
+            return render(request, "credits/transfer.html", {"form": form, "allowance": allowance})
         context = {
             "form": form,
             "receiver": form.receiver,

@@ -10,6 +10,7 @@ from credits.services.holds import capture, hold, hold_grants, release, release_
 from credits.services.ledger import Reference, open_system_wallets, system_wallet_id
 from credits.services.movements import (
     adjust,
+    check_transfer,
     grant,
     refund,
     refunded_amount,
@@ -32,6 +33,7 @@ __all__ = [
     "adjust",
     "capture",
     "change_status",
+    "check_transfer",
     "due_grants",
     "expire",
     "expire_due_grants",

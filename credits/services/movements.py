@@ -257,26 +257,15 @@ def transfer(
     def perform(claim):
         book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
         locked_sender, locked_receiver = lock_wallets(sender.pk, receiver.pk)
-        require_status(locked_sender, allowed=MAY_SPEND)
-        if locked_receiver.status not in MAY_RECEIVE:
-            raise TransferNotAllowed(
-                "The receiving wallet is suspended: it cannot receive credits."
-            )
-        left_today = transfer_allowance(wallet=locked_sender, now=book.now)
-        if left_today is not None and amount > left_today:
-            raise TransferLimitExceeded(
-                f"This transfer exceeds the daily limit: {left_today} credits left today."
-            )
+        _refuse_parties_or_limit(locked_sender, locked_receiver, amount, now=book.now)
         grants = spendable_grants(locked_sender.pk)
         grants = expire_due(book, locked_sender, grants)
         paid = [grant for grant in grants if not grant.is_promotional]
-        transferable = sum(grant.remaining for grant in paid)
-        if amount > transferable:
-            book.write()
-            raise InsufficientCredits(
-                f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
-                "(promotional credits cannot be)."
-            )
+        try:
+            _refuse_beyond_paid(paid, amount)
+        except InsufficientCredits:
+            book.write()  # the expiries found on the way stand
+            raise
         plan = burn_down(paid, amount)
         txn = book.post(
             kind=Kind.TRANSFER,
@@ -308,6 +297,42 @@ def transfer(
     return run_idempotent(
         actor=actor, key=idempotency_key, operation="transfer", params=params, perform=perform
     )
+
+
+def check_transfer(*, sender: Wallet, receiver: Wallet, amount: int) -> None:
+    """Raise the refusal `transfer` would give now, moving nothing: the confirmation step asks
+    this first, so nobody confirms a transfer that cannot happen. (`transfer` decides again
+    under its locks: this is advice, not a reservation.)"""
+    check_amount(amount)
+    if sender.pk == receiver.pk:
+        raise InvalidRequest("Credits cannot be transferred to the same wallet.")
+    now = timezone.now()
+    current_sender = Wallet.objects.get(pk=sender.pk)
+    _refuse_parties_or_limit(current_sender, Wallet.objects.get(pk=receiver.pk), amount, now=now)
+    grants = spendable_grants(sender.pk)
+    _refuse_beyond_paid(
+        [g for g in grants if not g.is_promotional and not is_expired(g, now)], amount
+    )
+
+
+def _refuse_parties_or_limit(sender: Wallet, receiver: Wallet, amount: int, *, now) -> None:
+    require_status(sender, allowed=MAY_SPEND)
+    if receiver.status not in MAY_RECEIVE:
+        raise TransferNotAllowed("The receiving wallet is suspended: it cannot receive credits.")
+    left_today = transfer_allowance(wallet=sender, now=now)
+    if left_today is not None and amount > left_today:
+        raise TransferLimitExceeded(
+            f"This transfer exceeds the daily limit: {left_today} credits left today."
+        )
+
+
+def _refuse_beyond_paid(paid: list[CreditGrant], amount: int) -> None:
+    transferable = sum(grant.remaining for grant in paid)
+    if amount > transferable:
+        raise InsufficientCredits(
+            f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
+            "(promotional credits cannot be)."
+        )
 
 
 def transfer_allowance(*, wallet: Wallet, now: datetime | None = None) -> int | None:

@@ -339,3 +339,25 @@ def test_a_transfer_of_promotional_credits_is_refused_plainly(client, user):
 
     assert "0 can be transferred (promotional credits cannot be)" in text(response)
     assert state(user.wallet)[0] == 50
+
+
+def test_a_transfer_that_cannot_happen_is_refused_before_the_confirmation(client, user, settings):
+    settings.CREDITS_DAILY_TRANSFER_LIMIT = 50
+    UserFactory(email="bob@example.com")
+    fund(user.wallet, 100)
+    fund(user.wallet, 500, source="promotion")
+    url = reverse("credits:transfer")
+
+    over_limit = client.post(
+        url, {"email": "bob@example.com", "amount": 60, "idempotency_key": "a"}
+    )
+    settings.CREDITS_DAILY_TRANSFER_LIMIT = None
+    promotional = client.post(
+        url, {"email": "bob@example.com", "amount": 101, "idempotency_key": "b"}
+    )
+
+    assert "exceeds the daily limit: 50 credits left today" in text(over_limit)
+    assert "Not enough paid credits: 101 asked, 100 can be transferred" in text(promotional)
+    assert page(over_limit).find("form", action=reverse("credits:transfer-confirm")) is None
+    assert page(promotional).find("form", action=reverse("credits:transfer-confirm")) is None
+    assert state(user.wallet)[0] == 600
