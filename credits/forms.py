@@ -82,7 +82,15 @@ FUTURE_END = "The end date cannot be after today."
 
 
 class HistoryFilterForm(forms.Form):
-    KIND_CHOICES = [("", "All kinds"), *CreditTransaction.Kind.choices]
+    # Holds and releases move no credits (they reserve them), so they have no rows in a history.
+    KIND_CHOICES = [
+        ("", "All kinds"),
+        *[
+            choice
+            for choice in CreditTransaction.Kind.choices
+            if choice[0] not in (CreditTransaction.Kind.HOLD, CreditTransaction.Kind.RELEASE)
+        ],
+    ]
 
     kind = forms.ChoiceField(choices=KIND_CHOICES, required=False)
     since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))

@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from disputes import selectors, services
 from disputes.models import Dispute, DisputeMessage
+from disputes.templatetags.disputes import waited
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -153,8 +154,7 @@ class DisputeAdmin(admin.ModelAdmin):
     def waiting(self, dispute: Dispute) -> str:
         if not dispute.is_active:
             return "—"
-        hours = (timezone.now() - dispute.created_at).total_seconds() // 3600
-        return f"{int(hours // 24)} d {int(hours % 24)} h"
+        return waited(timezone.now() - dispute.created_at)
 
     @admin.display(description="Transaction")
     def transaction_link(self, dispute: Dispute) -> str:

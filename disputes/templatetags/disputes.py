@@ -1,7 +1,10 @@
 """`{% dispute_action txn user %}`: the transaction page's "Dispute this charge", or why not.
+`{{ delta|waited }}`: a time span as staff read it ("2 d 3 h").
 
 A template tag, so the credits app's page can offer it without credits importing disputes.
 """
+
+from datetime import timedelta
 
 from django import template
 
@@ -21,3 +24,18 @@ def dispute_action(txn, user) -> dict:
         "dispute": active,
         "refusal": services.why_not_disputable(user=user, txn=txn),
     }
+
+
+@register.filter
+def waited(delta: timedelta | None) -> str:
+    """Days and hours, or hours and minutes when under a day; "—" for none."""
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "under a minute"

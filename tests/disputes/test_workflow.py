@@ -347,3 +347,14 @@ def test_staff_assign_a_dispute_to_a_colleague_through_the_admin_form(client, al
     assert page(refused).find(class_="errorlist") is not None
     dispute.refresh_from_db()
     assert (dispute.assignee, dispute.status) == (colleague, "under_review")
+
+
+def test_the_queue_metrics_read_as_hours_and_minutes(client, alice, charge, staff):
+    dispute = open_dispute(alice, charge)
+    with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=5)):
+        services.resolve(dispute=dispute, staff=staff, amount=10)
+        client.force_login(staff)
+        queue = text(client.get(reverse("admin:disputes_dispute_changelist")))
+
+    assert "median first response (30 days): 2 h 5 min" in queue
+    assert "median time to close (30 days): 2 h 5 min" in queue
