@@ -193,7 +193,17 @@ def statement(*, wallet: Wallet, since: date, until: date) -> Statement:
 
 # --- monthly summary ------------------------------------------------------------------------------
 
-CATEGORIES = ("purchased", "subscription", "promotional", "spent", "refunded", "expired")
+CATEGORIES = (
+    "purchased",
+    "subscription",
+    "promotional",
+    "received",
+    "refunded",
+    "spent",
+    "sent",
+    "expired",
+    "taken_back",
+)
 
 
 @dataclass(frozen=True)
@@ -202,17 +212,20 @@ class Month:
     purchased: int = 0
     subscription: int = 0
     promotional: int = 0
-    spent: int = 0
+    received: int = 0  # transfers from other users
     refunded: int = 0
+    spent: int = 0
+    sent: int = 0  # transfers to other users
     expired: int = 0
+    taken_back: int = 0  # revoked when the money was returned (a refund or a chargeback)
 
     @property
     def added(self) -> int:
-        return self.purchased + self.subscription + self.promotional + self.refunded
+        return self.purchased + self.subscription + self.promotional + self.received + self.refunded
 
     @property
     def removed(self) -> int:
-        return self.spent + self.expired
+        return self.spent + self.sent + self.expired + self.taken_back
 
 
 def _sum_where(condition: Q, field: str = "amount") -> Sum:
@@ -239,7 +252,7 @@ def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     settled = timezone.now() - _start_of(current) >= SETTLED_AFTER
-    key = f"credits:months:{wallet.pk}:{timezone.get_current_timezone_name()}:{first}:{current}"
+    key = f"credits:months:v2:{wallet.pk}:{timezone.get_current_timezone_name()}:{first}:{current}"
     ended = cache.get(key) if settled else None
     found = dict(ended) if ended is not None else {}
     found.update(_movements_by_month(wallet, since=current if ended is not None else first))
@@ -261,7 +274,7 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
     Source = CreditGrant.Source
     added = (
         CreditGrant.objects.filter(
-            wallet=wallet, transaction__kind=Kind.GRANT, created_at__gte=since
+            wallet=wallet, transaction__kind__in=[Kind.GRANT, Kind.TRANSFER], created_at__gte=since
         )
         .annotate(month=TruncMonth("created_at"))
         .values("month")
@@ -271,6 +284,7 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
             ),
             subscription=_sum_where(Q(is_promotional=False, source=Source.SUBSCRIPTION)),
             promotional=_sum_where(Q(is_promotional=True)),
+            received=_sum_where(Q(source=Source.TRANSFER)),
         )
     )
     removed = (
@@ -281,7 +295,9 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
         .annotate(
             spent=_sum_where(Q(kind__in=[Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT])),
             refunded=_sum_where(Q(kind=Kind.REFUND)),
+            sent=_sum_where(Q(kind=Kind.TRANSFER)),
             expired=_sum_where(Q(kind=Kind.EXPIRY)),
+            taken_back=_sum_where(Q(kind=Kind.REVOCATION)),
         )
     )
     found: dict[date, dict] = {}

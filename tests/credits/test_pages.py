@@ -46,11 +46,39 @@ def test_the_dashboard_shows_balance_expiring_credits_months_and_recent_movement
     assert "Available 410 Balance 460 Reserved by open holds 50" in page_text
     assert "80 credits expire within 30 days" in page_text
     this_month = timezone.localdate().strftime("%b %Y")
-    assert f"{this_month} Purchased 500 Subscription 0 Promotional 80 Spent 120" in page_text
+    assert (
+        f"{this_month} Purchased 500 Subscription 0 Promotional 80 Received 0 Refunded 0 Spent 120"
+        in page_text
+    )
     assert "Logo job" in page_text
     assert "50 credits for Translation" in page_text
     assert page(response).find("svg", attrs={"role": "img"}) is not None
     assert accessibility_problems(response) == []
+
+
+def test_a_months_card_adds_up_to_what_the_balance_did(user):
+    other = UserFactory()
+    fund(other.wallet, 100)
+    fund(user.wallet, 500)
+    services.transfer(sender=other.wallet, receiver=user.wallet, amount=40, actor=ACTOR,
+                      idempotency_key=key())  # fmt: skip
+    services.transfer(sender=user.wallet, receiver=other.wallet, amount=30, actor=ACTOR,
+                      idempotency_key=key())  # fmt: skip
+    purchase_grant = user.wallet.grants.get(source="purchase")
+    services.revoke(grant=purchase_grant, amount=20, reason="Chargeback lost", actor=ACTOR,
+                    idempotency_key=key())  # fmt: skip
+    spend(user, 15)
+
+    month = selectors.monthly_summary(user.wallet)[-1]
+
+    assert (month.purchased, month.received, month.sent, month.taken_back, month.spent) == (
+        500,
+        40,
+        30,
+        20,
+        15,
+    )
+    assert month.added - month.removed == state(user.wallet)[0] == 475
 
 
 def test_months_that_ended_are_read_once_and_this_month_on_every_visit(user):
