@@ -59,7 +59,7 @@ def promo_check(request: HttpRequest) -> HttpResponse:
         except BillingError as exc:
             error = exc.message
     else:
-        error = "Enter a promo code."
+        error = _first_error(form)
     context = {"effect": effect, "error": error, "code": request.POST.get("code", "")}
     if not request.htmx:
         messages.add_message(
@@ -67,6 +67,17 @@ def promo_check(request: HttpRequest) -> HttpResponse:
         )
         return redirect("billing:shop")
     return render(request, "billing/_promo_result.html", context)
+
+
+def _first_error(form: PromoCodeForm) -> str:
+    """The promo box shows one line: the code's problem first, then the package's."""
+    if "code" in form.errors:
+        return (
+            "Enter a promo code."
+            if not form.data.get("code", "").strip()
+            else "There is no promo code that long: codes have at most 40 characters."
+        )
+    return "Choose a pack from the list, then check the code again."
 
 
 @require_POST

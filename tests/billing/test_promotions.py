@@ -115,6 +115,22 @@ def test_the_promo_box_answers_with_the_effect_or_the_reason(client):
     assert "There is no promo code “autumn”" in text(bad)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"code": "  "}, "Enter a promo code."),
+        ({"code": "X" * 41}, "codes have at most 40 characters"),
+        ({"code": "spring", "package": "abc"}, "Choose a pack from the list"),
+    ],
+)
+def test_the_promo_box_names_what_is_wrong_with_the_input(client, data, message):
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("billing:promo-check"), data, HTTP_HX_REQUEST="true")
+
+    assert message in text(response)
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="the race needs PostgreSQL row locks (DATABASE_URL); SQLite serialises writers",
