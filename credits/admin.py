@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from credits import services
 from credits.actors import Actor
 from credits.errors import CreditError
-from credits.forms import DeductForm, GrantForm, StatusForm
+from credits.forms import DeductForm, GrantForm, StatusForm, refusal_text
 from credits.models import (
     Allocation,
     CreditGrant,
@@ -292,7 +292,7 @@ class WalletAdmin(admin.ModelAdmin):
             try:
                 operation.run(wallet, data, actor, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
-                refused[error.message].append(wallet.user.email)
+                refused[refusal_text(error)].append(wallet.user.email)
             else:
                 done.append(wallet.user.email)
         for reason, emails in refused.items():

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
+from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
 from credits.services.ledger import MAX_AMOUNT
 
@@ -20,6 +21,14 @@ class IdempotentForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
+
+
+ALREADY_SENT = "This form was already sent with other details: reload the page to start again."
+
+
+def refusal_text(error: CreditError) -> str:
+    """A refusal as a page says it: the form's hidden key is not something to show a person."""
+    return ALREADY_SENT if isinstance(error, IdempotencyConflict) else error.message
 
 
 class CreditMovementForm(IdempotentForm):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from credits import selectors, services
 from credits.actors import Actor
 from credits.errors import CreditError
-from credits.forms import HistoryFilterForm, StatementForm, TransferForm
+from credits.forms import HistoryFilterForm, StatementForm, TransferForm, refusal_text
 from credits.models import Wallet
 
 RECENT = 10
@@ -205,7 +205,7 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             idempotency_key=f"transfer:{form.cleaned_data['idempotency_key']}",
         )
     except CreditError as error:
-        form.add_error(None, error.message)
+        form.add_error(None, refusal_text(error))
         return render(
             request,
             "credits/transfer.html",

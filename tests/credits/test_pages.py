@@ -389,3 +389,16 @@ def test_a_transfer_that_cannot_happen_is_refused_before_the_confirmation(client
     assert page(over_limit).find("form", action=reverse("credits:transfer-confirm")) is None
     assert page(promotional).find("form", action=reverse("credits:transfer-confirm")) is None
     assert state(user.wallet)[0] == 600
+
+
+def test_a_confirmation_sent_again_with_other_details_says_so_in_words(client, user):
+    UserFactory(email="bob@example.com")
+    fund(user.wallet, 100)
+    data = {"email": "bob@example.com", "amount": 40, "idempotency_key": "t1", "description": ""}
+    client.post(reverse("credits:transfer-confirm"), data)
+
+    changed = client.post(reverse("credits:transfer-confirm"), {**data, "amount": 50})
+
+    assert "This form was already sent with other details" in text(changed)
+    assert "idempotency" not in text(changed).lower()
+    assert state(user.wallet)[0] == 60
