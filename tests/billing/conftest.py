@@ -117,7 +117,6 @@ def make_pack(**fields) -> CreditPackage:
         "stripe_price_id": "price_standard",
         "stripe_price_amount": Decimal("10.00"),
         "stripe_price_currency": "usd",
-        "stripe_price_interval": "month",
     }
     values.update(fields)
     return CreditPackage.objects.create(**values)
@@ -134,6 +133,7 @@ def make_plan(**fields) -> CreditPackage:
         "stripe_price_id": "price_monthly",
         "stripe_price_amount": Decimal("8.00"),
         "stripe_price_currency": "usd",
+        "stripe_price_interval": "month",
     }
     values.update(fields)
     return CreditPackage.objects.create(**values)
