@@ -8,9 +8,10 @@ event id, changes nothing.
 
 import logging
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -214,15 +215,19 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             f"({ended_at:%Y-%m-%d %H:%M} UTC): no credits granted",
         )
         return
-    if period_end is not None and period_end <= timezone.now():
-        # Credits that would expire before they arrive: staff decide (Stripe stops retrying).
+    expires_at = period_end
+    now = timezone.now()
+    if period_end is not None and period_end <= now:
+        # Paid all the same (a retry that succeeded late, an event reprocessed late): the
+        # credits are granted, living a grace period from now; staff are told.
+        expires_at = now + timedelta(days=settings.BILLING_LATE_INVOICE_GRACE_DAYS)
         unmatched(
             event_id=event_id,
             event_type=event_type,
             reason=f"invoice {invoice['id']} arrived after its period already ended "
-            f"({period_end:%Y-%m-%d %H:%M} UTC): no credits granted",
+            f"({period_end:%Y-%m-%d %H:%M} UTC): its credits were granted late, expiring "
+            f"{expires_at:%Y-%m-%d %H:%M} UTC",
         )
-        return
     package = subscription.package
     previous, rollover = _roll_over(subscription, package, before=period_start)
     record = SubscriptionInvoice.objects.create(
@@ -244,7 +249,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
         wallet=wallet,
         amount=package.credits,
         source=CreditGrant.Source.SUBSCRIPTION,
-        expires_at=period_end,
+        expires_at=expires_at,
         cost_basis=(package.price / package.credits).quantize(Decimal("0.00000001")),
         currency=package.currency,
         description=f"{package.name}: {package.credits} credits for this period",
@@ -258,7 +263,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             wallet=wallet,
             amount=rollover,
             source=CreditGrant.Source.SUBSCRIPTION,
-            expires_at=period_end,
+            expires_at=expires_at,
             description=f"{package.name}: {rollover} unused credits rolled over",
             reference=reference,
             idempotency_key=f"invoice:{invoice['id']}:rollover",
