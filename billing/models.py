@@ -224,7 +224,14 @@ class Purchase(models.Model):
     dispute_outcome = models.CharField(
         max_length=20,
         blank=True,
-        help_text="How Stripe closed the payment's dispute (won, lost…); empty until then.",
+        help_text="How Stripe closed the payment's latest decided dispute (won, lost, or "
+        "warning_closed for an inquiry); empty until then.",
+    )
+    decided_dispute_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The Stripe disputes of this payment already decided: their events change "
+        "nothing more.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -74,6 +74,10 @@ def expire_checkout_session(session_id: str):
     return _call("close the checkout", stripe.checkout.Session.expire, session=session_id)
 
 
+def retrieve_checkout_session(session_id: str):
+    return _call("check the checkout", stripe.checkout.Session.retrieve, id=session_id)
+
+
 def create_portal_session(*, customer_id: str, return_url: str):
     return _call(
         "open the billing portal",

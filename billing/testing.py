@@ -31,6 +31,7 @@ class FakeStripe(stripe.HTTPClient):
         self.calls: list[tuple[str, str, dict]] = []
         self._ids = itertools.count(1)
         self.fail_next: str | None = None
+        self.unreachable: str | None = None  # calls to paths starting with this cannot connect
         self._replies: dict[str, tuple] = {}  # by Idempotency-Key, as Stripe replays them
 
     def add(self, *objects: dict) -> None:
@@ -65,8 +66,12 @@ class FakeStripe(stripe.HTTPClient):
         if self.fail_next and path.startswith(self.fail_next):
             self.fail_next = None
             return _error(402, "card_error", "Your card was declined.")
+        if self.unreachable and path.startswith(self.unreachable):
+            raise stripe.APIConnectionError("Could not connect to Stripe (fake).")
         segments = path.strip("/").split("/")
         answer = self._answer(method, path, segments, params)
+        if isinstance(answer, tuple):
+            return answer  # an error reply
         if answer is None:
             return _error(
                 404,
@@ -85,8 +90,14 @@ class FakeStripe(stripe.HTTPClient):
                 return created
             if path.endswith("/expire"):
                 session = self.objects.get(segments[-2])
-                if session is None or session.get("status") == "complete":
+                if session is None:
                     return None
+                if session.get("status") != "open":  # as Stripe: an error, not a success
+                    return _error(
+                        400,
+                        "invalid_request_error",
+                        'Only Checkout Sessions with a status in ["open"] can be expired.',
+                    )
                 session["status"] = "expired"
                 return session
         if method == "get" and path == "/v1/events":  # djstripe_process_events lists them

@@ -319,6 +319,8 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_VERSION = "2026-05-27.dahlia"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_SUBSCRIBER_MODEL = AUTH_USER_MODEL
+# A subscription invoice paid after its period ended grants its credits living this long.
+BILLING_LATE_INVOICE_GRACE_DAYS = env.int("BILLING_LATE_INVOICE_GRACE_DAYS", default=7)
 # The public address Stripe sends buyers back to (Checkout, the customer portal); empty: the
 # address of the request.
 SITE_URL = env.str("SITE_URL", default="")

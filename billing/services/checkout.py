@@ -3,8 +3,10 @@
 Nothing here grants credits: the signed webhook does (`billing.services.fulfilment`).
 """
 
+from contextlib import suppress
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
@@ -27,8 +29,9 @@ def live_subscription(user) -> Subscription | None:
 def start_checkout(*, user, package_id: int, promo_code: str = "", base_url: str) -> Checkout:
     """Create a pending purchase for a pack or plan and the Stripe Checkout Session to pay it.
 
-    The purchase (and the promo code's reserved use) is committed first, so the Stripe call never
-    runs inside a lock; if Stripe refuses, the purchase is marked failed and the code released.
+    For a pack, the purchase (and the promo code's reserved use) is committed first, so the
+    Stripe call never runs inside a lock; a plan's checkout runs under a per-user lock (see
+    below). If Stripe refuses, the purchase is marked failed and the code released.
     """
     if not stripe_api.configured():
         raise BillingError("Payments are not configured on this site yet.")
@@ -44,8 +47,22 @@ def start_checkout(*, user, package_id: int, promo_code: str = "", base_url: str
         )
     if package.is_plan and promo_code.strip():
         raise BillingError("Promo codes apply to packs, not subscriptions.")
-    if package.is_plan:
-        _close_open_plan_checkouts(user)
+    if not package.is_plan:
+        return _checkout(user=user, package=package, promo_code=promo_code, base_url=base_url)
+    # One plan checkout at a time per user: the user's row stays locked while old plan checkouts
+    # are closed and the new one is opened, so two Subscribe clicks cannot both open a session.
+    # The Stripe calls run under this per-user lock on purpose (only that user's requests wait).
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+        try:
+            _close_open_plan_checkouts(user)
+            return _checkout(user=user, package=package, promo_code=promo_code, base_url=base_url)
+        except BillingError as error:
+            refusal = error  # raised once what was done (purchases closed or failed) commits
+    raise refusal
+
+
+def _checkout(*, user, package: CreditPackage, promo_code: str, base_url: str) -> Checkout:
     purchase = _open_purchase(user=user, package=package, promo_code=promo_code)
     customer = stripe_api.customer_for(user)
     try:
@@ -130,7 +147,8 @@ def cancel_checkout(*, user, purchase_id: str) -> Purchase | None:
     ).first()
     if purchase is None:
         return None
-    _close_checkout(purchase)
+    with suppress(BillingError):  # Stripe unreachable: the session expires by itself later
+        _close_checkout(purchase)
     return purchase
 
 
@@ -149,15 +167,34 @@ def _close_open_plan_checkouts(user) -> None:
 
 
 def _close_checkout(purchase: Purchase) -> bool:
-    """Expire the purchase's Checkout Session and mark it abandoned; False if Stripe will not
-    expire it (it was paid meanwhile, in another tab): the webhook then settles the purchase."""
-    if purchase.stripe_checkout_session_id:
+    """Expire the purchase's Checkout Session and mark it abandoned; False if it was paid
+    meanwhile (in another tab): the webhook then settles the purchase.
+
+    When Stripe will not expire it, the session says why: already expired (it is abandoned as
+    well) or complete (paid); anything else (Stripe unreachable, say) raises BillingError.
+    """
+    session_id = purchase.stripe_checkout_session_id
+    if session_id:
         try:
-            stripe_api.expire_checkout_session(purchase.stripe_checkout_session_id)
+            stripe_api.expire_checkout_session(session_id)
         except BillingError:
-            return False
+            status = _session_status(session_id)
+            if status == "complete":
+                return False
+            if status != "expired":
+                raise BillingError(
+                    "Could not close your earlier checkout: Stripe could not be reached. "
+                    "Try again in a moment."
+                ) from None
     _abandon(purchase, status=Purchase.Status.EXPIRED)
     return True
+
+
+def _session_status(session_id: str) -> str:
+    try:
+        return stripe_api.retrieve_checkout_session(session_id).get("status") or ""
+    except BillingError:
+        return ""
 
 
 @dataclass(frozen=True)

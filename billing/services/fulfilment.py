@@ -8,9 +8,10 @@ event id, changes nothing.
 
 import logging
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -214,15 +215,19 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             f"({ended_at:%Y-%m-%d %H:%M} UTC): no credits granted",
         )
         return
-    if period_end is not None and period_end <= timezone.now():
-        # Credits that would expire before they arrive: staff decide (Stripe stops retrying).
+    expires_at = period_end
+    now = timezone.now()
+    if period_end is not None and period_end <= now:
+        # Paid all the same (a retry that succeeded late, an event reprocessed late): the
+        # credits are granted, living a grace period from now; staff are told.
+        expires_at = now + timedelta(days=settings.BILLING_LATE_INVOICE_GRACE_DAYS)
         unmatched(
             event_id=event_id,
             event_type=event_type,
             reason=f"invoice {invoice['id']} arrived after its period already ended "
-            f"({period_end:%Y-%m-%d %H:%M} UTC): no credits granted",
+            f"({period_end:%Y-%m-%d %H:%M} UTC): its credits were granted late, expiring "
+            f"{expires_at:%Y-%m-%d %H:%M} UTC",
         )
-        return
     package = subscription.package
     previous, rollover = _roll_over(subscription, package, before=period_start)
     record = SubscriptionInvoice.objects.create(
@@ -244,7 +249,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
         wallet=wallet,
         amount=package.credits,
         source=CreditGrant.Source.SUBSCRIPTION,
-        expires_at=period_end,
+        expires_at=expires_at,
         cost_basis=(package.price / package.credits).quantize(Decimal("0.00000001")),
         currency=package.currency,
         description=f"{package.name}: {package.credits} credits for this period",
@@ -258,7 +263,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
             wallet=wallet,
             amount=rollover,
             source=CreditGrant.Source.SUBSCRIPTION,
-            expires_at=period_end,
+            expires_at=expires_at,
             description=f"{package.name}: {rollover} unused credits rolled over",
             reference=reference,
             idempotency_key=f"invoice:{invoice['id']}:rollover",
@@ -474,27 +479,55 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
     return taken
 
 
-# How Stripe leaves a dispute it closed (an inquiry that never became a chargeback: warning_closed).
+# How Stripe leaves a dispute it closed. An inquiry (a "warning") that never became a chargeback
+# closes as warning_closed: no money moved, and a real chargeback (a new dispute) may follow.
 DISPUTE_CLOSED = ("won", "lost", "warning_closed")
+# A chargeback's decision is final: a payment is charged back once, after any inquiries.
+DISPUTE_FINAL = ("won", "lost")
+
+
+def _dispute_settled(purchase: Purchase, dispute: dict) -> bool:
+    """Whether this dispute's event can change nothing more: the dispute itself was decided,
+    or the payment's chargeback was (won or lost)."""
+    return (
+        dispute["id"] in purchase.decided_dispute_ids or purchase.dispute_outcome in DISPUTE_FINAL
+    )
+
+
+def _open_dispute_hold(purchase: Purchase) -> Hold | None:
+    """The hold a dispute keeps on the purchase's credits, if still open (its reference is the
+    dispute's id)."""
+    return Hold.objects.filter(pk=purchase.dispute_hold_id, status=Hold.Status.OPEN).first()
+
+
+def _release_dispute_hold(hold: Hold) -> None:
+    # A suspended wallet refuses the release: the hold stays until staff reactivate it.
+    with suppress(CreditRefusal):
+        credits.release(
+            hold=hold, actor=BILLING, idempotency_key=f"dispute:{hold.reference}:release"
+        )
 
 
 @transaction.atomic
 def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
-    """A chargeback: hold what is left of the purchase's credits until it is decided.
+    """A chargeback or inquiry: hold what is left of the purchase's credits until it is decided.
 
     Its closing may have arrived first (events come in any order): then it was applied, and
-    this changes nothing.
+    this changes nothing. A chargeback opened after an inquiry holds the credits anew.
     """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
-    if purchase.dispute_outcome:
-        return  # already decided
+    if _dispute_settled(purchase, dispute):
+        return
     if dispute.get("status") in DISPUTE_CLOSED:
         _close_dispute(purchase, dispute)
         return
-    if purchase.dispute_hold_id is None:
+    hold = _open_dispute_hold(purchase)
+    if hold is None or hold.reference != dispute["id"]:
+        if hold is not None:  # an earlier inquiry's hold: this dispute holds the credits now
+            _release_dispute_hold(hold)
         grants = _purchase_grants(purchase)
         txn = None
         if grants:
@@ -516,29 +549,34 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
 @transaction.atomic
 def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
     """Won: the held credits are free again. Lost: they are taken back (the money went back).
+    An inquiry closed (warning_closed): its hold is released, and a later chargeback still
+    counts.
 
-    Applied once, whether or not the dispute's opening arrived before it; the outcome is kept
-    on the purchase so a late opening holds nothing.
+    Applied once per dispute, whether or not the dispute's opening arrived before it; the
+    decided disputes are kept on the purchase so a late opening holds nothing.
     """
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
-    if purchase.dispute_outcome:
-        return  # already decided
+    if _dispute_settled(purchase, dispute):
+        return
     _close_dispute(purchase, dispute)
 
 
 def _close_dispute(purchase: Purchase, dispute: dict) -> None:
-    hold = Hold.objects.filter(pk=purchase.dispute_hold_id, status=Hold.Status.OPEN).first()
+    outcome = dispute.get("status") or ""
+    final = outcome in DISPUTE_FINAL
+    purchase.decided_dispute_ids = [*purchase.decided_dispute_ids, dispute["id"]]
+    purchase.dispute_outcome = outcome
+    hold = _open_dispute_hold(purchase)
+    if hold is not None and not final and hold.reference != dispute["id"]:
+        # An inquiry closed while a later dispute holds the credits: that one settles them.
+        purchase.save()
+        return
     if hold is not None:
-        # A suspended wallet refuses the release: the hold stays until staff reactivate it.
-        with suppress(CreditRefusal):
-            credits.release(
-                hold=hold, actor=BILLING, idempotency_key=f"dispute:{dispute['id']}:release"
-            )
-    purchase.dispute_outcome = dispute.get("status") or ""
-    if purchase.dispute_outcome == "lost":
+        _release_dispute_hold(hold)
+    if outcome == "lost":
         due = purchase.total_credits - purchase.clawed_back_credits - purchase.clawback_shortfall
         taken = _claw_back(purchase, due, key=f"dispute:{dispute['id']}:lost") if due > 0 else 0
         purchase.clawed_back_credits += taken

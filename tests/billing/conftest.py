@@ -117,7 +117,6 @@ def make_pack(**fields) -> CreditPackage:
         "stripe_price_id": "price_standard",
         "stripe_price_amount": Decimal("10.00"),
         "stripe_price_currency": "usd",
-        "stripe_price_interval": "month",
     }
     values.update(fields)
     return CreditPackage.objects.create(**values)
@@ -134,6 +133,7 @@ def make_plan(**fields) -> CreditPackage:
         "stripe_price_id": "price_monthly",
         "stripe_price_amount": Decimal("8.00"),
         "stripe_price_currency": "usd",
+        "stripe_price_interval": "month",
     }
     values.update(fields)
     return CreditPackage.objects.create(**values)
@@ -225,8 +225,8 @@ def payment_intent_object(purchase) -> dict:
     }
 
 
-def dispute_object(purchase, *, status: str = "needs_response") -> dict:
-    return {
+def dispute_object(purchase, *, status: str = "needs_response", **fields) -> dict:
+    dispute = {
         "id": f"dp_for_{purchase.pk}",
         "object": "dispute",
         "amount": int(purchase.amount * 100),
@@ -240,6 +240,8 @@ def dispute_object(purchase, *, status: str = "needs_response") -> dict:
         "created": int(time.time()),
         "metadata": {},
     }
+    dispute.update(fields)
+    return dispute
 
 
 def invoice_object(user, plan, *, invoice_id: str, subscription_id: str, start: int, end: int):

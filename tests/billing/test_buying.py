@@ -1,6 +1,11 @@
 """The shop and checkout pages, with Stripe answered by the fake: nothing here grants credits."""
 
+import threading
+from contextlib import suppress
+
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from djstripe.models import Customer
 
@@ -146,6 +151,75 @@ def test_a_plan_checkout_is_refused_while_a_paid_one_awaits_its_webhook(
 
     assert "Your subscription is being set up" in text(client.get(response["Location"]))
     assert Purchase.objects.count() == 1
+
+
+def test_a_plan_checkout_already_expired_at_stripe_is_abandoned_and_a_new_one_opens(
+    client, shopper, fake_stripe
+):
+    plan = make_plan()
+    buy(client, plan)
+    first = Purchase.objects.get()
+    fake_stripe.objects[first.stripe_checkout_session_id]["status"] = "expired"
+
+    response = buy(client, plan)
+
+    assert response.status_code == 303
+    first.refresh_from_db()
+    assert first.status == "expired"
+    assert Purchase.objects.filter(status="pending").count() == 1
+
+
+def test_a_plan_checkout_is_refused_plainly_when_stripe_cannot_be_reached(
+    client, shopper, fake_stripe
+):
+    plan = make_plan()
+    buy(client, plan)
+    first = Purchase.objects.get()
+    fake_stripe.unreachable = f"/v1/checkout/sessions/{first.stripe_checkout_session_id}"
+
+    response = buy(client, plan)
+
+    shown = text(client.get(response["Location"]))
+    assert "Stripe could not be reached" in shown
+    assert "payment went through" not in shown
+    assert list(Purchase.objects.values_list("status", flat=True)) == ["pending"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the race needs PostgreSQL row locks (DATABASE_URL); SQLite serialises writers",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_subscribe_clicks_at_once_leave_one_open_checkout(fake_stripe, monkeypatch):
+    user, plan = UserFactory(), make_plan()
+    barrier = threading.Barrier(2)
+    create = fake_stripe._create
+
+    def create_when_both_arrive(path, params):
+        if path == "/v1/checkout/sessions":
+            with suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=2)  # without the lock both requests meet here
+        return create(path, params)
+
+    monkeypatch.setattr(fake_stripe, "_create", create_when_both_arrive)
+
+    def subscribe():
+        try:
+            browser = Client()
+            browser.force_login(user)
+            buy(browser, plan)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=subscribe) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    sessions = [o for o in fake_stripe.objects.values() if o["object"] == "checkout.session"]
+    assert sorted(session["status"] for session in sessions) == ["expired", "open"]
+    assert Purchase.objects.filter(user=user, status="pending").count() == 1
 
 
 @pytest.mark.parametrize("case", ["unknown", "inactive", "not synced"])

@@ -150,3 +150,42 @@ def test_a_dispute_closed_before_its_created_event_is_applied_once(
     paid.refresh_from_db()
     assert (paid.status, paid.dispute_hold_id) == (status, None)
     assert state(paid.user.wallet) == (left, 0, left)
+
+
+def inquiry(purchase, *, status: str) -> dict:
+    """An inquiry (a "warning") on the payment: a dispute of its own, before any chargeback."""
+    return dispute_object(purchase, status=status, id=f"dp_inquiry_{purchase.pk}")
+
+
+def test_a_chargeback_lost_after_an_inquiry_closed_takes_the_credits_back(webhooks, paid):
+    webhooks.send("charge.dispute.created", inquiry(paid, status="warning_needs_response"))
+    webhooks.send("charge.dispute.closed", inquiry(paid, status="warning_closed"))
+    paid.refresh_from_db()
+    assert paid.status == "paid"
+    assert state(paid.user.wallet) == (1200, 0, 1200)
+
+    webhooks.send("charge.dispute.created", dispute_object(paid))
+    assert state(paid.user.wallet) == (1200, 1200, 0)
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="lost"))
+    webhooks.send("charge.dispute.closed", inquiry(paid, status="warning_closed"))  # redelivered
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.clawed_back_credits, paid.clawback_shortfall) == ("refunded", 1200, 0)
+    assert paid.dispute_outcome == "lost"
+    assert state(paid.user.wallet) == (0, 0, 0)
+
+
+def test_an_inquiry_closing_while_a_chargeback_is_open_keeps_the_credits_held(webhooks, paid):
+    webhooks.send("charge.dispute.created", inquiry(paid, status="warning_needs_response"))
+    webhooks.send("charge.dispute.created", dispute_object(paid))
+    webhooks.send("charge.dispute.closed", inquiry(paid, status="warning_closed"))
+
+    paid.refresh_from_db()
+    assert paid.status == "disputed"
+    assert state(paid.user.wallet) == (1200, 1200, 0)
+
+    webhooks.send("charge.dispute.closed", dispute_object(paid, status="won"))
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.dispute_outcome) == ("paid", "won")
+    assert state(paid.user.wallet) == (1200, 0, 1200)

@@ -42,6 +42,14 @@ def test_sync_creates_the_product_and_price_of_each_package(fake_stripe):
     assert plan.stripe_product_id.startswith("prod_fake")
 
 
+def test_a_pack_and_a_plan_whose_stripe_price_matches_need_no_sync():
+    pack, plan = make_pack(), make_plan()
+
+    assert (pack.stripe_price_interval, plan.stripe_price_interval) == ("", "month")
+    assert not pack.needs_stripe_sync
+    assert not plan.needs_stripe_sync
+
+
 def test_a_price_change_makes_a_new_price_and_archives_the_old_one(fake_stripe):
     pack = make_pack()
     fake_stripe.add(

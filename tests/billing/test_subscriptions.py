@@ -140,17 +140,20 @@ def test_a_cancelled_subscription_keeps_its_granted_credits_until_they_expire(we
     assert timedelta(days=29) < grant.expires_at - datetime.now(UTC) <= timedelta(days=30)
 
 
-def test_a_late_invoice_for_a_period_already_over_grants_nothing_and_is_kept_for_staff(
-    webhooks, buyer
+def test_a_late_invoice_for_a_period_already_over_grants_for_a_grace_period_and_tells_staff(
+    webhooks, buyer, settings
 ):
+    settings.BILLING_LATE_INVOICE_GRACE_DAYS = 5
     start, end = period(-40)
 
-    pay_invoice(webhooks, buyer, make_plan(), 1, start, end)  # 200: Stripe stops retrying
+    pay_invoice(webhooks, buyer, make_plan(), 1, start, end)  # a retry that succeeded late
 
-    assert state(buyer.wallet)[0] == 0
-    assert (
-        "period already ended" in UnmatchedStripeEvent.objects.get(event_type="invoice.paid").reason
-    )
+    assert state(buyer.wallet)[0] == 500
+    grant = CreditGrant.objects.get(wallet=buyer.wallet)
+    assert timedelta(days=4) < grant.expires_at - datetime.now(UTC) <= timedelta(days=5)
+    reason = UnmatchedStripeEvent.objects.get(event_type="invoice.paid").reason
+    assert "period already ended" in reason
+    assert "granted late" in reason
 
 
 def test_a_cancelled_subscription_grants_only_periods_that_started_before_it_ended(webhooks, buyer):
