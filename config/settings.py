@@ -30,6 +30,18 @@ class Env(environ.Env):
 env = Env()
 
 
+def count_setting(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole-number variable (empty means the default), naming the variable if it is bad."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if not raw.lstrip("-").isdecimal() or int(raw) < minimum:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of at least {minimum} (got {raw[:20]!r})"
+        )
+    return int(raw)
+
+
 def url_setting(name: str, parse, default: str) -> dict:
     """Parse a URL-valued variable (empty means the default), naming the variable if it is bad."""
     value = env.str(name, default="") or default
@@ -151,7 +163,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = count_setting("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -240,7 +252,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = count_setting("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if not SECURE_HSTS_PRELOAD:
@@ -299,15 +311,15 @@ SPECTACULAR_SETTINGS = {
 
 # --- Credits ledger -------------------------------------------------------------------------------
 # A refund whose credits came from a grant that has expired since gets a new grant living this long.
-CREDITS_REFUND_GRACE_DAYS = env.int("CREDITS_REFUND_GRACE_DAYS", default=30)
+CREDITS_REFUND_GRACE_DAYS = count_setting("CREDITS_REFUND_GRACE_DAYS", 30, minimum=1)
 # Credits one wallet may transfer to others per day (UTC).
-CREDITS_DAILY_TRANSFER_LIMIT = env.int("CREDITS_DAILY_TRANSFER_LIMIT", default=10_000)
+CREDITS_DAILY_TRANSFER_LIMIT = count_setting("CREDITS_DAILY_TRANSFER_LIMIT", 10_000, minimum=1)
 # How long a hold lasts when its caller gives no expiry.
-CREDITS_HOLD_TTL_HOURS = env.int("CREDITS_HOLD_TTL_HOURS", default=168)
+CREDITS_HOLD_TTL_HOURS = count_setting("CREDITS_HOLD_TTL_HOURS", 168, minimum=1)
 
 # --- Disputes ----------------------------------------------------------------------------------
 # How long after a transaction its owner may dispute it.
-DISPUTE_WINDOW_DAYS = env.int("DISPUTE_WINDOW_DAYS", default=60)
+DISPUTE_WINDOW_DAYS = count_setting("DISPUTE_WINDOW_DAYS", 60, minimum=1)
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
@@ -320,7 +332,7 @@ STRIPE_API_VERSION = "2026-05-27.dahlia"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_SUBSCRIBER_MODEL = AUTH_USER_MODEL
 # A subscription invoice paid after its period ended grants its credits living this long.
-BILLING_LATE_INVOICE_GRACE_DAYS = env.int("BILLING_LATE_INVOICE_GRACE_DAYS", default=7)
+BILLING_LATE_INVOICE_GRACE_DAYS = count_setting("BILLING_LATE_INVOICE_GRACE_DAYS", 7, minimum=1)
 # The public address Stripe sends buyers back to (Checkout, the customer portal); empty: the
 # address of the request.
 SITE_URL = env.str("SITE_URL", default="")

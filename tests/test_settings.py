@@ -3,6 +3,8 @@
 import re
 import secrets
 
+import pytest
+
 from tests.processes import PROJECT_DIR, manage, python
 
 PRODUCTION = {
@@ -71,7 +73,9 @@ def test_env_example_lists_exactly_the_variables_the_settings_read():
     settings_source = (PROJECT_DIR / "config" / "settings.py").read_text()
     example = (PROJECT_DIR / ".env.example").read_text()
 
-    read = set(re.findall(r'(?:env\.\w+|url_setting)\(\s*"([A-Z_]+)"', settings_source))
+    read = set(
+        re.findall(r'(?:env\.\w+|url_setting|count_setting)\(\s*"([A-Z_]+)"', settings_source)
+    )
     listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
 
     assert read == listed
@@ -84,3 +88,16 @@ def test_env_example_as_it_is_plus_production_values_passes_the_deployment_check
     result = manage("check", "--deploy", "--fail-level", "WARNING", **{**variables, **PRODUCTION})
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DISPUTE_WINDOW_DAYS", "sixty"), ("CREDITS_DAILY_TRANSFER_LIMIT", "0")],
+)
+def test_a_bad_number_setting_is_named_in_one_line(variable, value):
+    result = manage("check", DEBUG="true", **{variable: value})
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"CreditDesk cannot start: {variable} must be a whole number of at least 1 (got {value!r})"
+    ]
