@@ -104,12 +104,7 @@ def _start_of(day: date) -> datetime:
 
 def transaction_for(*, wallet: Wallet, transaction_id: int) -> CreditTransaction | None:
     """A transaction the wallet took part in (its own, or a transfer it received); else None."""
-    return (
-        CreditTransaction.objects.filter(pk=transaction_id)
-        .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
-        .select_related("reverses", "hold")
-        .first()
-    )
+    return _taken_part_in(wallet, transaction_id).first()
 
 
 def transaction_detail_for(*, wallet: Wallet, transaction_id: int) -> CreditTransaction | None:
@@ -118,11 +113,17 @@ def transaction_detail_for(*, wallet: Wallet, transaction_id: int) -> CreditTran
     cost are the sender's business)."""
     own = Allocation.objects.filter(grant__wallet=wallet).select_related("grant").order_by("id")
     return (
+        _taken_part_in(wallet, transaction_id)
+        .prefetch_related(Prefetch("allocations", queryset=own, to_attr="own_allocations"))
+        .first()
+    )
+
+
+def _taken_part_in(wallet: Wallet, transaction_id: int):
+    return (
         CreditTransaction.objects.filter(pk=transaction_id)
         .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
         .select_related("reverses", "hold")
-        .prefetch_related(Prefetch("allocations", queryset=own, to_attr="own_allocations"))
-        .first()
     )
 
 
