@@ -101,3 +101,20 @@ def test_a_bad_number_setting_is_named_in_one_line(variable, value):
     assert result.stderr.strip().splitlines() == [
         f"CreditDesk cannot start: {variable} must be a whole number of at least 1 (got {value!r})"
     ]
+
+
+def database_options(**variables: str) -> str:
+    """The PostgreSQL connection options the settings make (no connection is opened)."""
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    postgres = "postgres://user:secret@db.example.com:5432/credits"
+    result = manage("shell", "-c", show, DEBUG="true", DATABASE_URL=postgres, **variables)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_postgresql_prepares_statements_run_five_times_by_default():
+    assert "'prepare_threshold': 5" in database_options()
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    assert "prepare_threshold" not in database_options(DATABASE_PREPARED_STATEMENTS="false")

@@ -2,8 +2,8 @@
 
 An operation first decides everything (and refuses, if it must) while its wallets are locked,
 recording what it would write in a `Book`; `Book.write()` then issues the inserts and updates.
-On PostgreSQL they go as one statement (data-modifying CTEs), so a spend costs five round trips
-(begin, key, lock, write, commit) instead of a dozen; on SQLite they run one after another.
+On PostgreSQL they go as one statement (data-modifying CTEs), so a spend costs four round trips
+(begin, claim-and-lock, write, commit) instead of a dozen; on SQLite they run one after another.
 Either way this is the only code that writes ledger rows.
 """
 
@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 
 from credits.actors import Actor
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
@@ -70,6 +71,24 @@ def _run(statements: list[Statement]) -> dict[str, int]:
     return ids
 
 
+def prepared_cursor():
+    """A cursor for the ledger's hot statements: claim-and-lock, and the write.
+
+    On PostgreSQL it binds parameters on the server, so psycopg prepares each statement once per
+    connection (after `prepare_threshold` runs, set from DATABASE_PREPARED_STATEMENTS) and the
+    database no longer parses and plans it on every spend: that was 40% of its work per spend.
+    Django wraps it as any cursor, so errors, query logging and CaptureQueriesContext see it.
+    With prepared statements off it is Django's own cursor: binding on the server without
+    preparing costs the database more than Django's client-side binding.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        return connection.cursor()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
 def _run_postgres(statements: list[Statement]) -> dict[str, int]:
     """All statements as one: each a data-modifying CTE, later ones reading earlier ids."""
     parts, params = [], []
@@ -79,7 +98,7 @@ def _run_postgres(statements: list[Statement]) -> dict[str, int]:
         params += statement_params
     aliases = [statement.alias for statement in statements if statement.alias]
     selected = ", ".join(f"(SELECT id FROM {alias})" for alias in aliases) or "1"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {selected}", params)
         row = cursor.fetchone()
     return dict(zip(aliases, row, strict=False))

@@ -4,6 +4,7 @@ Only the operations in this package call these; they assume the caller holds the
 they record writes in the operation's `Book` rather than writing themselves.
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from django.db import connection, models
 
 from credits.errors import InsufficientCredits, InvalidRequest, WalletNotActive
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
-from credits.services.book import Book
+from credits.services.book import Book, prepared_cursor
 
 Kind = CreditTransaction.Kind
 
@@ -114,7 +115,8 @@ class Reference:
 
 # --- locks and reads -----------------------------------------------------------------------
 
-WALLET_COLUMNS = ("id", "user_id", "balance", "held", "status")
+# Both in the models' field order, as Model.from_db needs.
+WALLET_COLUMNS = ("id", "kind", "user_id", "balance", "held", "status")
 GRANT_COLUMNS = (
     "id",
     "wallet_id",
@@ -141,24 +143,22 @@ def _for_update() -> str:
 
 
 def _wallet(row) -> Wallet:
-    wallet = Wallet(kind=Wallet.Kind.USER, **dict(zip(WALLET_COLUMNS, row, strict=True)))
-    wallet._state.adding = False
-    return wallet
+    # As the ORM builds a row it read: columns left out load if ever asked for.
+    return Wallet.from_db(connection.alias, WALLET_COLUMNS, row)
 
 
 def _grant(row) -> CreditGrant:
-    values = dict(zip(GRANT_COLUMNS, row, strict=True))
     if connection.vendor == "sqlite":
         # SQLite hands back datetimes as text, decimals as floats and booleans as 0/1.
+        values = dict(zip(GRANT_COLUMNS, row, strict=True))
         field = CreditGrant._meta.get_field
         for name in ("expires_at", "cost_basis", "is_promotional"):
             value = values[name]
             if name == "expires_at" and value is not None:
                 value = connection.ops.convert_datetimefield_value(value, None, connection)
             values[name] = field(name).to_python(value)
-    grant = CreditGrant(**values)
-    grant._state.adding = False
-    return grant
+        row = tuple(values.values())
+    return CreditGrant.from_db(connection.alias, GRANT_COLUMNS, row)
 
 
 def lock_wallets(*wallet_ids: int) -> list[Wallet]:
@@ -220,17 +220,8 @@ def claim_and_lock_wallet(
         wallet, grants = lock_wallet_with_grants(wallet_id)
         return (found[0] if found else None), wallet, grants
     width = len(WALLET_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH claim AS ({claim_sql}) "
-            "SELECT (SELECT id FROM claim), w.ctid = seen.ctid, "
-            f"{', '.join(f'w.{name}' for name in WALLET_COLUMNS)}, "
-            f"{', '.join(f'g.{name}' for name in GRANT_COLUMNS)} "
-            f"FROM {WALLET_TABLE} w JOIN {WALLET_TABLE} seen ON seen.id = w.id "
-            f"LEFT JOIN {GRANT_TABLE} g ON g.wallet_id = w.id AND g.remaining > 0 "
-            f"WHERE w.id = %s AND w.kind = 'user' ORDER BY {BURN_DOWN_ORDER} FOR UPDATE OF w",
-            [*claim_row, wallet_id],
-        )
+    with prepared_cursor() as cursor:
+        cursor.execute(_claim_and_lock_sql(claim_sql), [*claim_row, wallet_id])
         rows = cursor.fetchall()
     if not rows:
         raise InvalidRequest("No such wallet.")
@@ -240,6 +231,20 @@ def claim_and_lock_wallet(
         return record_id, wallet, spendable_grants(wallet_id)
     grants = [_grant(row[2 + width :]) for row in rows if row[2 + width] is not None]
     return record_id, wallet, grants
+
+
+@functools.cache
+def _claim_and_lock_sql(claim_sql: str) -> str:
+    """The statement's text, made once per process: the hot path should not rebuild it."""
+    return (
+        f"WITH claim AS ({claim_sql}) "
+        "SELECT (SELECT id FROM claim), w.ctid = seen.ctid, "
+        f"{', '.join(f'w.{name}' for name in WALLET_COLUMNS)}, "
+        f"{', '.join(f'g.{name}' for name in GRANT_COLUMNS)} "
+        f"FROM {WALLET_TABLE} w JOIN {WALLET_TABLE} seen ON seen.id = w.id "
+        f"LEFT JOIN {GRANT_TABLE} g ON g.wallet_id = w.id AND g.remaining > 0 "
+        f"WHERE w.id = %s AND w.kind = 'user' ORDER BY {BURN_DOWN_ORDER} FOR UPDATE OF w"
+    )
 
 
 def lock_grant(grant_id: int) -> tuple[Wallet, CreditGrant]:
