@@ -27,6 +27,7 @@ SYSTEM_WALLETS = (
     "consumption",
     "expired",
     "refunds",
+    "transfers",
 )
 _system_wallet_ids: dict[str, int] = {}
 

@@ -267,11 +267,19 @@ def transfer(
             book.write()  # the expiries found on the way stand
             raise
         plan = burn_down(paid, amount)
+        # Through the transfers account, which every transfer leaves as it found it: the
+        # platform's books show transfers as they show purchases and spends.
+        clearing = system_wallet_id("transfers")
         txn = book.post(
             kind=Kind.TRANSFER,
             wallet=locked_sender,
             amount=amount,
-            legs=[(locked_sender, -amount), (locked_receiver, amount)],
+            legs=[
+                (locked_sender, -amount),
+                (clearing, amount),
+                (clearing, -amount),
+                (locked_receiver, amount),
+            ],
             description=description,
             metadata={"receiver_wallet": locked_receiver.pk},
             primary=True,

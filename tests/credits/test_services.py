@@ -494,6 +494,20 @@ def test_a_transfer_moves_paid_credits_keeping_their_expiry_and_cost(wallet, oth
     assert remaining(paid) == 20
 
 
+def test_a_transfer_passes_through_the_transfers_account_which_it_leaves_at_zero(
+    wallet, other_wallet
+):
+    fund(wallet, 50)
+
+    txn = transfer(wallet, other_wallet, 30)
+
+    legs = list(txn.entries.order_by("id").values_list("wallet__system_code", "amount"))
+    assert legs == [(None, -30), ("transfers", 30), ("transfers", -30), (None, 30)]
+    clearing = Wallet.objects.get(system_code="transfers")
+    assert Entry.objects.filter(wallet=clearing).aggregate(total=Sum("amount"))["total"] == 0
+    assert reconcile().clean
+
+
 def test_promotional_credits_cannot_be_transferred(wallet, other_wallet):
     fund(wallet, 10)
     fund(wallet, 100, source=CreditGrant.Source.PROMOTION)
