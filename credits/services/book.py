@@ -390,17 +390,28 @@ def _insert_sql(model, columns: tuple[str, ...], returning: bool) -> str:
 
 
 def _updates(model, objects, fields: tuple[str, ...]) -> list[Statement]:
-    """One UPDATE setting `fields` on every object, by id (a CASE per field)."""
+    """One UPDATE setting `fields` on every object, by id.
+
+    Most operations change one grant and one wallet: a plain SET for one row spares the CASE
+    (measured: 3% of a spend's Python and 2% of its database time).
+    """
     objects = list(objects)
     if not objects:
         return []
+    if len(objects) == 1:
+        (obj,) = objects
+        params = [_value(getattr(obj, name)) for name in fields] + [obj.pk]
+        return [Statement(_update_sql(model, fields, 1), params=params)]
     params = []
     for name in fields:
         for obj in objects:
-            value = getattr(obj, name)
-            params += [obj.pk, _datetime(value) if isinstance(value, datetime) else value]
+            params += [obj.pk, _value(getattr(obj, name))]
     params += [obj.pk for obj in objects]
     return [Statement(_update_sql(model, fields, len(objects)), params=params)]
+
+
+def _value(value):
+    return _datetime(value) if isinstance(value, datetime) else value
 
 
 @functools.cache
@@ -408,10 +419,14 @@ def _update_sql(model, fields: tuple[str, ...], count: int) -> str:
     assignments = []
     for name in fields:
         field = model._meta.get_field(name)
+        column = connection.ops.quote_name(field.column)
+        if count == 1:
+            assignments.append(f"{column} = %s")
+            continue
         expression = f"CASE id {' '.join(['WHEN %s THEN %s'] * count)} END"
         if connection.vendor == "postgresql":
             # Parameters in a CASE have no type of their own: say the column's.
             expression = f"CAST({expression} AS {field.db_type(connection)})"
-        assignments.append(f"{connection.ops.quote_name(field.column)} = {expression}")
+        assignments.append(f"{column} = {expression}")
     ids = ", ".join(["%s"] * count)
     return f"UPDATE {_table(model)} SET {', '.join(assignments)} WHERE id IN ({ids})"
