@@ -72,17 +72,15 @@ def _run(statements: list[Statement]) -> dict[str, int]:
 
 
 def prepared_cursor():
-    """A cursor for the ledger's hot statements: claim-and-lock, and the write.
+    """A PostgreSQL cursor for the ledger's hot statements: claim-and-lock, and the write.
 
-    On PostgreSQL it binds parameters on the server, so psycopg prepares each statement once per
+    It binds parameters on the server, so psycopg prepares each statement once per
     connection (after `prepare_threshold` runs, set from DATABASE_PREPARED_STATEMENTS) and the
     database no longer parses and plans it on every spend: that was 40% of its work per spend.
     Django wraps it as any cursor, so errors, query logging and CaptureQueriesContext see it.
     With prepared statements off it is Django's own cursor: binding on the server without
     preparing costs the database more than Django's client-side binding.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         return connection.cursor()
