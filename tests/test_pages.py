@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from tests.clients import sign_in_staff
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import accessibility_problems, page, text
 
@@ -75,14 +76,14 @@ def test_navigation_shows_the_admin_link_to_staff_only(client):
     client.force_login(UserFactory())
     assert reverse("admin:index") not in client.get(reverse("credits:dashboard")).content.decode()
 
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
     response = client.get(reverse("credits:dashboard"))
     for label in ["Dashboard", "Buy credits", "Jobs", "Disputes", "Account", "Admin"]:
         assert label in text(response)
 
 
 def test_staff_reach_the_admin_and_others_are_refused(client):
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
     assert client.get(reverse("admin:index")).status_code == 200
 
     client.force_login(UserFactory())

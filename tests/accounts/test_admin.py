@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
+from tests.clients import sign_in_staff
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import page, text
 
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_staff_cannot_edit_a_users_sign_in_address_in_the_admin(client):
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
     user = UserFactory(email="carol@example.com")
 
     response = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
@@ -20,7 +21,7 @@ def test_staff_cannot_edit_a_users_sign_in_address_in_the_admin(client):
 
 
 def test_adding_a_user_whose_address_differs_only_in_case_is_refused_plainly(client):
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
     UserFactory(email="alice@example.com")
 
     response = client.post(
@@ -34,7 +35,7 @@ def test_adding_a_user_whose_address_differs_only_in_case_is_refused_plainly(cli
 
 
 def test_staff_cannot_read_api_tokens_in_the_admin(client):
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
 
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
 

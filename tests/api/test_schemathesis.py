@@ -8,9 +8,9 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
+from tests.clients import api_token
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import UserFactory
 
@@ -38,7 +38,7 @@ def token(db, settings, in_process_requests):
     from credits import services
 
     services.spend(wallet=user.wallet, amount=10, actor=ACTOR, idempotency_key=key())
-    return Token.objects.create(user=user).key
+    return api_token(user)
 
 
 @read_endpoints.parametrize()

@@ -10,6 +10,7 @@ from djstripe.models import WebhookEndpoint
 
 from billing.models import CreditPackage, Purchase
 from tests.billing.conftest import WEBHOOK_SECRET, make_pack, make_plan, pending_purchase
+from tests.clients import sign_in_staff
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import text
 
@@ -149,7 +150,7 @@ def test_a_malformed_webhook_secret_is_refused(settings):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(StaffFactory())
+    sign_in_staff(client, StaffFactory())
     return client
 
 

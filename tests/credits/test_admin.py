@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from credits import services
 from credits.models import CreditGrant, CreditTransaction, Entry, Hold, Wallet
+from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import page, text
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client):
     staff = StaffFactory()
-    client.force_login(staff)
+    sign_in_staff(client, staff)
     client.staff = staff
     return client
 

@@ -1,17 +1,15 @@
 """The credits API: every endpoint's success and error cases, and Idempotency-Key replays."""
 
 import json
-import uuid
 
 import pytest
-from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from credits import services
 from credits.actors import Actor
 from credits.models import CreditTransaction, Hold
 from credits.reconciliation import reconcile
 from integrations.models import StoredResponse
+from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 
@@ -22,29 +20,6 @@ pytestmark = pytest.mark.django_db
 def _ledger_stays_consistent():
     yield
     assert reconcile().problems == []
-
-
-class Api:
-    def __init__(self, user):
-        self.user = user
-        self.client = Client()
-        self.auth = f"Token {Token.objects.create(user=user).key}"
-
-    def get(self, path, **headers):
-        return self.client.get(f"/api/v1/{path}", HTTP_AUTHORIZATION=self.auth, **headers)
-
-    def post(self, path, body=None, *, idempotency_key: str | None = "new", **headers):
-        if idempotency_key == "new":
-            idempotency_key = uuid.uuid4().hex
-        if idempotency_key is not None:
-            headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
-        return self.client.post(
-            f"/api/v1/{path}",
-            json.dumps(body or {}),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=self.auth,
-            **headers,
-        )
 
 
 @pytest.fixture
@@ -210,7 +185,7 @@ def test_transactions_are_cursor_paginated_and_filtered(api):
                        idempotency_key=key())  # fmt: skip
 
     first = api.get("transactions?page_size=2").json()
-    second = api.client.get(first["next"], HTTP_AUTHORIZATION=api.auth).json()
+    second = api.client.get(first["next"], **api.headers).json()
     grants = api.get("transactions?kind=grant").json()
 
     assert [row["description"] for row in first["results"]] == ["s2", "s1"]

@@ -4,8 +4,8 @@ import pytest
 
 from credits import services as credits
 from disputes.models import Dispute
+from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
-from tests.credits.test_api import Api
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,7 @@ from credits import services as credits
 from credits.reconciliation import reconcile
 from disputes import services
 from disputes.models import Dispute
+from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import accessibility_problems, page, text
@@ -292,7 +293,7 @@ def test_the_dispute_list_shows_only_the_users_own(client, alice, charge):
 
 def test_staff_resolve_through_the_admin_form(client, alice, charge, staff):
     dispute = open_dispute(alice, charge)
-    client.force_login(staff)
+    sign_in_staff(client, staff)
     queue = client.get(reverse("admin:disputes_dispute_changelist"), {"status__exact": "open"})
     assert "1 open" in text(queue)
 
@@ -310,7 +311,7 @@ def test_staff_resolve_through_the_admin_form(client, alice, charge, staff):
 
 def test_rejecting_in_the_admin_needs_a_reason(client, alice, charge, staff):
     dispute = open_dispute(alice, charge)
-    client.force_login(staff)
+    sign_in_staff(client, staff)
     url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "reject"])
 
     refused = client.post(url, {"reason": ""})
@@ -322,7 +323,7 @@ def test_rejecting_in_the_admin_needs_a_reason(client, alice, charge, staff):
 
 def test_assign_to_me_puts_the_dispute_under_review(client, alice, charge, staff):
     dispute = open_dispute(alice, charge)
-    client.force_login(staff)
+    sign_in_staff(client, staff)
 
     client.post(
         reverse("admin:disputes_dispute_changelist"),
@@ -336,7 +337,7 @@ def test_assign_to_me_puts_the_dispute_under_review(client, alice, charge, staff
 def test_staff_assign_a_dispute_to_a_colleague_through_the_admin_form(client, alice, charge, staff):
     colleague = StaffFactory(email="colleague@example.com")
     dispute = open_dispute(alice, charge)
-    client.force_login(staff)
+    sign_in_staff(client, staff)
     url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "assign"])
 
     form = client.get(url)
@@ -353,7 +354,7 @@ def test_the_queue_metrics_read_as_hours_and_minutes(client, alice, charge, staf
     dispute = open_dispute(alice, charge)
     with time_machine.travel(timezone.now() + timedelta(hours=2, minutes=5)):
         services.resolve(dispute=dispute, staff=staff, amount=10)
-        client.force_login(staff)
+        sign_in_staff(client, staff)
         queue = text(client.get(reverse("admin:disputes_dispute_changelist")))
 
     assert "median first response (30 days): 2 h 5 min" in queue
