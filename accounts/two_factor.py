@@ -1,0 +1,17 @@
+"""Whether a session passed two-factor: staff powers need it (pages and the staff API)."""
+
+from allauth.account.authentication import get_authentication_records
+from django.http import HttpRequest
+
+
+def passed_two_factor(request: HttpRequest) -> bool:
+    """True when this session's sign-in (or a later re-authentication) used a second factor.
+
+    allauth records each authentication step in the session; a token-authenticated API call has
+    no such record, so it never counts.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not hasattr(request, "session"):
+        return False
+    records = get_authentication_records(request, user)
+    return any(record.get("method") == "mfa" for record in records)
