@@ -14,9 +14,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from accounts.two_factor import passed_two_factor
 from billing.errors import BillingError
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
@@ -176,8 +179,57 @@ def valid_data(serializer_class, request) -> dict:
 
 
 def actor_for(request) -> Actor:
-    user = request.user
-    return Actor.for_staff(user) if user.is_staff else Actor.for_user(user)
+    """Who calls a user endpoint: the signed-in person as a user, even when they are staff (a
+    staff member's own wallet gets no staff powers)."""
+    return Actor.for_user(request.user)
+
+
+def staff_actor(request) -> Actor:
+    """Who calls a staff endpoint (StaffPermission has let only staff through)."""
+    return Actor.for_staff(request.user)
+
+
+class StaffPermission(BasePermission):
+    """The one gate of every staff endpoint (/api/v1/admin/).
+
+    The caller must be an active staff member, signed in with a session that passed two-factor
+    (a long-lived token never reaches staff powers), holding the Django model permissions the
+    view declares for the method in `required_permissions` — the same ones the admin asks for
+    the same act. A view that declares none for a method refuses it: the gate fails closed.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        required = required_permissions(view, request.method)
+        if required is None:
+            raise exceptions.PermissionDenied("This staff endpoint declares no permission.")
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            raise exceptions.PermissionDenied("Staff only.")
+        if not isinstance(request.successful_authenticator, SessionAuthentication) or not (
+            passed_two_factor(request._request)
+        ):
+            raise exceptions.PermissionDenied(
+                "Staff endpoints need a signed-in session that passed two-factor; API tokens "
+                "are not accepted here.",
+                code="two_factor_required",
+            )
+        missing = [name for name in required if not user.has_perm(name)]
+        if missing:
+            raise exceptions.PermissionDenied(
+                f"You need the permission {', '.join(missing)} for this.",
+                code="permission_denied",
+            )
+        return True
+
+
+def required_permissions(view, method: str) -> tuple[str, ...] | None:
+    """The permissions a staff view declares for `method` (HEAD and OPTIONS read as GET)."""
+    declared = getattr(view, "required_permissions", None) or {}
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
+    found = declared.get(method)
+    if found is None:
+        return None
+    return (found,) if isinstance(found, str) else tuple(found)
 
 
 def idempotent(view_method):

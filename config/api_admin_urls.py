@@ -27,5 +27,16 @@ urlpatterns = [
         credits_admin.StaffStatusView.as_view(),
         name="admin-wallet-status",
     ),
+    path("approvals", credits_admin.StaffApprovalListView.as_view(), name="admin-approvals"),
+    path(
+        "approvals/<int:approval_id>/approve",
+        credits_admin.StaffApproveView.as_view(),
+        name="admin-approval-approve",
+    ),
+    path(
+        "approvals/<int:approval_id>/refuse",
+        credits_admin.StaffRefuseView.as_view(),
+        name="admin-approval-refuse",
+    ),
     *dispute_urls,
 ]

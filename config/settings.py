@@ -322,6 +322,11 @@ CREDITS_REFUND_GRACE_DAYS = count_setting("CREDITS_REFUND_GRACE_DAYS", 30, minim
 CREDITS_DAILY_TRANSFER_LIMIT = count_setting("CREDITS_DAILY_TRANSFER_LIMIT", 10_000, minimum=1)
 # How long a hold lasts when its caller gives no expiry.
 CREDITS_HOLD_TTL_HOURS = count_setting("CREDITS_HOLD_TTL_HOURS", 168, minimum=1)
+# Staff powers (maker-checker): a staff grant or deduction above this many credits, or beyond the
+# staff member's daily limit, waits for a second staff member's approval, for this many hours.
+CREDITS_STAFF_APPROVAL_ABOVE = count_setting("CREDITS_STAFF_APPROVAL_ABOVE", 1_000)
+CREDITS_STAFF_DAILY_LIMIT = count_setting("CREDITS_STAFF_DAILY_LIMIT", 10_000)
+CREDITS_STAFF_APPROVAL_HOURS = count_setting("CREDITS_STAFF_APPROVAL_HOURS", 72, minimum=1)
 
 # --- Disputes ----------------------------------------------------------------------------------
 # How long after a transaction its owner may dispute it.

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from credits.errors import OwnWalletRefused
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -42,3 +44,14 @@ class Actor:
         if self.kind == "app":
             return f"app:{self.app_id}"
         return f"system:{self.label}"
+
+    def refuse_own_wallet(self, *wallets) -> None:
+        """Staff powers never touch the staff member's own wallet, whatever the surface: a
+        person who could grant to themselves, or settle their own dispute, needs no thief."""
+        if self.kind != "staff":
+            return
+        if any(getattr(wallet, "user_id", None) == self.user_id for wallet in wallets):
+            raise OwnWalletRefused(
+                "Staff cannot move credits into or out of their own wallet, nor change its "
+                "status: ask a colleague."
+            )

@@ -65,6 +65,22 @@ class TransferLimitExceeded(CreditRefusal):
     code = "transfer_limit_exceeded"
 
 
+class OwnWalletRefused(CreditRefusal):
+    """Staff never move credits into or out of their own wallet, nor change its status."""
+
+    code = "own_wallet"
+
+
+class ApprovalRefused(CreditRefusal):
+    """A maker-checker step that may not happen (one's own request, one already decided…)."""
+
+    code = "approval_not_allowed"
+
+
+class ApprovalExpired(ApprovalRefused):
+    code = "approval_expired"
+
+
 def refusal_for_code(code: str) -> type[CreditRefusal]:
     """The refusal class a stored code stands for (to replay a refusal exactly)."""
     classes = {cls.code: cls for cls in _all_subclasses(CreditRefusal)}

@@ -383,3 +383,141 @@ class Hold(models.Model):
     @property
     def uncaptured(self) -> int:
         return self.amount - self.captured_amount
+
+
+class ApprovalRequest(models.Model):
+    """A staff grant or deduction beyond one person's authority (maker-checker).
+
+    Above `CREDITS_STAFF_APPROVAL_ABOVE` credits, or beyond the maker's daily limit, the
+    operation is recorded here and posts only when a second member of staff with the
+    `decide_approvalrequest` permission approves it, before `expires_at`. Decided once: the
+    database refuses a decision by the maker and a pending row with a decision.
+    """
+
+    class Operation(models.TextChoices):
+        GRANT = "grant", "Grant"
+        DEDUCT = "deduct", "Deduct"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved and posted"
+        REFUSED = "refused", "Refused"
+        EXPIRED = "expired", "Expired"
+
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="approval_requests")
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=255)
+    # A grant's terms (a deduction has none).
+    is_promotional = models.BooleanField(default=True)
+    grant_expires_at = models.DateTimeField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(default=50)
+    why_approval = models.CharField("why it needs approval", max_length=255)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    transaction = models.OneToOneField(
+        CreditTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            (
+                "decide_approvalrequest",
+                "Can approve or refuse other staff members' large grants and deductions",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credits_approval_positive"),
+            models.CheckConstraint(
+                condition=~Q(decided_by=F("requested_by")),
+                name="credits_approval_four_eyes",
+                violation_error_message="The staff member who asked cannot decide.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(decided_at__isnull=True))
+                | (Q(status="expired") & Q(decided_by__isnull=True))
+                | (
+                    Q(status__in=["approved", "refused"])
+                    & Q(decided_by__isnull=False)
+                    & Q(decided_at__isnull=False)
+                ),
+                name="credits_approval_decided_once",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="approved") & Q(transaction__isnull=False))
+                | (~Q(status="approved") & Q(transaction__isnull=True)),
+                name="credits_approval_posted",
+            ),
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"], name="credits_approval_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} of {self.amount} credits (request #{self.pk})"
+
+    def is_open(self, now=None) -> bool:
+        """Pending and not yet past its deadline."""
+        return self.status == self.Status.PENDING and (now or timezone.now()) < self.expires_at
+
+
+class StaffAction(models.Model):
+    """The audit trail of staff powers: who did what to whose credits, when and why.
+
+    Written in the same database transaction as the act, by the services; append-only (the
+    database refuses updates and deletes).
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Granted credits"
+        DEDUCT = "deduct", "Deducted credits"
+        APPROVAL_REQUESTED = "approval_requested", "Asked a colleague to approve"
+        APPROVED = "approved", "Approved a colleague's request"
+        REFUSED = "refused", "Refused a colleague's request"
+        FREEZE = "freeze", "Froze a wallet"
+        UNFREEZE = "unfreeze", "Unfroze a wallet"
+        SUSPEND = "suspend", "Suspended a wallet"
+        REACTIVATE = "reactivate", "Reactivated a wallet"
+        DISPUTE_REFUND = "dispute_refund", "Resolved a dispute with a refund"
+        DISPUTE_REJECTED = "dispute_rejected", "Rejected a dispute"
+        PURCHASE_REFUND = "purchase_refund", "Refunded a purchase through Stripe"
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_actions"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="staff_actions"
+    )
+    amount = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    transaction = models.ForeignKey(
+        CreditTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
+    reference_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reference_id = models.CharField(max_length=64, blank=True)
+    reference_object = GenericForeignKey("reference_type", "reference_id")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["staff", "created_at"], name="credits_staffaction_staff")]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {self.get_kind_display().lower()}"

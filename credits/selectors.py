@@ -11,7 +11,15 @@ from django.db.models import Case, IntegerField, Min, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
+from credits.models import (
+    Allocation,
+    ApprovalRequest,
+    CreditGrant,
+    CreditTransaction,
+    Entry,
+    Hold,
+    Wallet,
+)
 
 Kind = CreditTransaction.Kind
 EXPIRING_WITHIN = timedelta(days=30)
@@ -307,3 +315,24 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
         month = month.date() if isinstance(month, datetime) else month
         found.setdefault(month, {}).update(row)
     return found
+
+
+def approval_status(approval: ApprovalRequest, now=None) -> str:
+    """A request's status as people should read it: a pending one past its deadline is expired
+    (it can no longer be approved) even before anyone tried to decide it."""
+    if approval.status == ApprovalRequest.Status.PENDING and not approval.is_open(now):
+        return ApprovalRequest.Status.EXPIRED
+    return approval.status
+
+
+def approvals_with_status(approvals, status: str, now=None):
+    """`approvals` narrowed to those whose status (as approval_status reads it) is `status`."""
+    now = now or timezone.now()
+    pending = Q(status=ApprovalRequest.Status.PENDING)
+    if status == ApprovalRequest.Status.PENDING:
+        return approvals.filter(pending, expires_at__gt=now)
+    if status == ApprovalRequest.Status.EXPIRED:
+        return approvals.filter(
+            Q(status=ApprovalRequest.Status.EXPIRED) | (pending & Q(expires_at__lte=now))
+        )
+    return approvals.filter(status=status)

@@ -15,7 +15,7 @@ from config.email import send_after_commit
 from credits import services as credits
 from credits.actors import Actor
 from credits.errors import CreditError
-from credits.models import CreditTransaction
+from credits.models import CreditTransaction, StaffAction
 from credits.services import Reference
 from disputes.models import Dispute, DisputeMessage
 
@@ -105,6 +105,8 @@ def _locked(dispute: Dispute) -> Dispute:
 def _require_staff(staff, dispute: Dispute) -> None:
     if not staff.is_staff:
         raise DisputeError("Only staff can do this.")
+    if dispute.user_id == staff.pk:
+        raise DisputeError("Staff cannot decide their own dispute: a colleague will.")
     if dispute.level == 2 and not staff.has_perm("disputes.handle_escalated"):
         raise DisputeError("An escalated dispute needs a senior staff member.")
 
@@ -205,6 +207,15 @@ def resolve(*, dispute: Dispute, staff, amount: int, note: str = "") -> Dispute:
         DisputeMessage.objects.create(dispute=dispute, author=staff, body=note.strip())
     dispute.refund = refund
     _close(dispute, Status.RESOLVED, staff)
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=StaffAction.Kind.DISPUTE_REFUND,
+        wallet=dispute.transaction.wallet,
+        amount=amount,
+        reason=note.strip(),
+        transaction=refund,
+        reference=dispute,
+    )
     _tell_user(dispute, "resolved", f"{amount} credits were refunded to your wallet.\n\n{note}")
     return dispute
 
@@ -220,6 +231,13 @@ def reject(*, dispute: Dispute, staff, reason: str) -> Dispute:
         raise DisputeError("Give the reason for rejecting the dispute.")
     dispute.rejection_reason = reason
     _close(dispute, Status.REJECTED, staff)
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=StaffAction.Kind.DISPUTE_REJECTED,
+        wallet=dispute.transaction.wallet,
+        reason=reason,
+        reference=dispute,
+    )
     escalation = " You may escalate it once from the dispute page." if dispute.level == 1 else ""
     _tell_user(dispute, "rejected", f"{reason}{escalation}")
     return dispute

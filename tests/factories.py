@@ -2,6 +2,7 @@
 
 import factory
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
 
 from accounts.models import User
 
@@ -26,8 +27,21 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """A staff member: a superuser unless told otherwise; `permissions` ("app.codename", …)
+    gives a non-superuser exactly those."""
+
     is_staff = True
     is_superuser = True
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        if not (create and extracted):
+            return
+        for name in extracted:
+            app_label, codename = name.split(".")
+            self.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
 
 class EmailAddressFactory(factory.django.DjangoModelFactory):

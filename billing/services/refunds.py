@@ -5,6 +5,8 @@ from decimal import Decimal
 from billing import stripe_api
 from billing.errors import BillingError
 from billing.models import Purchase
+from credits import services as credits
+from credits.models import StaffAction
 
 REFUNDABLE = (Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED)
 
@@ -20,6 +22,8 @@ def refund_purchase(
         raise BillingError(
             "Stripe is not configured (STRIPE_SECRET_KEY is empty): nothing to refund through."
         )
+    if purchase.user_id == staff.pk:
+        raise BillingError("Staff cannot refund their own purchase: ask a colleague.")
     if purchase.status not in REFUNDABLE:
         raise BillingError(
             f"A purchase that is {purchase.get_status_display().lower()} cannot be refunded."
@@ -36,4 +40,11 @@ def refund_purchase(
         amount=stripe_api.to_minor_units(amount, purchase.currency),
         metadata={"purchase_id": str(purchase.pk), "staff": staff.get_username(), "reason": reason},
         idempotency_key=f"refund-{purchase.pk}-{idempotency_key}",
+    )
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=StaffAction.Kind.PURCHASE_REFUND,
+        wallet=purchase.user.wallet,
+        reason=f"{amount} {purchase.currency.upper()} asked back from Stripe: {reason}",
+        reference=purchase,
     )

@@ -1,15 +1,21 @@
-"""Staff's credits API: find wallets, grant, deduct, freeze/unfreeze/suspend/reactivate."""
+"""Staff's credits API: find wallets, grant, deduct, freeze/unfreeze/suspend/reactivate, and
+decide colleagues' approval requests (maker-checker).
 
+Every view passes `StaffPermission` with the model permissions the admin asks for the same act.
+"""
+
+import django_filters
 from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,16 +23,21 @@ from config.api import (
     IDEMPOTENCY_HEADER,
     REFUSALS,
     Pages,
-    actor_for,
+    StaffPermission,
+    StrictFilterSet,
     idempotent,
     page_size_errors,
+    staff_actor,
     valid_data,
 )
-from credits import services
+from credits import selectors, services
 from credits.api.serializers import AmountField, TransactionSerializer
-from credits.models import Wallet
+from credits.models import ApprovalRequest, Wallet
+from credits.services import staff as staff_powers
 
 TAG = ["staff"]
+VIEW_WALLETS = {"GET": "credits.view_wallet"}
+CHANGE_WALLETS = {"POST": "credits.change_wallet"}
 
 
 class StaffWalletSerializer(serializers.ModelSerializer):
@@ -90,6 +101,33 @@ class StatusRequest(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ApprovalRequestSerializer(serializers.ModelSerializer):
+    wallet_email = serializers.EmailField(source="wallet.user.email")
+    requested_by = serializers.EmailField(source="requested_by.email")
+    decided_by = serializers.EmailField(source="decided_by.email", allow_null=True)
+    status = serializers.SerializerMethodField()
+    transaction = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = ["id", "operation", "wallet", "wallet_email", "amount", "reason"]
+        fields += ["is_promotional", "grant_expires_at", "priority", "why_approval"]
+        fields += ["requested_by", "created_at", "expires_at", "status", "decided_by"]
+        fields += ["decided_at", "decision_note", "transaction"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=ApprovalRequest.Status.choices))
+    def get_status(self, approval: ApprovalRequest) -> str:
+        return selectors.approval_status(approval)
+
+
+class ApproveRequest(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, default="")
+
+
+class RefuseRequest(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 def _wallet(wallet_id: int) -> Wallet:
     wallet = (
         Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.USER).select_related("user").first()
@@ -99,9 +137,31 @@ def _wallet(wallet_id: int) -> Wallet:
     return wallet
 
 
+def _outcome(outcome: staff_powers.StaffOutcome) -> Response:
+    """201 with the transaction when it posted; 202 with the request when it needs approval."""
+    if outcome.approval is not None:
+        return Response(
+            ApprovalRequestSerializer(outcome.approval).data, status=status.HTTP_202_ACCEPTED
+        )
+    return Response(TransactionSerializer(outcome.transaction).data, status=status.HTTP_201_CREATED)
+
+
+POSTED_OR_ASKED = {
+    201: OpenApiResponse(TransactionSerializer, description="Posted."),
+    202: OpenApiResponse(
+        ApprovalRequestSerializer,
+        description="Beyond the caller's own authority (an amount above "
+        "CREDITS_STAFF_APPROVAL_ABOVE, or the daily limit): recorded as a request that posts "
+        "when a second staff member approves it.",
+    ),
+    **REFUSALS,
+}
+
+
 @page_size_errors
 class StaffWalletListView(generics.ListAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = VIEW_WALLETS
     serializer_class = StaffWalletSerializer
     pagination_class = Pages
 
@@ -128,7 +188,8 @@ class StaffWalletListView(generics.ListAPIView):
 
 
 class StaffWalletDetailView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = VIEW_WALLETS
 
     @extend_schema(summary="One wallet (staff)", responses=StaffWalletSerializer, tags=TAG)
     def get(self, request, wallet_id: int):
@@ -136,53 +197,54 @@ class StaffWalletDetailView(APIView):
 
 
 class StaffGrantView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_WALLETS
 
     @extend_schema(
         summary="Grant credits to a wallet (staff)",
         parameters=[IDEMPOTENCY_HEADER],
         request=StaffGrantRequest,
-        responses={201: TransactionSerializer, **REFUSALS},
+        responses=POSTED_OR_ASKED,
         tags=TAG,
     )
     @idempotent
     def post(self, request, wallet_id: int):
         data = valid_data(StaffGrantRequest, request)
-        txn = services.grant(
+        outcome = staff_powers.staff_grant(
             wallet=_wallet(wallet_id),
             amount=data["amount"],
-            source="admin",
-            is_promotional=data["promotional"],
+            reason=data["reason"],
+            promotional=data["promotional"],
             expires_at=data.get("expires_at"),
             priority=data["priority"],
-            description=data["reason"],
-            actor=actor_for(request),
+            staff=request.user,
             idempotency_key=f"api:{request.idempotency_key}",
         )
-        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)
+        return _outcome(outcome)
 
 
 class StaffDeductView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_WALLETS
 
     @extend_schema(
         summary="Deduct credits from a wallet (staff)",
         parameters=[IDEMPOTENCY_HEADER],
         request=StaffDeductRequest,
-        responses={201: TransactionSerializer, **REFUSALS},
+        responses=POSTED_OR_ASKED,
         tags=TAG,
     )
     @idempotent
     def post(self, request, wallet_id: int):
         data = valid_data(StaffDeductRequest, request)
-        txn = services.adjust(
+        outcome = staff_powers.staff_deduct(
             wallet=_wallet(wallet_id),
             amount=data["amount"],
             reason=data["reason"],
-            actor=actor_for(request),
+            staff=request.user,
             idempotency_key=f"api:{request.idempotency_key}",
         )
-        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)
+        return _outcome(outcome)
 
 
 STATUS_ACTIONS = {
@@ -194,7 +256,8 @@ STATUS_ACTIONS = {
 
 
 class StaffStatusView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_WALLETS
 
     @extend_schema(
         summary="Freeze, unfreeze, suspend or reactivate a wallet (staff)",
@@ -206,6 +269,78 @@ class StaffStatusView(APIView):
         data = valid_data(StatusRequest, request)
         wallet = _wallet(wallet_id)
         STATUS_ACTIONS[data["action"]](
-            wallet=wallet, reason=data["reason"], actor=actor_for(request)
+            wallet=wallet, reason=data["reason"], actor=staff_actor(request)
         )
         return Response(StaffWalletSerializer(_wallet(wallet_id)).data)
+
+
+class ApprovalFilter(StrictFilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=ApprovalRequest.Status.choices, method="filter_status"
+    )
+
+    class Meta:
+        model = ApprovalRequest
+        fields = ["status"]
+
+    def filter_status(self, queryset, name, value):
+        return selectors.approvals_with_status(queryset, value)
+
+
+@page_size_errors
+class StaffApprovalListView(generics.ListAPIView):
+    permission_classes = [StaffPermission]
+    required_permissions = {"GET": "credits.view_approvalrequest"}
+    serializer_class = ApprovalRequestSerializer
+    pagination_class = Pages
+    filterset_class = ApprovalFilter
+    queryset = ApprovalRequest.objects.select_related(
+        "wallet__user", "requested_by", "decided_by"
+    ).order_by("-id")
+
+    @extend_schema(summary="Approval requests, newest first (staff)", tags=TAG)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+def _approval(approval_id: int) -> ApprovalRequest:
+    approval = ApprovalRequest.objects.filter(pk=approval_id).first()
+    if approval is None:
+        raise Http404
+    return approval
+
+
+class StaffApproveView(APIView):
+    permission_classes = [StaffPermission]
+    required_permissions = {"POST": "credits.decide_approvalrequest"}
+
+    @extend_schema(
+        summary="Approve a colleague's grant or deduction: it posts now (staff)",
+        request=ApproveRequest,
+        responses={200: ApprovalRequestSerializer, 422: REFUSALS[422]},
+        tags=TAG,
+    )
+    def post(self, request, approval_id: int):
+        data = valid_data(ApproveRequest, request)
+        approval = staff_powers.approve(
+            approval=_approval(approval_id), staff=request.user, note=data["note"]
+        )
+        return Response(ApprovalRequestSerializer(approval).data)
+
+
+class StaffRefuseView(APIView):
+    permission_classes = [StaffPermission]
+    required_permissions = {"POST": "credits.decide_approvalrequest"}
+
+    @extend_schema(
+        summary="Refuse a colleague's grant or deduction: nothing posts (staff)",
+        request=RefuseRequest,
+        responses={200: ApprovalRequestSerializer, 422: REFUSALS[422]},
+        tags=TAG,
+    )
+    def post(self, request, approval_id: int):
+        data = valid_data(RefuseRequest, request)
+        approval = staff_powers.refuse(
+            approval=_approval(approval_id), staff=request.user, reason=data["reason"]
+        )
+        return Response(ApprovalRequestSerializer(approval).data)

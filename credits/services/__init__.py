@@ -5,6 +5,7 @@ Each operation runs in one database transaction, locks the user wallets it touch
 idempotency key scoped to its caller, and raises a `credits.errors.CreditError` a person can read.
 """
 
+from credits.services.audit import record_staff_action
 from credits.services.expiry import due_grants, expire, expire_due_grants
 from credits.services.holds import capture, hold, hold_grants, release, release_expired_holds
 from credits.services.ledger import Reference, open_system_wallets, system_wallet_id
@@ -44,6 +45,7 @@ __all__ = [
     "open_system_wallets",
     "open_wallet",
     "reactivate",
+    "record_staff_action",
     "refund",
     "refunded_amount",
     "release",

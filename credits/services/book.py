@@ -172,6 +172,8 @@ class Book:
         """
         if sum(leg_amount for _, leg_amount in legs) != 0:
             raise AssertionError(f"unbalanced legs for {kind}: {legs}")
+        if self.actor.kind == "staff":  # every posting, whatever the surface
+            self.actor.refuse_own_wallet(wallet, *(account for account, _ in legs))
         target = reference.obj if reference is not None else None
         txn = CreditTransaction(
             kind=kind,

@@ -162,6 +162,7 @@ def adjust(
     actor: Actor,
     idempotency_key: str,
     reference: Reference | None = None,
+    metadata: dict | None = None,
 ) -> CreditTransaction:
     """Staff deduct credits (same burn-down as a spend); works on frozen wallets too."""
     return _debit(
@@ -174,7 +175,7 @@ def adjust(
         idempotency_key=idempotency_key,
         description=check_text(reason, what="A reason", required=True),
         reference=reference,
-        metadata=None,
+        metadata=metadata,
     )
 
 

@@ -4,7 +4,8 @@ from django.db import transaction
 
 from credits.actors import Actor
 from credits.errors import InvalidRequest
-from credits.models import Wallet, WalletStatusChange
+from credits.models import StaffAction, Wallet, WalletStatusChange
+from credits.services.audit import record_staff_action
 from credits.services.ledger import check_text, lock_wallets
 
 
@@ -25,6 +26,14 @@ TRANSITIONS = {
     (Status.FROZEN, Status.SUSPENDED),
     (Status.SUSPENDED, Status.ACTIVE),
 }
+# How each move reads in the staff audit trail.
+STAFF_ACTIONS = {
+    (Status.ACTIVE, Status.FROZEN): StaffAction.Kind.FREEZE,
+    (Status.FROZEN, Status.ACTIVE): StaffAction.Kind.UNFREEZE,
+    (Status.ACTIVE, Status.SUSPENDED): StaffAction.Kind.SUSPEND,
+    (Status.FROZEN, Status.SUSPENDED): StaffAction.Kind.SUSPEND,
+    (Status.SUSPENDED, Status.ACTIVE): StaffAction.Kind.REACTIVATE,
+}
 
 
 @transaction.atomic
@@ -37,6 +46,7 @@ def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> 
     reason = check_text(reason, what="A reason", required=True, limit=2000)
     if status not in Status.values:
         raise InvalidRequest(f"Unknown wallet status {status!r}.")
+    actor.refuse_own_wallet(wallet)
     (locked,) = lock_wallets(wallet.pk)
     if locked.status == status:
         raise InvalidRequest(f"This wallet is already {status}.")
@@ -53,6 +63,14 @@ def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> 
         actor_label=actor.label[:100],
     )
     Wallet.objects.filter(pk=locked.pk).update(status=status)
+    if actor.kind == "staff":
+        record_staff_action(
+            staff_id=actor.user_id,
+            kind=STAFF_ACTIONS[(locked.status, status)],
+            wallet=locked,
+            reason=reason,
+            reference=change,
+        )
     wallet.status = status
     return change
 

@@ -5,12 +5,18 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import REFUSALS, Pages, StrictFilterSet, page_size_errors, valid_data
+from config.api import (
+    REFUSALS,
+    Pages,
+    StaffPermission,
+    StrictFilterSet,
+    page_size_errors,
+    valid_data,
+)
 from credits import selectors as credit_selectors
 from disputes import selectors, services
 from disputes.api.serializers import (
@@ -29,6 +35,8 @@ from disputes.models import Dispute
 
 TAG = ["disputes"]
 STAFF_TAG = ["staff"]
+# What the admin's dispute queue asks for the same acts.
+CHANGE_DISPUTES = {"POST": "disputes.change_dispute"}
 
 
 @page_size_errors
@@ -126,7 +134,8 @@ class StaffDisputeFilter(StrictFilterSet):
 
 @page_size_errors
 class StaffDisputeListView(generics.ListAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = {"GET": "disputes.view_dispute"}
     serializer_class = StaffDisputeSerializer
     pagination_class = Pages
     filterset_class = StaffDisputeFilter
@@ -145,7 +154,8 @@ def _any(dispute_id: int) -> Dispute:
 
 
 class StaffAssignView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_DISPUTES
 
     @extend_schema(
         summary="Assign a dispute (staff)",
@@ -165,7 +175,8 @@ class StaffAssignView(APIView):
 
 
 class StaffResolveView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_DISPUTES
 
     @extend_schema(
         summary="Resolve a dispute with a refund (staff)",
@@ -180,7 +191,8 @@ class StaffResolveView(APIView):
 
 
 class StaffRejectView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffPermission]
+    required_permissions = CHANGE_DISPUTES
 
     @extend_schema(
         summary="Reject a dispute (staff)",

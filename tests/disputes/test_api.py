@@ -107,7 +107,7 @@ def test_a_non_senior_cannot_resolve_a_level_2_dispute(api, charge):
     senior = Api(StaffFactory())
     senior.post(f"admin/disputes/{dispute_id}/reject", {"reason": "No."}, idempotency_key=None)
     api.post(f"disputes/{dispute_id}/escalate", idempotency_key=None)
-    junior = Api(StaffFactory(is_superuser=False))
+    junior = Api(StaffFactory(is_superuser=False, permissions=["disputes.change_dispute"]))
 
     response = junior.post(
         f"admin/disputes/{dispute_id}/resolve", {"amount": 10}, idempotency_key=None

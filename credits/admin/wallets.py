@@ -1,4 +1,4 @@
-"""Staff's view of the ledger: wallets with their operations; everything else read-only.
+"""Staff's wallets: their state, and operations (grant, deduct, freeze…) through intermediate forms.
 
 Operations post through `credits.services` with the staff member as the actor. Nothing in the
 ledger can be added, edited or deleted here.
@@ -23,15 +23,12 @@ from credits.actors import Actor
 from credits.errors import CreditError
 from credits.forms import DeductForm, GrantForm, StatusForm, refusal_text
 from credits.models import (
-    Allocation,
-    CreditGrant,
-    CreditTransaction,
     Entry,
     Hold,
     Wallet,
-    WalletStatusChange,
 )
 from credits.selectors import grants_in_burn_down_order
+from credits.services import staff as staff_powers
 
 RECENT_TRANSACTIONS = 20
 
@@ -40,37 +37,36 @@ RECENT_TRANSACTIONS = 20
 class Operation:
     title: str
     form: type[forms.Form]
-    run: Callable[[Wallet, dict, Actor, str], object]
+    run: Callable[[Wallet, dict, object, str], object]  # (wallet, form data, staff, key)
     done: str  # what to tell staff, with {email} and {amount}
 
 
-def _grant(wallet: Wallet, data: dict, actor: Actor, key: str):
-    return services.grant(
+def _grant(wallet: Wallet, data: dict, staff, key: str) -> staff_powers.StaffOutcome:
+    return staff_powers.staff_grant(
         wallet=wallet,
         amount=data["amount"],
-        source=CreditGrant.Source.ADMIN,
-        is_promotional=data["kind"] == "promotional",
+        reason=data["reason"],
+        promotional=data["kind"] == "promotional",
         expires_at=data["expires_at"],
         priority=data["priority"],
-        description=data["reason"],
-        actor=actor,
+        staff=staff,
         idempotency_key=key,
     )
 
 
-def _deduct(wallet: Wallet, data: dict, actor: Actor, key: str):
-    return services.adjust(
+def _deduct(wallet: Wallet, data: dict, staff, key: str) -> staff_powers.StaffOutcome:
+    return staff_powers.staff_deduct(
         wallet=wallet,
         amount=data["amount"],
         reason=data["reason"],
-        actor=actor,
+        staff=staff,
         idempotency_key=key,
     )
 
 
 def _status(change: Callable) -> Callable:
-    def run(wallet: Wallet, data: dict, actor: Actor, key: str):
-        return change(wallet=wallet, reason=data["reason"], actor=actor)
+    def run(wallet: Wallet, data: dict, staff, key: str):
+        return change(wallet=wallet, reason=data["reason"], actor=Actor.for_staff(staff))
 
     return run
 
@@ -102,22 +98,6 @@ def _whom(emails: list[str], shown: int = 3) -> str:
     if len(emails) > shown:
         names += f" and {len(emails) - shown} more"
     return f"the {len(emails)} wallets of {names}"
-
-
-class LedgerReadOnly:
-    """The ledger's history is never edited by hand: view only, no delete action."""
-
-    actions = None
-    show_full_result_count = False  # counting a million rows on every page is not worth it
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Wallet)
@@ -284,23 +264,36 @@ class WalletAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/credits/wallet/operation.html", context)
 
     def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict) -> None:
-        """Run the operation wallet by wallet; one message for the done, one per refusal reason."""
-        actor = Actor.for_staff(request.user)
+        """Run the operation wallet by wallet; one message for the done, one for those that wait
+        for a colleague's approval, one per refusal reason."""
         key = data.get("idempotency_key", "")
-        done, refused = [], defaultdict(list)
+        done, asked, refused = [], [], defaultdict(list)
         for wallet in wallets:
             try:
-                operation.run(wallet, data, actor, f"admin:{key}:{wallet.pk}")
+                result = operation.run(wallet, data, request.user, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
                 refused[refusal_text(error)].append(wallet.user.email)
             else:
-                done.append(wallet.user.email)
+                approval = getattr(result, "approval", None)
+                (asked if approval else done).append(approval or wallet.user.email)
         for reason, emails in refused.items():
             self.message_user(request, f"Not done for {_whom(emails)}: {reason}", messages.ERROR)
         if done:
             each = " each" if len(done) > 1 else ""
             summary = operation.done.format(amount=data.get("amount"), each=each, whom=_whom(done))
             self.message_user(request, summary, messages.SUCCESS)
+        for approval in asked:
+            self.message_user(
+                request,
+                format_html(
+                    "Waiting for a colleague's approval: <a href='{}'>{}</a> for {} ({}).",
+                    reverse("admin:credits_approvalrequest_change", args=[approval.pk]),
+                    approval,
+                    _whom([approval.wallet.user.email]),
+                    approval.why_approval,
+                ),
+                messages.WARNING,
+            )
 
     def _start(self, queryset, name: str) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
@@ -341,88 +334,3 @@ def _table(headers: list[str], rows: list[tuple]) -> str:
         ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
     )
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-class EntryInline(LedgerReadOnly, admin.TabularInline):
-    model = Entry
-    fields = ["wallet", "amount", "balance_after"]
-    readonly_fields = fields
-    extra = 0
-
-
-class AllocationInline(LedgerReadOnly, admin.TabularInline):
-    model = Allocation
-    fields = ["grant", "amount"]
-    readonly_fields = fields
-    extra = 0
-
-
-@admin.register(CreditTransaction)
-class CreditTransactionAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "created_at", "kind", "wallet", "amount", "description", "actor_label"]
-    list_filter = ["kind", "actor_kind"]
-    search_fields = ["=id", "description", "reference", "wallet__user__email"]
-    list_select_related = ["wallet__user"]
-    date_hierarchy = "created_at"
-    inlines = [EntryInline, AllocationInline]
-    readonly_fields = [
-        "kind",
-        "wallet",
-        "amount",
-        "description",
-        "reference",
-        "reference_type",
-        "reference_id",
-        "metadata",
-        "actor_kind",
-        "actor_user",
-        "actor_app_id",
-        "actor_label",
-        "idempotency_record",
-        "reverses",
-        "hold",
-        "created_at",
-    ]
-
-
-@admin.register(Entry)
-class EntryAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "created_at", "transaction", "wallet", "amount", "balance_after"]
-    list_filter = ["wallet__kind"]
-    search_fields = ["=transaction__id", "wallet__user__email", "wallet__system_code"]
-    list_select_related = ["transaction", "wallet__user"]
-    raw_id_fields = ["transaction", "wallet"]
-
-
-@admin.register(CreditGrant)
-class CreditGrantAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "wallet", "source", "is_promotional", "amount", "remaining"]
-    list_display += ["expires_at", "priority", "cost_basis", "currency"]
-    list_filter = ["source", "is_promotional"]
-    search_fields = ["=id", "wallet__user__email"]
-    list_select_related = ["wallet__user"]
-    raw_id_fields = ["wallet", "transaction"]
-
-
-@admin.register(Allocation)
-class AllocationAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "transaction", "grant", "amount"]
-    search_fields = ["=transaction__id", "=grant__id"]
-    raw_id_fields = ["transaction", "grant"]
-
-
-@admin.register(Hold)
-class HoldAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "wallet", "amount", "captured_amount", "status", "expires_at"]
-    list_filter = ["status"]
-    search_fields = ["=id", "wallet__user__email", "reference", "description"]
-    list_select_related = ["wallet__user"]
-    raw_id_fields = ["wallet"]
-
-
-@admin.register(WalletStatusChange)
-class WalletStatusChangeAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["created_at", "wallet", "from_status", "to_status", "actor_label", "reason"]
-    list_filter = ["to_status"]
-    search_fields = ["wallet__user__email", "reason"]
-    raw_id_fields = ["wallet"]

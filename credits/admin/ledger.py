@@ -1,0 +1,113 @@
+"""The ledger's history in the admin: view only. Nothing in it is added, edited or deleted."""
+
+from django.contrib import admin
+
+from credits.models import (
+    Allocation,
+    CreditGrant,
+    CreditTransaction,
+    Entry,
+    Hold,
+    WalletStatusChange,
+)
+
+
+class LedgerReadOnly:
+    """The ledger's history is never edited by hand: view only, no delete action."""
+
+    actions = None
+    show_full_result_count = False  # counting a million rows on every page is not worth it
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EntryInline(LedgerReadOnly, admin.TabularInline):
+    model = Entry
+    fields = ["wallet", "amount", "balance_after"]
+    readonly_fields = fields
+    extra = 0
+
+
+class AllocationInline(LedgerReadOnly, admin.TabularInline):
+    model = Allocation
+    fields = ["grant", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(CreditTransaction)
+class CreditTransactionAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "created_at", "kind", "wallet", "amount", "description", "actor_label"]
+    list_filter = ["kind", "actor_kind"]
+    search_fields = ["=id", "description", "reference", "wallet__user__email"]
+    list_select_related = ["wallet__user"]
+    date_hierarchy = "created_at"
+    inlines = [EntryInline, AllocationInline]
+    readonly_fields = [
+        "kind",
+        "wallet",
+        "amount",
+        "description",
+        "reference",
+        "reference_type",
+        "reference_id",
+        "metadata",
+        "actor_kind",
+        "actor_user",
+        "actor_app_id",
+        "actor_label",
+        "idempotency_record",
+        "reverses",
+        "hold",
+        "created_at",
+    ]
+
+
+@admin.register(Entry)
+class EntryAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "created_at", "transaction", "wallet", "amount", "balance_after"]
+    list_filter = ["wallet__kind"]
+    search_fields = ["=transaction__id", "wallet__user__email", "wallet__system_code"]
+    list_select_related = ["transaction", "wallet__user"]
+    raw_id_fields = ["transaction", "wallet"]
+
+
+@admin.register(CreditGrant)
+class CreditGrantAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "wallet", "source", "is_promotional", "amount", "remaining"]
+    list_display += ["expires_at", "priority", "cost_basis", "currency"]
+    list_filter = ["source", "is_promotional"]
+    search_fields = ["=id", "wallet__user__email"]
+    list_select_related = ["wallet__user"]
+    raw_id_fields = ["wallet", "transaction"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "transaction", "grant", "amount"]
+    search_fields = ["=transaction__id", "=grant__id"]
+    raw_id_fields = ["transaction", "grant"]
+
+
+@admin.register(Hold)
+class HoldAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["id", "wallet", "amount", "captured_amount", "status", "expires_at"]
+    list_filter = ["status"]
+    search_fields = ["=id", "wallet__user__email", "reference", "description"]
+    list_select_related = ["wallet__user"]
+    raw_id_fields = ["wallet"]
+
+
+@admin.register(WalletStatusChange)
+class WalletStatusChangeAdmin(LedgerReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "wallet", "from_status", "to_status", "actor_label", "reason"]
+    list_filter = ["to_status"]
+    search_fields = ["wallet__user__email", "reason"]
+    raw_id_fields = ["wallet"]
