@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing import selectors
 from billing.errors import BillingError
 from billing.models import (
     CreditPackage,
@@ -24,7 +25,6 @@ from billing.models import (
 )
 from billing.services import catalogue, refunds
 from billing.templatetags.billing import money, per_credit
-from credits.models import CreditGrant
 
 
 @admin.register(CreditPackage)
@@ -152,10 +152,7 @@ class PurchaseAdmin(admin.ModelAdmin):
 
     @admin.display(description="Credit blocks granted")
     def grants(self, purchase: Purchase) -> str:
-        grants = CreditGrant.objects.filter(
-            transaction__reference_type__model="purchase",
-            transaction__reference_id=str(purchase.pk),
-        )
+        grants = selectors.purchase_grants(purchase)
         return (
             format_html_join(
                 "",

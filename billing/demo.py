@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import CreditPackage, Promotion, Purchase
-from billing.services import fulfilment
+from billing.services import checkout_events, subscription_events
 
 PACKS = [
     ("Starter", 500, "5.00", "A first taste: enough for a few small jobs."),
@@ -100,7 +100,9 @@ def _paid_purchase(user: User, package: CreditPackage, promotion: Promotion) -> 
         "amount_total": 1000,
         "metadata": {"purchase_id": str(purchase.pk)},
     }
-    fulfilment.checkout_completed(session=session, event_id="evt_demo_purchase", event_type="demo")
+    checkout_events.checkout_completed(
+        session=session, event_id="evt_demo_purchase", event_type="demo"
+    )
 
 
 def _subscription(user: User, plan: CreditPackage) -> None:
@@ -120,4 +122,6 @@ def _subscription(user: User, plan: CreditPackage) -> None:
             "data": [{"period": {"start": int(start.timestamp()), "end": int(end.timestamp())}}]
         },
     }
-    fulfilment.invoice_paid(invoice=invoice, event_id="evt_demo_invoice", event_type="demo")
+    subscription_events.invoice_paid(
+        invoice=invoice, event_id="evt_demo_invoice", event_type="demo"
+    )

@@ -1,10 +1,12 @@
-"""What the billing pages read."""
+"""What billing reads: the pages' purchases, a purchase's credit blocks."""
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from djstripe.models import Charge
 
 from billing.models import Purchase
+from credits import selectors as credit_selectors
+from credits.models import CreditGrant
 
 
 def purchases_of(user) -> QuerySet[Purchase]:
@@ -22,3 +24,8 @@ def purchases_of(user) -> QuerySet[Purchase]:
         .annotate(charge_receipt=Subquery(charges.values(url=KT("stripe_data__receipt_url"))[:1]))
         .order_by("-created_at", "-pk")
     )
+
+
+def purchase_grants(purchase: Purchase) -> list[CreditGrant]:
+    """The purchase's credit blocks: the paid grant first, then any promotional bonus."""
+    return list(credit_selectors.grants_from(purchase).order_by("is_promotional", "id"))

@@ -7,7 +7,7 @@ database transaction, so a failure rolls everything back and Stripe's retry star
 from djstripe.event_handlers import djstripe_receiver
 
 from billing.models import Purchase
-from billing.services import fulfilment
+from billing.services import checkout_events, money_back, subscription_events
 
 
 def _object(event) -> dict:
@@ -16,22 +16,26 @@ def _object(event) -> dict:
 
 @djstripe_receiver(["checkout.session.completed", "checkout.session.async_payment_succeeded"])
 def on_checkout_completed(sender, event, **kwargs):
-    fulfilment.checkout_completed(session=_object(event), event_id=event.id, event_type=event.type)
+    checkout_events.checkout_completed(
+        session=_object(event), event_id=event.id, event_type=event.type
+    )
 
 
 @djstripe_receiver("checkout.session.async_payment_failed")
 def on_checkout_payment_failed(sender, event, **kwargs):
-    fulfilment.checkout_not_paid(session=_object(event), status=Purchase.Status.FAILED)
+    checkout_events.checkout_not_paid(session=_object(event), status=Purchase.Status.FAILED)
 
 
 @djstripe_receiver("checkout.session.expired")
 def on_checkout_expired(sender, event, **kwargs):
-    fulfilment.checkout_not_paid(session=_object(event), status=Purchase.Status.EXPIRED)
+    checkout_events.checkout_not_paid(session=_object(event), status=Purchase.Status.EXPIRED)
 
 
 @djstripe_receiver("invoice.paid")
 def on_invoice_paid(sender, event, **kwargs):
-    fulfilment.invoice_paid(invoice=_object(event), event_id=event.id, event_type=event.type)
+    subscription_events.invoice_paid(
+        invoice=_object(event), event_id=event.id, event_type=event.type
+    )
 
 
 @djstripe_receiver(
@@ -42,7 +46,7 @@ def on_invoice_paid(sender, event, **kwargs):
     ]
 )
 def on_subscription_changed(sender, event, **kwargs):
-    fulfilment.subscription_changed(
+    subscription_events.subscription_changed(
         subscription=_object(event),
         event_created=event.created,
         event_id=event.id,
@@ -52,14 +56,14 @@ def on_subscription_changed(sender, event, **kwargs):
 
 @djstripe_receiver("charge.refunded")
 def on_charge_refunded(sender, event, **kwargs):
-    fulfilment.charge_refunded(charge=_object(event), event_id=event.id, event_type=event.type)
+    money_back.charge_refunded(charge=_object(event), event_id=event.id, event_type=event.type)
 
 
 @djstripe_receiver("charge.dispute.created")
 def on_dispute_created(sender, event, **kwargs):
-    fulfilment.dispute_opened(dispute=_object(event), event_id=event.id, event_type=event.type)
+    money_back.dispute_opened(dispute=_object(event), event_id=event.id, event_type=event.type)
 
 
 @djstripe_receiver("charge.dispute.closed")
 def on_dispute_closed(sender, event, **kwargs):
-    fulfilment.dispute_closed(dispute=_object(event), event_id=event.id, event_type=event.type)
+    money_back.dispute_closed(dispute=_object(event), event_id=event.id, event_type=event.type)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import models
 from django.db.models import Case, IntegerField, Min, Prefetch, Q, Sum, When
@@ -336,3 +337,13 @@ def approvals_with_status(approvals, status: str, now=None):
             Q(status=ApprovalRequest.Status.EXPIRED) | (pending & Q(expires_at__lte=now))
         )
     return approvals.filter(status=status)
+
+
+def grants_from(obj: models.Model):
+    """The credit blocks granted by transactions that reference `obj` (a purchase, an invoice):
+    how other apps find what their business object put in the ledger."""
+    return CreditGrant.objects.filter(
+        transaction__kind=Kind.GRANT,
+        transaction__reference_type=ContentType.objects.get_for_model(obj),
+        transaction__reference_id=str(obj.pk),
+    )

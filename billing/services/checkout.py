@@ -1,6 +1,6 @@
 """Buying: a pending purchase and a Stripe Checkout Session; the billing portal.
 
-Nothing here grants credits: the signed webhook does (`billing.services.fulfilment`).
+Nothing here grants credits: the signed webhook does (`billing.services.checkout_events`).
 """
 
 from contextlib import suppress

@@ -1,0 +1,264 @@
+"""Subscriptions' events: each paid invoice grants its period's credits once (with the plan's
+rollover), and the subscription's status, plan and period follow Stripe's.
+
+Safe to run again and in any order (see billing.webhooks).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import CreditPackage, Subscription, SubscriptionInvoice
+from billing.services.events import grant_for_event, timestamp, unmatched
+from billing.services.promotions import BILLING
+from billing.stripe_api import from_minor_units
+from credits import selectors as credit_selectors
+from credits import services as credits
+from credits.models import CreditGrant
+from credits.services import Reference
+
+
+def subscription_row(*, stripe_id: str, user_id: int, package: CreditPackage) -> Subscription:
+    subscription, _ = Subscription.objects.select_for_update().get_or_create(
+        stripe_subscription_id=stripe_id,
+        defaults={"user_id": user_id, "package": package, "status": "active"},
+    )
+    return subscription
+
+
+def _metadata_package(metadata: dict) -> CreditPackage | None:
+    package_id = str(metadata.get("package_id", ""))
+    if not package_id.isdecimal():
+        return None
+    return CreditPackage.objects.filter(pk=package_id, kind=CreditPackage.Kind.PLAN).first()
+
+
+@dataclass(frozen=True)
+class StripeEvent:
+    """The event being applied, named in what staff are told."""
+
+    id: str
+    type: str
+
+    def unmatched(self, reason: str) -> None:
+        unmatched(event_id=self.id, event_type=self.type, reason=reason)
+
+
+@transaction.atomic
+def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
+    """A subscription invoice was paid: grant the period's credits, once per invoice.
+
+    The subscription, its metadata and the period are read where the pinned API version puts
+    them (invoice.parent.subscription_details, the subscription line's period), so this works
+    even before the subscription's own events have arrived.
+    """
+    event = StripeEvent(event_id, event_type)
+    subscription = _subscription_of(invoice, event)
+    if subscription is None:
+        return
+    if SubscriptionInvoice.objects.filter(stripe_invoice_id=invoice["id"]).exists():
+        return  # granted once already
+    period_start, period_end = _invoice_period(invoice)
+    if _after_the_end(subscription, invoice, period_start, event):
+        return
+    record = _record_invoice(subscription, invoice, period_start, period_end)
+    _grant_period(record, _credits_expiry(invoice, period_end, event), event)
+    _advance_period(subscription, period_start, period_end)
+
+
+def _subscription_of(invoice: dict, event: StripeEvent) -> Subscription | None:
+    """The invoice's subscription, locked (made from its metadata if its events are late);
+    None for an invoice of no subscription, or of none of ours (kept for staff)."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    stripe_subscription = details.get("subscription") or invoice.get("subscription")
+    if not stripe_subscription:
+        return None  # not a subscription invoice
+    subscription = (
+        Subscription.objects.select_for_update()
+        .filter(stripe_subscription_id=stripe_subscription)
+        .first()
+    )
+    if subscription is not None:
+        return subscription
+    metadata = details.get("metadata") or {}
+    package = _metadata_package(metadata)
+    if package is None or not str(metadata.get("user_id", "")).isdecimal():
+        event.unmatched("subscription without our metadata")
+        return None
+    return subscription_row(
+        stripe_id=stripe_subscription, user_id=int(metadata["user_id"]), package=package
+    )
+
+
+def _after_the_end(subscription, invoice: dict, period_start, event: StripeEvent) -> bool:
+    """An invoice for a period after the subscription ended grants nothing (staff are told)."""
+    ended_at = _ended_at(subscription)
+    if ended_at is None or period_start is None or period_start < ended_at:
+        return False
+    event.unmatched(
+        f"invoice {invoice['id']} is for a period after the subscription ended "
+        f"({ended_at:%Y-%m-%d %H:%M} UTC): no credits granted"
+    )
+    return True
+
+
+def _credits_expiry(invoice: dict, period_end, event: StripeEvent):
+    """The period's credits live to its end; an invoice paid after that (a retry that succeeded
+    late, an event reprocessed late) still grants them, for a grace period, and staff are told."""
+    now = timezone.now()
+    if period_end is None or period_end > now:
+        return period_end
+    expires_at = now + timedelta(days=settings.BILLING_LATE_INVOICE_GRACE_DAYS)
+    event.unmatched(
+        f"invoice {invoice['id']} arrived after its period already ended "
+        f"({period_end:%Y-%m-%d %H:%M} UTC): its credits were granted late, expiring "
+        f"{expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    return expires_at
+
+
+def _record_invoice(subscription, invoice: dict, period_start, period_end) -> SubscriptionInvoice:
+    """The invoice's row (the ledger's reference for its grants), with what rolls over into it."""
+    package = subscription.package
+    previous, rollover = _roll_over(subscription, package, before=period_start)
+    return SubscriptionInvoice.objects.create(
+        subscription=subscription,
+        stripe_invoice_id=invoice["id"],
+        amount=from_minor_units(invoice.get("amount_paid") or 0, invoice.get("currency") or "usd"),
+        currency=invoice.get("currency") or package.currency,
+        period_start=period_start,
+        period_end=period_end,
+        credits=package.credits,
+        rollover_credits=rollover,
+        rolled_over_from=previous if rollover else None,
+    )
+
+
+def _grant_period(record: SubscriptionInvoice, expires_at, event: StripeEvent) -> None:
+    """The period's credits, and the previous period's rolled-over ones, once per invoice."""
+    package = record.subscription.package
+    common = {
+        "event_id": event.id,
+        "event_type": event.type,
+        "wallet": record.subscription.user.wallet,
+        "source": CreditGrant.Source.SUBSCRIPTION,
+        "expires_at": expires_at,
+        "reference": Reference(text=f"Stripe invoice {record.stripe_invoice_id}", obj=record),
+    }
+    grant_for_event(
+        **common,
+        amount=package.credits,
+        cost_basis=package.cost_basis,
+        currency=package.currency,
+        description=f"{package.name}: {package.credits} credits for this period",
+        idempotency_key=f"invoice:{record.stripe_invoice_id}",
+    )
+    if record.rollover_credits:
+        grant_for_event(
+            **common,
+            amount=record.rollover_credits,
+            description=f"{package.name}: {record.rollover_credits} unused credits rolled over",
+            idempotency_key=f"invoice:{record.stripe_invoice_id}:rollover",
+        )
+
+
+def _advance_period(subscription: Subscription, period_start, period_end) -> None:
+    """The subscription's current period is the latest one paid (invoices arrive in any order)."""
+    if subscription.current_period_end is None or subscription.current_period_end < period_end:
+        subscription.current_period_start = period_start
+        subscription.current_period_end = period_end
+        subscription.save(update_fields=["current_period_start", "current_period_end"])
+
+
+def _ended_at(subscription: Subscription) -> datetime | None:
+    """When the subscription ended (for one cancelled before ended_at was recorded: when its
+    cancellation was applied)."""
+    if subscription.ended_at is None and subscription.status == "canceled":
+        return subscription.last_event_created
+    return subscription.ended_at
+
+
+def _invoice_period(invoice: dict) -> tuple[datetime, datetime]:
+    """The period the invoice pays for: its subscription line's period (dahlia puts it there)."""
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        period = line.get("period") or {}
+        if period.get("start") and period.get("end"):
+            return timestamp(period["start"]), timestamp(period["end"])
+    return timestamp(invoice.get("period_start")), timestamp(invoice.get("period_end"))
+
+
+def _roll_over(
+    subscription: Subscription, package: CreditPackage, *, before: datetime
+) -> tuple[SubscriptionInvoice | None, int]:
+    """The previous period, and how many of its unused credits the plan's rule carries on.
+
+    The previous period's grants end where this period starts: whatever the rule, they are
+    expired now, so the balance is right at once; what they lost is what went unused. A period
+    rolls over once (see rolled_over_from).
+    """
+    previous = (
+        subscription.invoices.filter(period_start__lt=before).order_by("-period_start").first()
+    )
+    if previous is None:
+        return None, 0
+    grants = credit_selectors.grants_from(previous)
+    for grant in grants.filter(remaining__gt=0):
+        credits.expire(grant=grant, actor=BILLING)
+    rolled_already = SubscriptionInvoice.objects.filter(rolled_over_from=previous).exists()
+    if package.rollover == CreditPackage.Rollover.NONE or rolled_already:
+        return None, 0
+    unused = sum(grant.expired_amount for grant in grants.all())
+    if package.rollover == CreditPackage.Rollover.CAPPED:
+        unused = min(unused, package.rollover_cap or 0)
+    return previous, unused
+
+
+@transaction.atomic
+def subscription_changed(
+    *, subscription: dict, event_created: datetime | None, event_id: str, event_type: str
+) -> None:
+    """Keep our subscription's status, plan and period in step; an older event changes nothing.
+    A subscription that names no plan and user of ours (made in Stripe's dashboard, say) is kept
+    for staff."""
+    row = (
+        Subscription.objects.select_for_update()
+        .filter(stripe_subscription_id=subscription["id"])
+        .first()
+    )
+    created = event_created or timezone.now()
+    if row is None:
+        metadata = subscription.get("metadata") or {}
+        package = _metadata_package(metadata)
+        if package is None or not str(metadata.get("user_id", "")).isdecimal():
+            unmatched(
+                event_id=event_id,
+                event_type=event_type,
+                reason=f"subscription {subscription['id']} names no plan and user of ours",
+            )
+            return
+        row = subscription_row(
+            stripe_id=subscription["id"], user_id=int(metadata["user_id"]), package=package
+        )
+    if row.last_event_created is not None and created < row.last_event_created:
+        return
+    items = (subscription.get("items") or {}).get("data") or []
+    if items:
+        price_id = (items[0].get("price") or {}).get("id")
+        package = CreditPackage.objects.filter(stripe_price_id=price_id).first()
+        if package is not None:
+            row.package = package
+        start, end = items[0].get("current_period_start"), items[0].get("current_period_end")
+        if start and end:
+            row.current_period_start, row.current_period_end = timestamp(start), timestamp(end)
+    row.status = subscription.get("status") or row.status
+    # canceled_at alone is a cancellation asked for (it may end at the period's end), not done.
+    ended = subscription.get("ended_at") or (
+        subscription.get("canceled_at") if row.status == "canceled" else None
+    )
+    row.ended_at = timestamp(ended)
+    row.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+    row.last_event_created = created
+    row.save()
