@@ -8,7 +8,12 @@ idempotency key scoped to its caller, and raises a `credits.errors.CreditError` 
 from credits.services.audit import record_staff_action
 from credits.services.expiry import due_grants, expire, expire_due_grants
 from credits.services.holds import capture, hold, hold_grants, release, release_expired_holds
-from credits.services.ledger import Reference, open_system_wallets, system_wallet_id
+from credits.services.ledger import (
+    Reference,
+    forget_system_wallet_ids,
+    open_system_wallets,
+    system_wallet_id,
+)
 from credits.services.movements import (
     adjust,
     check_transfer,
@@ -38,6 +43,7 @@ __all__ = [
     "due_grants",
     "expire",
     "expire_due_grants",
+    "forget_system_wallet_ids",
     "freeze",
     "grant",
     "hold",

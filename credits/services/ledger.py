@@ -58,12 +58,17 @@ def system_wallet_id(code: str) -> int:
     return _system_wallet_ids[code]
 
 
+def forget_system_wallet_ids() -> None:
+    """Forget the cached system account ids: after switching databases they name the old one's."""
+    _system_wallet_ids.clear()
+
+
 def open_system_wallets() -> None:
     """Create any missing system account (as the migration does) and forget cached ids.
 
     For tests that empty the database; the migration does it everywhere else.
     """
-    _system_wallet_ids.clear()
+    forget_system_wallet_ids()
     for code in SYSTEM_WALLETS:
         Wallet.objects.get_or_create(system_code=code, defaults={"kind": Wallet.Kind.SYSTEM})
 

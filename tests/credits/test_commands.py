@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 from io import StringIO
 
+import psycopg
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
@@ -13,6 +14,7 @@ from django.utils import timezone
 from credits import services
 from credits.models import CreditTransaction, Entry, Wallet
 from tests.credits.conftest import ACTOR, fund, key, state
+from tests.processes import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,50 @@ def _database_names() -> set[str]:
 def test_bench_refuses_an_odd_history_size():
     with pytest.raises(CommandError, match="an even number of at least"):
         call_command("credits_bench", "--history-sizes", "10001", stdout=StringIO())
+
+
+@pytest.fixture
+def empty_postgres_database(django_db_blocker):
+    """A PostgreSQL database with no tables beside the test one, dropped afterwards."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the bench runs on PostgreSQL only")
+    name = f"{connection.settings_dict['NAME']}_unmigrated"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    settings_dict = connection.settings_dict
+    yield (
+        (
+            f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
+            f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{name}"
+        ),
+        name,
+    )
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_refuses_an_unmigrated_database_in_one_line_and_writes_nothing(
+    empty_postgres_database,
+):
+    url, name = empty_postgres_database
+
+    result = manage("credits_bench", "--seconds", "1", DATABASE_URL=url, DEBUG="true")
+
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert re.fullmatch(
+        rf"CommandError: The database {name} has \d+ migrations not applied: "
+        r"run `manage.py migrate` first\.",
+        line,
+    )
+    assert result.stdout == ""
+    with psycopg.connect(url) as unmigrated:
+        tables = unmigrated.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()[0]
+    assert tables == 0  # not even django_migrations
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [f"{name}_bench"])
+        assert cursor.fetchone() is None  # no scratch database was made either

@@ -23,7 +23,7 @@ from djstripe.models import Customer, WebhookEndpoint
 from accounts.models import User
 from billing.models import CreditPackage, Purchase
 from billing.testing import FakeStripe, event, own_stripe_account, sign
-from config.scratch_database import scratch_database
+from credits.bench.scratch import scratch_database
 from credits.models import CreditTransaction
 from credits.reconciliation import reconcile
 

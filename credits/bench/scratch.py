@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from django.db import connection
 from django.test.utils import override_settings
 
+from credits.services import forget_system_wallet_ids
+
 
 @contextmanager
 def scratch_database(suffix: str) -> Iterator[str]:
@@ -14,19 +16,19 @@ def scratch_database(suffix: str) -> Iterator[str]:
 
     Runs with DEBUG off: as production does, and so Django does not log every query.
     """
-    from credits.services import open_system_wallets
-
     old_name = connection.settings_dict["NAME"]
     test_settings = connection.settings_dict.setdefault("TEST", {})
     old_test_name = test_settings.get("NAME")
     test_settings["NAME"] = f"{old_name}_{suffix}"
     try:
         with override_settings(DEBUG=False):
+            forget_system_wallet_ids()  # cached ids belong to the real database
             connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-            open_system_wallets()  # cached ids belong to the real database
             yield connection.settings_dict["NAME"]
     finally:
         if connection.settings_dict["NAME"] != old_name:
             connection.creation.destroy_test_db(old_name, verbosity=0)
         test_settings["NAME"] = old_test_name
-        open_system_wallets()
+        # Forget the scratch database's ids; never write the real one (it may not even be
+        # migrated): the next use looks its own ids up.
+        forget_system_wallet_ids()
