@@ -166,7 +166,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = count_setting("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # psycopg prepares a statement once it has run this many times on a connection. Only the
-    # ledger's hot statements can be (credits.services.book.prepared_cursor); Django's own
+    # ledger's hot statements can be (credits.services.posting.prepared_cursor); Django's own
     # cursors bind on the client and never are. Off for poolers that drop prepared statements
     # between transactions (PgBouncer in transaction mode before 1.21).
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):

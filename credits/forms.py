@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
-from credits.services.ledger import MAX_AMOUNT
+from credits.services.rules import MAX_AMOUNT
 
 
 class IdempotentForm(forms.Form):

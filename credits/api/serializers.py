@@ -3,7 +3,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
-from credits.services.ledger import MAX_AMOUNT
+from credits.services.rules import MAX_AMOUNT
 
 
 class ExpiringSerializer(serializers.Serializer):

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from credits.actors import Actor
 from credits.models import CreditGrant, CreditTransaction, Wallet
-from credits.services.book import Book
-from credits.services.idempotency import run_idempotent
-from credits.services.ledger import is_expired, lock_grant, post_expiry
+from credits.services.burn_down import is_expired, post_expiry
+from credits.services.locks import lock_grant
+from credits.services.operation import run_operation
 
 
 def expire(
@@ -23,23 +23,22 @@ def expire(
     """
     now = now or timezone.now()
 
-    def perform(claim):
-        book = Book(actor=actor, now=now, record_id=claim.record_id)
+    def perform(posting, claim):
         locked, current = lock_grant(grant.pk)
         if not is_expired(current, now) or current.remaining == 0:
             return None
         if locked.status == Wallet.Status.SUSPENDED:
             return None
-        txn = post_expiry(book, locked, current, primary=True)
-        book.write()
+        txn = post_expiry(posting, locked, current, primary=True)
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor,
         key=f"grant-expiry:{grant.pk}:{now.isoformat()}",
         operation="expire",
         params={"grant": grant.pk, "now": now},
         perform=perform,
+        now=now,
     )
 
 

@@ -14,26 +14,27 @@ from credits.errors import (
     InvalidRequest,
 )
 from credits.models import CreditTransaction, Hold, Wallet
-from credits.services.book import Book
-from credits.services.idempotency import run_idempotent
-from credits.services.ledger import (
-    MAY_RECEIVE,
-    MAY_SPEND,
-    Kind,
-    Reference,
+from credits.services.burn_down import (
     burn_down,
-    check_amount,
-    check_text,
     earmarks,
     expire_due,
     give_back_to_grants,
-    lock_wallets,
-    require_status,
     split,
-    system_wallet_id,
     take_from_grants,
     unexpired_covering,
 )
+from credits.services.locks import lock_wallets
+from credits.services.operation import run_operation
+from credits.services.posting import Posting, Reference
+from credits.services.rules import (
+    MAY_RECEIVE,
+    MAY_SPEND,
+    Kind,
+    check_amount,
+    check_text,
+    require_status,
+)
+from credits.services.system_accounts import system_wallet_id
 
 
 def hold(
@@ -68,29 +69,28 @@ def hold(
         **reference.as_params(),
     }
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         locked = claim.wallet
         grants = unexpired_covering(
-            book,
+            posting,
             locked,
             claim.grants,
             amount=amount,
             allowed=MAY_SPEND,
             refusal="Not enough credits to hold",
         )
-        new_hold = book.open_hold(
+        new_hold = posting.add_hold(
             Hold(
                 wallet=locked,
                 amount=amount,
                 description=description,
                 reference=reference.text,
                 expires_at=expires_at
-                or book.now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
-                created_at=book.now,
+                or posting.now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
+                created_at=posting.now,
             )
         )
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.HOLD,
             wallet=locked,
             amount=amount,
@@ -101,13 +101,12 @@ def hold(
             hold=new_hold,
             primary=True,
         )
-        take_from_grants(book, txn, burn_down(grants, amount))
+        take_from_grants(posting, txn, burn_down(grants, amount))
         locked.held += amount
-        book.wallet_changed(locked)
-        book.write()
+        posting.wallet_changed(locked)
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor,
         key=idempotency_key,
         operation="hold",
@@ -139,26 +138,26 @@ def hold_grants(
     grant_ids = sorted(grant.pk for grant in grants)
     params = {"grants": grant_ids, "description": description, **reference.as_params()}
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         locked, spendable = claim.wallet, claim.grants
         require_status(locked, allowed=MAY_RECEIVE)
-        chosen = [grant for grant in expire_due(book, locked, spendable) if grant.pk in grant_ids]
+        chosen = [
+            grant for grant in expire_due(posting, locked, spendable) if grant.pk in grant_ids
+        ]
         amount = sum(grant.remaining for grant in chosen)
         if amount == 0:
-            book.write()
             return None
-        new_hold = book.open_hold(
+        new_hold = posting.add_hold(
             Hold(
                 wallet=locked,
                 amount=amount,
                 description=description,
                 reference=reference.text,
-                expires_at=book.now + UNTIL_CLOSED,
-                created_at=book.now,
+                expires_at=posting.now + UNTIL_CLOSED,
+                created_at=posting.now,
             )
         )
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.HOLD,
             wallet=locked,
             amount=amount,
@@ -168,13 +167,12 @@ def hold_grants(
             hold=new_hold,
             primary=True,
         )
-        take_from_grants(book, txn, burn_down(chosen, amount))
+        take_from_grants(posting, txn, burn_down(chosen, amount))
         locked.held += amount
-        book.wallet_changed(locked)
-        book.write()
+        posting.wallet_changed(locked)
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor,
         key=idempotency_key,
         operation="hold_grants",
@@ -208,8 +206,7 @@ def capture(
     description = check_text(description, what="The description")
     params = {"hold": hold.pk, "amount": amount, "final": final, "description": description}
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         (locked,) = lock_wallets(hold.wallet_id)
         current = _open_hold(hold.pk)
         _require_placer(current, actor)
@@ -220,7 +217,7 @@ def capture(
                 f"Cannot capture {to_capture}: the hold has {current.uncaptured} credits left."
             )
         captured, rest = split(earmarks(current, skip=current.captured_amount), to_capture)
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.CAPTURE,
             wallet=locked,
             amount=to_capture,
@@ -230,16 +227,15 @@ def capture(
             primary=True,
         )
         for grant, portion in captured:
-            book.allocate(txn, grant, portion)
+            posting.allocate(txn, grant, portion)
         locked.held -= to_capture
         current.captured_amount += to_capture
-        book.hold_changed(current)
+        posting.hold_changed(current)
         if final or current.uncaptured == 0:
-            _close(book, current, locked, rest, status=Hold.Status.CAPTURED)
-        book.write()
+            _close(posting, current, locked, rest, status=Hold.Status.CAPTURED)
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="capture", params=params, perform=perform
     )
 
@@ -251,10 +247,10 @@ def release(
     description = check_text(description, what="The description")
     params = {"hold": hold.pk, "description": description}
 
-    def perform(claim):
-        return _release(hold, actor=actor, record_id=claim.record_id, status=Hold.Status.RELEASED)
+    def perform(posting, claim):
+        return _release(posting, hold, status=Hold.Status.RELEASED)
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="release", params=params, perform=perform
     )
 
@@ -273,13 +269,13 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
     released = []
     for due_hold in due.order_by("expires_at", "id").iterator():
         try:
-            txn = run_idempotent(
+            txn = run_operation(
                 actor=actor,
                 key=f"hold-expiry:{due_hold.pk}:{now.isoformat()}",
                 operation="release",
                 params={"hold": due_hold.pk, "expired_at": now},
-                perform=lambda claim, due_hold=due_hold: _release(
-                    due_hold, actor=actor, record_id=claim.record_id, status=Hold.Status.EXPIRED
+                perform=lambda posting, claim, due_hold=due_hold: _release(
+                    posting, due_hold, status=Hold.Status.EXPIRED
                 ),
             )
         except CreditRefusal:
@@ -289,16 +285,14 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
     return released
 
 
-def _release(hold: Hold, *, actor: Actor, record_id: int, status: str) -> CreditTransaction | None:
-    book = Book(actor=actor, now=timezone.now(), record_id=record_id)
+def _release(posting: Posting, hold: Hold, *, status: str) -> CreditTransaction | None:
     (locked,) = lock_wallets(hold.wallet_id)
     current = _open_hold(hold.pk)
-    _require_placer(current, actor)
+    _require_placer(current, posting.actor)
     require_status(locked, allowed=MAY_RECEIVE)
     txn = _close(
-        book, current, locked, earmarks(current, skip=current.captured_amount), status=status
+        posting, current, locked, earmarks(current, skip=current.captured_amount), status=status
     )
-    book.write()
     return txn
 
 
@@ -333,12 +327,12 @@ def _open_hold(hold_id: int) -> Hold:
     return current
 
 
-def _close(book: Book, hold: Hold, wallet: Wallet, rest: list, *, status: str):
+def _close(posting: Posting, hold: Hold, wallet: Wallet, rest: list, *, status: str):
     """Close a hold, giving what it still reserves back to its grants in a release."""
     txn = None
     returned = sum(portion for _, portion in rest)
     if returned:
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.RELEASE,
             wallet=wallet,
             amount=returned,
@@ -347,12 +341,12 @@ def _close(book: Book, hold: Hold, wallet: Wallet, rest: list, *, status: str):
             hold=hold,
             # A release asked for by itself is the operation's result; one that closes a
             # capture's remainder is not.
-            primary=book.record_id is not None and not book.has_primary,
+            primary=posting.record_id is not None and not posting.has_primary,
         )
         wallet.held -= returned
-        book.wallet_changed(wallet)
-        give_back_to_grants(book, txn, wallet, rest)
+        posting.wallet_changed(wallet)
+        give_back_to_grants(posting, txn, wallet, rest)
     hold.status = status
-    hold.closed_at = book.now
-    book.hold_changed(hold)
+    hold.closed_at = posting.now
+    posting.hold_changed(hold)
     return txn

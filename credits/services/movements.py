@@ -16,26 +16,25 @@ from credits.errors import (
     TransferNotAllowed,
 )
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
-from credits.services.book import Book
-from credits.services.idempotency import run_idempotent
-from credits.services.ledger import (
-    MAY_RECEIVE,
-    MAY_SPEND,
-    Kind,
-    Reference,
+from credits.services.burn_down import (
     burn_down,
-    check_amount,
-    check_text,
     expire_due,
     is_expired,
-    lock_grant,
-    lock_wallets,
-    require_status,
-    spendable_grants,
-    system_wallet_id,
     take_from_grants,
     unexpired_covering,
 )
+from credits.services.locks import lock_grant, lock_wallets, spendable_grants
+from credits.services.operation import run_operation
+from credits.services.posting import Posting, Reference
+from credits.services.rules import (
+    MAY_RECEIVE,
+    MAY_SPEND,
+    Kind,
+    check_amount,
+    check_text,
+    require_status,
+)
+from credits.services.system_accounts import system_wallet_id
 
 Source = CreditGrant.Source
 
@@ -93,11 +92,10 @@ def grant(
         **reference.as_params(),
     }
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         (locked,) = lock_wallets(wallet.pk)
         require_status(locked, allowed=MAY_RECEIVE)
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.GRANT,
             wallet=locked,
             amount=amount,
@@ -107,7 +105,7 @@ def grant(
             metadata=metadata,
             primary=True,
         )
-        book.new_grant(
+        posting.add_grant(
             txn,
             CreditGrant(
                 wallet=locked,
@@ -121,10 +119,9 @@ def grant(
                 currency=currency,
             ),
         )
-        book.write()
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="grant", params=params, perform=perform
     )
 
@@ -202,11 +199,10 @@ def _debit(
         **reference.as_params(),
     }
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         locked = claim.wallet
-        grants = unexpired_covering(book, locked, claim.grants, amount=amount, allowed=allowed)
-        txn = book.post(
+        grants = unexpired_covering(posting, locked, claim.grants, amount=amount, allowed=allowed)
+        txn = posting.add_transaction(
             kind=kind,
             wallet=locked,
             amount=amount,
@@ -216,11 +212,10 @@ def _debit(
             metadata=metadata,
             primary=True,
         )
-        take_from_grants(book, txn, burn_down(grants, amount))
-        book.write()
+        take_from_grants(posting, txn, burn_down(grants, amount))
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor,
         key=idempotency_key,
         operation=kind,
@@ -255,23 +250,21 @@ def transfer(
         "description": description,
     }
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         locked_sender, locked_receiver = lock_wallets(sender.pk, receiver.pk)
-        _refuse_parties_or_limit(locked_sender, locked_receiver, amount, now=book.now)
+        _refuse_parties_or_limit(locked_sender, locked_receiver, amount, now=posting.now)
         grants = spendable_grants(locked_sender.pk)
-        grants = expire_due(book, locked_sender, grants)
+        grants = expire_due(posting, locked_sender, grants)
         paid = [grant for grant in grants if not grant.is_promotional]
         try:
             _refuse_beyond_paid(paid, amount)
         except InsufficientCredits:
-            book.write()  # the expiries found on the way stand
             raise
         plan = burn_down(paid, amount)
         # Through the transfers account, which every transfer leaves as it found it: the
         # platform's books show transfers as they show purchases and spends.
         clearing = system_wallet_id("transfers")
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.TRANSFER,
             wallet=locked_sender,
             amount=amount,
@@ -285,9 +278,9 @@ def transfer(
             metadata={"receiver_wallet": locked_receiver.pk},
             primary=True,
         )
-        take_from_grants(book, txn, plan)
+        take_from_grants(posting, txn, plan)
         for source_grant, take in plan:
-            book.new_grant(
+            posting.add_grant(
                 txn,
                 CreditGrant(
                     wallet=locked_receiver,
@@ -300,10 +293,9 @@ def transfer(
                     currency=source_grant.currency,
                 ),
             )
-        book.write()
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="transfer", params=params, perform=perform
     )
 
@@ -386,8 +378,7 @@ def refund(
         **reference.as_params(),
     }
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         (locked,) = lock_wallets(transaction.wallet_id)
         require_status(locked, allowed=MAY_RECEIVE)
         if transaction.kind not in REFUNDABLE_KINDS:
@@ -405,7 +396,7 @@ def refund(
                 f"Only {refundable} of this transaction's {transaction.amount} credits can "
                 "still be refunded."
             )
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.REFUND,
             wallet=locked,
             amount=to_refund,
@@ -415,11 +406,10 @@ def refund(
             reverses=transaction,
             primary=True,
         )
-        _give_back_refunded(book, txn, _refund_portions(transaction, already, to_refund))
-        book.write()
+        _give_back_refunded(posting, txn, _refund_portions(transaction, already, to_refund))
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="refund", params=params, perform=perform
     )
 
@@ -452,20 +442,20 @@ def _refund_portions(
     return portions
 
 
-def _give_back_refunded(book: Book, txn, portions: list[tuple[CreditGrant, int]]) -> None:
+def _give_back_refunded(posting: Posting, txn, portions: list[tuple[CreditGrant, int]]) -> None:
     grace = timedelta(days=settings.CREDITS_REFUND_GRACE_DAYS)
     grants: dict[int, CreditGrant] = {}
     for portion_grant, amount in portions:
         grant = grants.setdefault(portion_grant.pk, portion_grant)
-        if is_expired(grant, book.now):
-            book.new_grant(
+        if is_expired(grant, posting.now):
+            posting.add_grant(
                 txn,
                 CreditGrant(
                     wallet_id=grant.wallet_id,
                     source=Source.REFUND,
                     amount=amount,
                     remaining=amount,
-                    expires_at=book.now + grace,
+                    expires_at=posting.now + grace,
                     priority=grant.priority,
                     is_promotional=grant.is_promotional,
                     cost_basis=grant.cost_basis,
@@ -474,8 +464,8 @@ def _give_back_refunded(book: Book, txn, portions: list[tuple[CreditGrant, int]]
             )
         else:
             grant.remaining += amount
-            book.grant_changed(grant)
-            book.allocate(txn, grant, amount)
+            posting.grant_changed(grant)
+            posting.allocate(txn, grant, amount)
 
 
 def revoke(
@@ -497,16 +487,14 @@ def revoke(
     reference = reference or Reference()
     params = {"grant": grant.pk, "amount": amount, "reason": reason, **reference.as_params()}
 
-    def perform(claim):
-        book = Book(actor=actor, now=timezone.now(), record_id=claim.record_id)
+    def perform(posting, claim):
         locked, current = lock_grant(grant.pk)
         require_status(locked, allowed=MAY_RECEIVE)
-        expire_due(book, locked, [current])
+        expire_due(posting, locked, [current])
         take = min(amount, current.remaining)
         if take == 0:
-            book.write()
             return None
-        txn = book.post(
+        txn = posting.add_transaction(
             kind=Kind.REVOCATION,
             wallet=locked,
             amount=take,
@@ -515,11 +503,10 @@ def revoke(
             reference=reference,
             primary=True,
         )
-        take_from_grants(book, txn, [(current, take)])
-        book.write()
+        take_from_grants(posting, txn, [(current, take)])
         return txn
 
-    return run_idempotent(
+    return run_operation(
         actor=actor, key=idempotency_key, operation="revoke", params=params, perform=perform
     )
 

@@ -5,7 +5,7 @@
   `ApprovalRequest` that posts only when a second member of staff with the
   `credits.decide_approvalrequest` permission approves it (maker-checker) before it expires.
 - Nobody's powers reach their own wallet (`Actor.refuse_own_wallet`, also checked on every
-  posting by the book).
+  posting by `Posting`).
 - Every act is written to the `StaffAction` audit trail in the same database transaction.
 
 Every surface (the admin, the staff API) calls these; none calls `grant` or `adjust` for staff.
@@ -37,8 +37,9 @@ from credits.models import (
     Wallet,
 )
 from credits.services.audit import record_staff_action
-from credits.services.ledger import Reference, check_amount, check_text
 from credits.services.movements import adjust, grant
+from credits.services.posting import Reference
+from credits.services.rules import check_amount, check_text
 
 Operation = ApprovalRequest.Operation
 Action = StaffAction.Kind

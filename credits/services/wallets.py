@@ -6,7 +6,8 @@ from credits.actors import Actor
 from credits.errors import InvalidRequest
 from credits.models import StaffAction, Wallet, WalletStatusChange
 from credits.services.audit import record_staff_action
-from credits.services.ledger import check_text, lock_wallets
+from credits.services.locks import lock_wallets
+from credits.services.rules import check_text
 
 
 def open_wallet(*, user) -> Wallet:

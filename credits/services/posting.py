@@ -1,7 +1,8 @@
-"""The ledger's unit of work: collect an operation's rows, then write them all at once.
+"""A posting: the rows one ledger operation writes, collected, then written all at once.
 
 An operation first decides everything (and refuses, if it must) while its wallets are locked,
-recording what it would write in a `Book`; `Book.write()` then issues the inserts and updates.
+recording what it would write in its `Posting`; `run_operation` then writes it, once, with one
+statement per table.
 On PostgreSQL they go as one statement (data-modifying CTEs), so a spend costs four round trips
 (begin, claim-and-lock, write, commit) instead of a dozen; on SQLite they run one after another.
 Either way this is the only code that writes ledger rows.
@@ -13,16 +14,30 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 from credits.actors import Actor
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
 
 
+@dataclass
+class Reference:
+    """What a transaction is about: free text, and optionally the object that caused it."""
+
+    text: str = ""
+    obj: models.Model | None = None
+
+    def as_params(self) -> dict:
+        target = None
+        if self.obj is not None:
+            target = [self.obj._meta.label_lower, str(self.obj.pk)]
+        return {"reference": self.text, "reference_object": target}
+
+
 @dataclass(frozen=True)
 class Ref:
-    """The id of a row this book inserts, known only once it is written."""
+    """The id of a row this posting inserts, known only once it is written."""
 
     alias: str
 
@@ -122,9 +137,9 @@ def _datetime(value: datetime | None):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-class Book:
+class Posting:
     """What one operation writes: transactions with their legs, allocations, grant and hold
-    changes, and the locked wallets' new balances."""
+    changes, and the locked wallets' new balances. Written once, by `run_operation`."""
 
     def __init__(self, *, actor: Actor, now: datetime, record_id: int | None = None):
         self.actor = actor
@@ -139,6 +154,7 @@ class Book:
         self._grants: dict[int, CreditGrant] = {}
         self._holds: dict[int, Hold] = {}
         self._wallets: dict[int, Wallet] = {}
+        self._written = False
 
     @property
     def has_primary(self) -> bool:
@@ -150,7 +166,7 @@ class Book:
 
     # --- recording --------------------------------------------------------------------------
 
-    def post(
+    def add_transaction(
         self,
         *,
         kind: str,
@@ -202,13 +218,13 @@ class Book:
                 self._entries.append([ref, account.pk, leg_amount, account.balance])
             else:
                 self._entries.append([ref, account, leg_amount, None])
-        txn._book_ref = ref
+        txn._posting_ref = ref
         return txn
 
-    def open_hold(self, hold: Hold) -> Hold:
+    def add_hold(self, hold: Hold) -> Hold:
         ref = self._ref("h")
         self._new_holds.append((ref, hold))
-        hold._book_ref = ref
+        hold._posting_ref = ref
         return hold
 
     def hold_changed(self, hold: Hold) -> None:
@@ -219,19 +235,23 @@ class Book:
 
     def allocate(self, txn: CreditTransaction, grant: CreditGrant, amount: int) -> None:
         """Record that `txn` used (or gave back) `amount` of `grant`."""
-        self._allocations.append([txn._book_ref, grant.pk, amount])
+        self._allocations.append([txn._posting_ref, grant.pk, amount])
 
     def grant_changed(self, grant: CreditGrant) -> None:
         self._grants[grant.pk] = grant
 
-    def new_grant(self, txn: CreditTransaction, grant: CreditGrant) -> None:
+    def add_grant(self, txn: CreditTransaction, grant: CreditGrant) -> None:
         grant.transaction = txn
-        self._new_grants.append([grant, txn._book_ref])
+        self._new_grants.append([grant, txn._posting_ref])
 
     # --- writing ----------------------------------------------------------------------------
 
     def write(self) -> None:
-        """Write everything recorded, in one statement on PostgreSQL; then forget it."""
+        """Write everything recorded, in one statement on PostgreSQL. Only `run_operation`
+        calls it, once per operation."""
+        if self._written:
+            raise AssertionError("a posting is written once")
+        self._written = True
         changed_wallets = {grant.wallet_id for grant in self._grants.values()}
         changed_wallets |= {grant.wallet_id for grant, _ in self._new_grants}
         if not changed_wallets <= self._wallets.keys():
@@ -248,7 +268,6 @@ class Book:
             for ref, txn in self._transactions:
                 txn.pk = ids[ref.alias]
                 txn._state.adding = False
-        self.__init__(actor=self.actor, now=self.now, record_id=self.record_id)
 
     def _statements(self) -> list[Statement]:
         now = _datetime(self.now)
@@ -294,7 +313,7 @@ class Book:
     @staticmethod
     def _row(txn: CreditTransaction, now) -> list:
         hold = txn.hold
-        hold_id = hold._book_ref if hold is not None and hold.pk is None else txn.hold_id
+        hold_id = hold._posting_ref if hold is not None and hold.pk is None else txn.hold_id
         return [
             txn.kind,
             txn.wallet_id,

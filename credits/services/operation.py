@@ -1,17 +1,26 @@
-"""One idempotency mechanism for every ledger mutation (`run_idempotent`)."""
+"""The unit of work of every ledger operation (`run_operation`): one database transaction that
+claims the idempotency key, lets the operation decide under its locks, and writes its posting.
+
+An operation never writes by itself: it records what it decided in the `Posting` it is given,
+and `run_operation` writes that once, whether the operation returns or refuses, so none can
+forget to write or write twice.
+"""
 
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from credits.actors import Actor
 from credits.errors import CreditRefusal, IdempotencyConflict, InvalidRequest, refusal_for_code
 from credits.models import CreditGrant, CreditTransaction, IdempotencyRecord, Wallet
-from credits.services.ledger import claim_and_lock_wallet
+from credits.services.locks import claim, claim_and_lock_wallet
+from credits.services.posting import Posting
 
 Result = TypeVar("Result", bound=CreditTransaction | None)
 
@@ -20,29 +29,31 @@ MAX_KEY_LENGTH = 255
 
 @dataclass
 class Claim:
-    """A key claimed for a new request, and the wallet locked with it if one was asked for."""
+    """The wallet locked with the key, and its spendable grants, if one was asked for."""
 
-    record_id: int
     wallet: Wallet | None = None
     grants: list[CreditGrant] | None = None
 
 
-def run_idempotent(
+def run_operation(
     *,
     actor: Actor,
     key: str,
     operation: str,
     params: dict,
-    perform: Callable[[Claim], Result],
+    perform: Callable[[Posting, Claim], Result],
     lock_wallet: int | None = None,
+    now: datetime | None = None,
 ) -> Result:
     """Run `perform` once per (caller, key); replay its outcome for the same request after that.
 
     The key is claimed first, inside the same database transaction as the work, so concurrent
-    requests with one key wait for each other and all but the first replay its result. A
-    `CreditRefusal` from `perform` is stored and re-raised; `perform` must raise refusals before
-    it writes anything it would not keep. Any other exception rolls everything back, key included,
-    so the request can be retried as new.
+    requests with one key wait for each other and all but the first replay its result. `perform`
+    records what it decides in the posting; that is written when it returns, and also when it
+    raises a `CreditRefusal` (what it found on the way, such as credits past their date, stands),
+    after which the refusal is stored and re-raised: so `perform` must refuse before it records
+    anything it would not keep. Any other exception rolls everything back, key included, so the
+    request can be retried as new.
 
     `lock_wallet` (a wallet id) claims the key, locks that wallet and reads its spendable grants
     in one round trip on PostgreSQL: the hot path of spends and holds.
@@ -54,42 +65,29 @@ def run_idempotent(
     row = [scope, key, operation, fingerprint]
     with transaction.atomic():
         if lock_wallet is None:
-            record_id, wallet, grants = _claim(row), None, None
+            record_id, wallet, grants = claim(row), None, None
         else:
-            record_id, wallet, grants = claim_and_lock_wallet(CLAIM_SQL, row, lock_wallet)
+            record_id, wallet, grants = claim_and_lock_wallet(row, lock_wallet)
         if record_id is None:
             return _replay(scope=scope, key=key, fingerprint=fingerprint)
+        posting = Posting(actor=actor, now=now or timezone.now(), record_id=record_id)
         try:
-            return perform(Claim(record_id=record_id, wallet=wallet, grants=grants))
+            result = perform(posting, Claim(wallet=wallet, grants=grants))
         except CreditRefusal as refusal:
+            posting.write()
             IdempotencyRecord.objects.filter(pk=record_id).update(
                 refusal_code=refusal.code, refusal_message=refusal.message
             )
             refused = refusal
+        else:
+            posting.write()
+            return result
     raise refused
 
 
 def _fingerprint(operation: str, params: dict) -> str:
     canonical = json.dumps({"operation": operation, **params}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-# ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to finish, then either
-# inserts (it rolled back) or returns no row (it committed).
-CLAIM_SQL = (
-    f"INSERT INTO {IdempotencyRecord._meta.db_table} "  # noqa: S608 (our table name)
-    "(scope, key, operation, fingerprint, refusal_code, refusal_message, created_at) "
-    "VALUES (%s, %s, %s, %s, '', '', CURRENT_TIMESTAMP) "
-    "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
-)
-
-
-def _claim(row: list) -> int | None:
-    """Insert the key's record; its id, or None if the key was already taken."""
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, row)
-        found = cursor.fetchone()
-    return found[0] if found else None
 
 
 def _replay(*, scope: str, key: str, fingerprint: str) -> CreditTransaction | None:
