@@ -50,3 +50,14 @@ def _system_accounts(request):
     from credits.services import open_system_wallets
 
     open_system_wallets()
+
+
+@pytest.fixture
+def ledger_reconciles(request):
+    """After the test, the whole ledger reconciles: whatever the test did, no credit was made or
+    lost. Suites that move credits use it (pytest.mark.usefixtures("ledger_reconciles"))."""
+    yield
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        from credits.reconciliation import reconcile
+
+        assert reconcile().problems == []

@@ -7,19 +7,12 @@ import pytest
 from credits import services
 from credits.actors import Actor
 from credits.models import CreditTransaction, Hold
-from credits.reconciliation import reconcile
 from integrations.models import StoredResponse
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _ledger_stays_consistent():
-    yield
-    assert reconcile().problems == []
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
 
 @pytest.fixture

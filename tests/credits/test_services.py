@@ -26,14 +26,8 @@ from credits.reconciliation import reconcile
 from tests.credits.conftest import ACTOR, fund, key, remaining, state
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 Kind = CreditTransaction.Kind
-
-
-@pytest.fixture(autouse=True)
-def _ledger_stays_consistent():
-    yield
-    assert reconcile().problems == []
 
 
 def spend(wallet, amount, **options):

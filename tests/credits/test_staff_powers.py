@@ -27,7 +27,7 @@ from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
 GRANTER = ["credits.view_wallet", "credits.change_wallet"]
 CHECKER = ["credits.view_approvalrequest", "credits.decide_approvalrequest"]

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits import services as credits
-from credits.reconciliation import reconcile
 from disputes import services
 from disputes.models import Dispute
 from tests.clients import sign_in_staff
@@ -17,13 +16,7 @@ from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import accessibility_problems, page, text
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _ledger_stays_consistent():
-    yield
-    assert reconcile().problems == []
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
 
 @pytest.fixture
