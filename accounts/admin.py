@@ -1,9 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from rest_framework.authtoken.models import TokenProxy
 
+from accounts import services
 from accounts.forms import UserChangeAdminForm, UserCreationAdminForm
-from accounts.models import User
+from accounts.models import ApiToken, User
 
 
 @admin.register(User)
@@ -43,5 +43,33 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
 
-# API tokens are secrets their owners see once; staff must not be able to read them.
-admin.site.unregister(TokenProxy)
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Users' API tokens, read-only (only a hash of each is stored, and it is not shown);
+    staff may revoke them, e.g. when one has leaked."""
+
+    list_display = ["name", "prefix", "user", "created_at", "expires_at", "last_used_at"]
+    list_display += ["revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__email", "name", "prefix"]
+    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission allows the revoke action; no field is ever edited.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        revoked = services.revoke_api_tokens(token_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)

@@ -10,12 +10,15 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client, RequestFactory
-from rest_framework.authtoken.models import Token
+
+from accounts import services
 
 
-def api_token(user) -> str:
-    """A new API token for `user`, as its owner would create one; returns the secret."""
-    return Token.objects.create(user=user).key
+def api_token(user, *, name: str | None = None, expires_at=None) -> str:
+    """A new API token for `user`, as its owner creates one on the Account page; returns the
+    token (the secret shown once)."""
+    name = name or f"test token {uuid.uuid4().hex[:8]}"
+    return services.create_api_token(user=user, name=name, expires_at=expires_at).secret
 
 
 def enrol_two_factor(user) -> str:
