@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts import services
-from accounts.forms import UserChangeAdminForm, UserCreationAdminForm
+from accounts.forms import PasswordChangeAdminForm, UserChangeAdminForm, UserCreationAdminForm
 from accounts.models import ApiToken, User
 
 
@@ -10,6 +10,7 @@ from accounts.models import ApiToken, User
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_password_form = PasswordChangeAdminForm
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "name"]

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import User
 
 # An expiry further ahead than this is almost certainly a typo (and year 9999 overflows).
@@ -64,3 +65,15 @@ class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class PasswordChangeAdminForm(AdminPasswordChangeForm):
+    """The admin's "change password" page sets a password as every other way does: the user's
+    other sessions end and their API tokens stop."""
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        services.set_password(
+            user=self.user, password=self.cleaned_data["password1"] if usable else None
+        )
+        return self.user

@@ -1,6 +1,8 @@
 """Whether a session passed two-factor: staff powers need it (pages and the staff API)."""
 
 from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 
@@ -15,3 +17,17 @@ def passed_two_factor(request: HttpRequest) -> bool:
         return False
     records = get_authentication_records(request, user)
     return any(record.get("method") == "mfa" for record in records)
+
+
+def has_totp(user) -> bool:
+    """Whether the user has an authenticator app enrolled (allauth's TOTP)."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def record_enrolment(request: HttpRequest, authenticator: Authenticator) -> None:
+    """Record, as allauth does after a code is accepted, that this session used `authenticator`
+    (its activation checked a code from it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk != authenticator.user_id:
+        return
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
