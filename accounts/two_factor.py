@@ -24,10 +24,16 @@ def has_totp(user) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
-def record_enrolment(request: HttpRequest, authenticator: Authenticator) -> None:
+def totp_of(user) -> Authenticator | None:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+
+
+def record_enrolment(request: HttpRequest, authenticator: Authenticator | None) -> None:
     """Record, as allauth does after a code is accepted, that this session used `authenticator`
     (its activation checked a code from it)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or user.pk != authenticator.user_id:
+    if authenticator is None or user is None or not user.is_authenticated:
+        return
+    if user.pk != authenticator.user_id:
         return
     record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)

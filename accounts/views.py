@@ -1,3 +1,4 @@
+from allauth.mfa.totp import views as allauth_totp_views
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -5,7 +6,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import selectors, services, two_factor
 from accounts.errors import ApiTokenInvalid, ApiTokenNotFound
 from accounts.forms import ApiTokenForm, ProfileForm
 
@@ -68,3 +69,17 @@ def revoke_api_token(request: HttpRequest, token_id: int) -> HttpResponse:
         revoked = f"The token \u201c{token.name}\u201d was revoked; programs using it are refused."
         messages.success(request, revoked)
     return redirect("accounts:profile")
+
+
+class ActivateTOTPView(allauth_totp_views.ActivateTOTPView):
+    """allauth's TOTP activation, and then this session counts as having used a second factor
+    (the activation checked a code from the new authenticator), so a staff member who enrols on
+    the way to a staff page is not asked for another code at once."""
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        two_factor.record_enrolment(self.request, two_factor.totp_of(self.request.user))
+        return response
+
+
+activate_totp = ActivateTOTPView.as_view()
