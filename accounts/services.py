@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.db.models import Q
@@ -169,6 +170,16 @@ def set_password(*, user: User, password: str | None) -> None:
         user.set_password(password)
     _renew_credential_stamp(user)
     user.save(update_fields=["password", "credential_stamp"])
+
+
+@transaction.atomic
+def remove_authenticator(*, authenticator) -> None:
+    """Staff reset a user's two-factor from the admin: the authenticator goes (recovery codes
+    too, when nothing else is left, as allauth does), and so do the user's tokens and sessions."""
+    user = authenticator.user
+    authenticator.delete()
+    delete_dangling_recovery_codes(user)
+    two_factor_changed(user=user)
 
 
 @transaction.atomic
