@@ -1,18 +1,41 @@
-"""Request guards for signed-in users: staff pages need two-factor."""
+"""Request guards for signed-in users: sessions end when too old or idle; staff pages need
+two-factor."""
 
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import two_factor
+from accounts import sessions, two_factor
+
+API_PREFIX = "/api/"
 
 # Where a staff member sent to enrol was going; the pages after enrolment offer the way back.
 RETURN_TO_SESSION_KEY = "accounts_two_factor_return_to"
 # The admin's own sign-in and sign-out stay open, so nobody is trapped in a redirect loop.
 OPEN_ADMIN_VIEWS = {"login", "logout"}
+
+
+class SessionLimitsMiddleware:
+    """A session past its lifetime, or idle too long, is signed out: a page sends the person
+    to sign in again with a message saying why; the API goes on anonymously, so it answers 401.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        reason = sessions.end_if_over(request)
+        if reason is None or request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        messages.info(request, f"You were signed out {reason}. Sign in again to continue.")
+        if request.headers.get("HX-Request") == "true":
+            return HttpResponseClientRedirect(redirect_to_login(request.get_full_path()).url)
+        return redirect_to_login(request.get_full_path())
 
 
 class StaffTwoFactorMiddleware:

@@ -119,6 +119,8 @@ MIDDLEWARE = [
     # Every page needs a signed-in user unless its view says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session past its lifetime or idle timeout is signed out (SESSION_*, STAFF_SESSION_*).
+    "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Staff pages (the admin) need a session that passed two-factor.
@@ -212,6 +214,16 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CreditDesk] "
 ACCOUNT_LOGIN_LOCKOUT_MINUTES = 5
 ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{ACCOUNT_LOGIN_LOCKOUT_MINUTES}m/key"}
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+
+# Sessions end a fixed time after signing in and after a spell without requests, sooner for
+# staff (accounts.sessions; the last-seen mark is written at most once a minute).
+SESSION_LIFETIME_HOURS = count_setting("SESSION_LIFETIME_HOURS", 14 * 24, minimum=1)
+SESSION_IDLE_MINUTES = count_setting("SESSION_IDLE_MINUTES", 2 * 24 * 60, minimum=1)
+STAFF_SESSION_LIFETIME_HOURS = count_setting("STAFF_SESSION_LIFETIME_HOURS", 12, minimum=1)
+STAFF_SESSION_IDLE_MINUTES = count_setting("STAFF_SESSION_IDLE_MINUTES", 30, minimum=1)
+# The cookie (with "Remember me") and the stored session live as long as the longest lifetime;
+# the limits above end them sooner.
+SESSION_COOKIE_AGE = max(SESSION_LIFETIME_HOURS, STAFF_SESSION_LIFETIME_HOURS) * 3600
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CreditDesk"
 

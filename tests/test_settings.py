@@ -92,7 +92,11 @@ def test_env_example_as_it_is_plus_production_values_passes_the_deployment_check
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DISPUTE_WINDOW_DAYS", "sixty"), ("CREDITS_DAILY_TRANSFER_LIMIT", "0")],
+    [
+        ("DISPUTE_WINDOW_DAYS", "sixty"),
+        ("CREDITS_DAILY_TRANSFER_LIMIT", "0"),
+        ("STAFF_SESSION_IDLE_MINUTES", "0"),
+    ],
 )
 def test_a_bad_number_setting_is_named_in_one_line(variable, value):
     result = manage("check", DEBUG="true", **{variable: value})
