@@ -200,10 +200,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-# Say plainly that an e-mail address is taken (sign-up, password reset) rather than hide it:
-# people paying money need clear answers more than the address list needs hiding, and the
-# rate limits below bound how fast anyone can probe.
-ACCOUNT_PREVENT_ENUMERATION = False
+# Sign-up and password reset answer the same whether or not an address has an account, so
+# nobody can learn who is a customer (of a money system: a target list for phishing). The
+# e-mail tells the address's owner instead: "you already have an account", or "there is no
+# account for this address".
+ACCOUNT_PREVENT_ENUMERATION = True
 # Credits are money: an account must prove it owns its address before it signs in.
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -336,6 +337,11 @@ CREDITS_REFUND_GRACE_DAYS = count_setting("CREDITS_REFUND_GRACE_DAYS", 30, minim
 CREDITS_DAILY_TRANSFER_LIMIT = count_setting("CREDITS_DAILY_TRANSFER_LIMIT", 10_000, minimum=1)
 # How long a hold lasts when its caller gives no expiry.
 CREDITS_HOLD_TTL_HOURS = count_setting("CREDITS_HOLD_TTL_HOURS", 168, minimum=1)
+# Different receiver addresses one user may look up (transfer form and API) in any hour: past
+# it, every new address gets one answer, so nobody lists who has an account.
+TRANSFER_RECEIVER_LOOKUPS_PER_HOUR = count_setting(
+    "TRANSFER_RECEIVER_LOOKUPS_PER_HOUR", 20, minimum=1
+)
 
 # --- Disputes ----------------------------------------------------------------------------------
 # How long after a transaction its owner may dispute it.
