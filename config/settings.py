@@ -178,8 +178,23 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters (allauth) live in the cache: share one (Redis) between processes.
-CACHES = {"default": url_setting("CACHE_URL", env.cache_url_config, default="locmemcache://")}
+# Rate-limit counters (allauth's sign-in limits, receiver look-ups) and used TOTP codes live in
+# the cache, so every process must share it or each counts alone (2 workers: twice the
+# attempts). With DEBUG off the default is a table in the database, which `migrate` creates
+# (accounts' migration 0004); Redis (redis://…) serves busier sites. With DEBUG on (one
+# development server) and in tests: each process's memory. config.startup and a system check
+# warn when DEBUG is off and the cache is process-local.
+DATABASE_CACHE_TABLE = "creditdesk_cache"
+CACHES = {
+    "default": url_setting(
+        "CACHE_URL",
+        env.cache_url_config,
+        default="locmemcache://" if DEBUG else f"dbcache://{DATABASE_CACHE_TABLE}",
+    )
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Django culls a database cache past 300 entries, which would drop live counters.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -271,6 +286,12 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies (load balancer, CDN) stand in front and append to X-Forwarded-For: the
+# client's address is that many entries from its end. 0: the connection's own address (what
+# a direct connection gives; behind a proxy every visitor would then share its address, and
+# one visitor's failed sign-ins would lock everyone out).
+TRUSTED_PROXY_COUNT = count_setting("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = count_setting("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -295,6 +316,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
     "URL_FORMAT_OVERRIDE": None,
+    # Throttles tell clients apart by address as allauth does (None would trust the whole header).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
