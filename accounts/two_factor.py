@@ -9,9 +9,12 @@ from django.http import HttpRequest
 def passed_two_factor(request: HttpRequest) -> bool:
     """True when this session's sign-in (or a later re-authentication) used a second factor.
 
-    allauth records each authentication step in the session; a token-authenticated API call has
-    no such record, so it never counts.
+    allauth records each authentication step in the session. A token-authenticated API call
+    never counts, even when it also carries the cookie of a session that passed: DRF's
+    `request.auth` is then the ApiToken (a session leaves it None).
     """
+    if getattr(request, "auth", None) is not None:
+        return False
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not hasattr(request, "session"):
         return False

@@ -6,11 +6,18 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import time_machine
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
 
-from tests.clients import enrol_two_factor, sign_in_staff, this_totp_window, totp_code
+from accounts.authentication import ApiTokenAuthentication
+from accounts.models import ApiToken
+from accounts.two_factor import passed_two_factor
+from tests.clients import api_token, enrol_two_factor, sign_in_staff, this_totp_window, totp_code
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.pages import page, text
 
@@ -142,3 +149,27 @@ def test_the_printed_demo_secret_opens_the_staff_pages(capsys):
         client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
 
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_token_call_never_counts_as_two_factor_even_beside_a_two_factor_session(client):
+    """What the staff API's permission relies on: passed_two_factor is true for a session that
+    used a second factor, never for a token, whatever cookie comes with it."""
+    staff = StaffFactory()
+    sign_in_staff(client, staff)
+    token = api_token(staff)
+    cookie = {"HTTP_COOKIE": f"sessionid={client.session.session_key}"}
+
+    def drf_request(**headers):
+        request = RequestFactory().get("/api/v1/me", **cookie, **headers)
+        SessionMiddleware(lambda r: None).process_request(request)
+        AuthenticationMiddleware(lambda r: None).process_request(request)
+        return Request(request, authenticators=[ApiTokenAuthentication(), SessionAuthentication()])
+
+    by_token = drf_request(HTTP_AUTHORIZATION=f"Token {token}")
+    by_session = drf_request()
+
+    assert (by_token.user, by_session.user) == (staff, staff)
+    assert isinstance(by_token.auth, ApiToken)
+    assert by_session.auth is None
+    assert passed_two_factor(by_token) is False
+    assert passed_two_factor(by_session) is True
