@@ -242,6 +242,9 @@ STAFF_SESSION_IDLE_MINUTES = count_setting("STAFF_SESSION_IDLE_MINUTES", 30, min
 SESSION_COOKIE_AGE = max(SESSION_LIFETIME_HOURS, STAFF_SESSION_LIFETIME_HOURS) * 3600
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CreditDesk"
+# allauth's "trust this browser" would let a sign-in skip the code, and staff pages need a
+# session that used one (accounts.middleware.StaffTwoFactorMiddleware): keep it off.
+MFA_TRUST_ENABLED = False
 
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemail://"))
