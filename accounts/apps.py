@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users"  # allauth's e-mail addresses are "Accounts"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401  (registers the system checks)
+        from accounts import checks, receivers  # noqa: F401  (registers checks and receivers)

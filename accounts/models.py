@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -51,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Unselect this instead of deleting accounts: their ledger history must stay.",
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # Changes whenever the user's credentials do (password, two-factor): it is part of the
+    # session hash, so every other session ends, whatever the session backend.
+    credential_stamp = models.CharField(max_length=32, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -76,6 +81,25 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email)
 
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=secret)
+
+    def _session_auth_hash(self, *, secret) -> str:
+        if not self.credential_stamp:
+            # Django's own hash until the credentials first change: sessions from before the
+            # stamp existed stay valid.
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}\n{self.credential_stamp}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     def get_full_name(self) -> str:
         return self.name or self.email
 
@@ -86,3 +110,40 @@ class User(AbstractBaseUser, PermissionsMixin):
     def credit_status(self) -> str:
         """active, frozen or suspended: what the user's wallet allows (see credits.Wallet)."""
         return self.wallet.status
+
+
+class ApiToken(models.Model):
+    """A credential a user creates for programs acting for them (`Authorization: Token …`).
+
+    Only a SHA-256 hash of the token is stored: the token is shown once, when it is created.
+    The token begins with its `prefix`, which is not secret (it names the token in lists) and
+    finds the row without comparing secrets in the database. A revoked token keeps its row,
+    so the Account page and the admin can tell what existed and when it stopped.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A user tells their tokens apart by name while they can still be used.
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="accounts_apitoken_live_name_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

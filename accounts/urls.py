@@ -6,6 +6,10 @@ app_name = "accounts"
 
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
-    path("profile/api-token/", views.rotate_api_token, name="rotate-api-token"),
-    path("profile/api-token/revoke/", views.revoke_api_token, name="revoke-api-token"),
+    path("profile/api-tokens/", views.create_api_token, name="create-api-token"),
+    path(
+        "profile/api-tokens/<int:token_id>/revoke/",
+        views.revoke_api_token,
+        name="revoke-api-token",
+    ),
 ]

@@ -95,7 +95,6 @@ INSTALLED_APPS = [
     # Django's own form templates, so templates/django/forms/ can override the field layout.
     "django.forms",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -120,8 +119,12 @@ MIDDLEWARE = [
     # Every page needs a signed-in user unless its view says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session past its lifetime or idle timeout is signed out (SESSION_*, STAFF_SESSION_*).
+    "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff pages (the admin) need a session that passed two-factor.
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -139,6 +142,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.navigation",
+                "accounts.context_processors.two_factor_return",
             ],
         },
     },
@@ -174,8 +178,23 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters (allauth) live in the cache: share one (Redis) between processes.
-CACHES = {"default": url_setting("CACHE_URL", env.cache_url_config, default="locmemcache://")}
+# Rate-limit counters (allauth's sign-in limits, receiver look-ups) and used TOTP codes live in
+# the cache, so every process must share it or each counts alone (2 workers: twice the
+# attempts). With DEBUG off the default is a table in the database, which `migrate` creates
+# (accounts' migration 0004); Redis (redis://…) serves busier sites. With DEBUG on (one
+# development server) and in tests: each process's memory. config.startup and a system check
+# warn when DEBUG is off and the cache is process-local.
+DATABASE_CACHE_TABLE = "creditdesk_cache"
+CACHES = {
+    "default": url_setting(
+        "CACHE_URL",
+        env.cache_url_config,
+        default="locmemcache://" if DEBUG else f"dbcache://{DATABASE_CACHE_TABLE}",
+    )
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Django culls a database cache past 300 entries, which would drop live counters.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -196,10 +215,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-# Say plainly that an e-mail address is taken (sign-up, password reset) rather than hide it:
-# people paying money need clear answers more than the address list needs hiding, and the
-# rate limits below bound how fast anyone can probe.
-ACCOUNT_PREVENT_ENUMERATION = False
+# Sign-up and password reset answer the same whether or not an address has an account, so
+# nobody can learn who is a customer (of a money system: a target list for phishing). The
+# e-mail tells the address's owner instead: "you already have an account", or "there is no
+# account for this address".
+ACCOUNT_PREVENT_ENUMERATION = True
 # Credits are money: an account must prove it owns its address before it signs in.
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -210,8 +230,21 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CreditDesk] "
 ACCOUNT_LOGIN_LOCKOUT_MINUTES = 5
 ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{ACCOUNT_LOGIN_LOCKOUT_MINUTES}m/key"}
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+
+# Sessions end a fixed time after signing in and after a spell without requests, sooner for
+# staff (accounts.sessions; the last-seen mark is written at most once a minute).
+SESSION_LIFETIME_HOURS = count_setting("SESSION_LIFETIME_HOURS", 14 * 24, minimum=1)
+SESSION_IDLE_MINUTES = count_setting("SESSION_IDLE_MINUTES", 2 * 24 * 60, minimum=1)
+STAFF_SESSION_LIFETIME_HOURS = count_setting("STAFF_SESSION_LIFETIME_HOURS", 12, minimum=1)
+STAFF_SESSION_IDLE_MINUTES = count_setting("STAFF_SESSION_IDLE_MINUTES", 30, minimum=1)
+# The cookie (with "Remember me") and the stored session live as long as the longest lifetime;
+# the limits above end them sooner.
+SESSION_COOKIE_AGE = max(SESSION_LIFETIME_HOURS, STAFF_SESSION_LIFETIME_HOURS) * 3600
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CreditDesk"
+# allauth's "trust this browser" would let a sign-in skip the code, and staff pages need a
+# session that used one (accounts.middleware.StaffTwoFactorMiddleware): keep it off.
+MFA_TRUST_ENABLED = False
 
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemail://"))
@@ -256,6 +289,12 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies (load balancer, CDN) stand in front and append to X-Forwarded-For: the
+# client's address is that many entries from its end. 0: the connection's own address (what
+# a direct connection gives; behind a proxy every visitor would then share its address, and
+# one visitor's failed sign-ins would lock everyone out).
+TRUSTED_PROXY_COUNT = count_setting("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = count_setting("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -270,7 +309,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     # Token first: an anonymous API call is then answered 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -280,6 +319,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
     "URL_FORMAT_OVERRIDE": None,
+    # Throttles tell clients apart by address as allauth does (None would trust the whole header).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
@@ -327,6 +368,11 @@ CREDITS_HOLD_TTL_HOURS = count_setting("CREDITS_HOLD_TTL_HOURS", 168, minimum=1)
 CREDITS_STAFF_APPROVAL_ABOVE = count_setting("CREDITS_STAFF_APPROVAL_ABOVE", 1_000)
 CREDITS_STAFF_DAILY_LIMIT = count_setting("CREDITS_STAFF_DAILY_LIMIT", 10_000)
 CREDITS_STAFF_APPROVAL_HOURS = count_setting("CREDITS_STAFF_APPROVAL_HOURS", 72, minimum=1)
+# Different receiver addresses one user may look up (transfer form and API) in any hour: past
+# it, every new address gets one answer, so nobody lists who has an account.
+TRANSFER_RECEIVER_LOOKUPS_PER_HOUR = count_setting(
+    "TRANSFER_RECEIVER_LOOKUPS_PER_HOUR", 20, minimum=1
+)
 
 # --- Disputes ----------------------------------------------------------------------------------
 # How long after a transaction its owner may dispute it.

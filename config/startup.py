@@ -15,3 +15,22 @@ def load_settings() -> None:
         settings.INSTALLED_APPS  # noqa: B018  (touching one setting loads them all)
     except ImproperlyConfigured as exc:
         sys.exit(f"CreditDesk cannot start: {exc}")
+
+
+def warn_if_cache_is_process_local() -> None:
+    """For servers (WSGI, ASGI), which run no system checks: with DEBUG off, a process-local
+    cache means each worker keeps its own rate-limit counters. One line on stderr, where the
+    server's log collects it."""
+    from django.conf import settings
+
+    from accounts.checks import (
+        PROCESS_LOCAL_CACHE_HINT,
+        PROCESS_LOCAL_CACHE_WARNING,
+        cache_is_process_local,
+    )
+
+    if not settings.DEBUG and cache_is_process_local():
+        print(
+            f"CreditDesk warning: {PROCESS_LOCAL_CACHE_WARNING} {PROCESS_LOCAL_CACHE_HINT}.",
+            file=sys.stderr,
+        )

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import activate_totp
 from config import views
 
 # Staff sign in through allauth like everyone else: one place for rate limits and two-factor.
@@ -22,6 +23,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # allauth's TOTP activation, which then counts as this session's second factor (for staff).
+    path("accounts/2fa/totp/activate/", activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("credits.urls")),

@@ -6,6 +6,8 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from accounts import lookups
+from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from accounts.models import User
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
@@ -149,9 +151,10 @@ class TransferForm(IdempotentForm):
 
     def clean_email(self):
         email = self.cleaned_data["email"]
-        receiver = User.objects.filter(email__iexact=email, is_active=True).first()
-        if receiver is None:
-            raise forms.ValidationError("There is no CreditDesk user with this e-mail address.")
+        try:
+            receiver = lookups.find_receiver(sender=self.sender, email=email)
+        except (ReceiverNotFound, ReceiverLookupsExhausted) as refusal:
+            raise forms.ValidationError(refusal.message) from refusal
         if receiver == self.sender:
             raise forms.ValidationError("You cannot transfer credits to yourself.")
         self.receiver = receiver

@@ -3,19 +3,27 @@
 One module, so every suite signs in the same way and a change to credentials changes one place.
 """
 
+import base64
+import hashlib
+import hmac
 import json
+import struct
+import time
 import uuid
 
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client, RequestFactory
-from rest_framework.authtoken.models import Token
+
+from accounts import services
 
 
-def api_token(user) -> str:
-    """A new API token for `user`, as its owner would create one; returns the secret."""
-    return Token.objects.create(user=user).key
+def api_token(user, *, name: str | None = None, expires_at=None) -> str:
+    """A new API token for `user`, as its owner creates one on the Account page; returns the
+    token (the secret shown once)."""
+    name = name or f"test token {uuid.uuid4().hex[:8]}"
+    return services.create_api_token(user=user, name=name, expires_at=expires_at).secret
 
 
 def enrol_two_factor(user) -> str:
@@ -23,6 +31,23 @@ def enrol_two_factor(user) -> str:
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
     return secret
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The six-digit code an authenticator app shows for `secret` at `at` (default now):
+    RFC 6238, written here independently of allauth's own implementation."""
+    key = base64.b32decode(secret, casefold=True)
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def this_totp_window() -> float:
+    """The start of the current 30-second TOTP window: freeze the clock there (time_machine) so a
+    code computed now is still the valid one when the server checks it."""
+    return float(int(time.time()) // 30 * 30)
 
 
 def sign_in_staff(client: Client, user) -> Client:

@@ -92,7 +92,11 @@ def test_env_example_as_it_is_plus_production_values_passes_the_deployment_check
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DISPUTE_WINDOW_DAYS", "sixty"), ("CREDITS_DAILY_TRANSFER_LIMIT", "0")],
+    [
+        ("DISPUTE_WINDOW_DAYS", "sixty"),
+        ("CREDITS_DAILY_TRANSFER_LIMIT", "0"),
+        ("STAFF_SESSION_IDLE_MINUTES", "0"),
+    ],
 )
 def test_a_bad_number_setting_is_named_in_one_line(variable, value):
     result = manage("check", DEBUG="true", **{variable: value})
@@ -118,3 +122,47 @@ def test_postgresql_prepares_statements_run_five_times_by_default():
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler():
     assert "prepare_threshold" not in database_options(DATABASE_PREPARED_STATEMENTS="false")
+
+
+def shown_setting(expression: str, **variables: str) -> str:
+    show = f"from django.conf import settings; print({expression})"
+    result = manage("shell", "-c", show, **variables)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_with_debug_off_the_cache_is_the_database_table_migrate_creates():
+    cache = shown_setting("settings.CACHES['default']", **PRODUCTION)
+
+    assert "'BACKEND': 'django.core.cache.backends.db.DatabaseCache'" in cache
+    assert "'LOCATION': 'creditdesk_cache'" in cache
+    assert "'MAX_ENTRIES': 100000" in cache
+
+
+def test_with_debug_on_the_cache_is_the_processs_memory():
+    assert "LocMemCache" in shown_setting("settings.CACHES['default']['BACKEND']", DEBUG="true")
+
+
+def test_the_trusted_proxy_count_sets_allauths_and_drfs():
+    expression = "(settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.REST_FRAMEWORK['NUM_PROXIES'])"
+
+    assert shown_setting(expression, DEBUG="true") == "(0, 0)"
+    assert shown_setting(expression, DEBUG="true", TRUSTED_PROXY_COUNT="2") == "(2, 2)"
+
+
+def test_a_process_local_cache_with_debug_off_is_warned_about_by_check_and_the_wsgi_server(
+    tmp_path,
+):
+    # A static root that exists: whitenoise would warn of a missing one (no collectstatic here).
+    production = {**PRODUCTION, "STATIC_ROOT": str(tmp_path)}
+    local = {**production, "CACHE_URL": "locmemcache://"}
+
+    checked = manage("check", **local)
+    served = python("import config.wsgi", **local)
+
+    assert checked.returncode == 0
+    assert "accounts.W002" in checked.stderr
+    assert "CACHE_URL" in checked.stderr
+    assert served.returncode == 0, served.stderr
+    assert served.stderr.startswith("CreditDesk warning: The cache (CACHE_URL) is process-local")
+    assert python("import config.wsgi", **production).stderr == ""

@@ -6,15 +6,17 @@ import json
 import django_filters
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse429Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts import lookups
+from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from config.api import (
     IDEMPOTENCY_HEADER,
     REFUSALS,
@@ -288,18 +290,32 @@ class TransferView(APIView):
     @extend_schema(
         summary="Transfer paid credits to another user",
         description="Promotional credits cannot be transferred; the receiver's credits keep "
-        "their expiry; a daily limit applies.",
+        "their expiry; a daily limit applies. Each user may look up a limited number of "
+        "different receiver addresses an hour (TRANSFER_RECEIVER_LOOKUPS_PER_HOUR); past it, "
+        "every new address is answered 429, whether or not it has an account.",
         parameters=[IDEMPOTENCY_HEADER],
         request=TransferRequest,
-        responses={201: TransactionSerializer, **REFUSALS},
+        responses={
+            201: TransactionSerializer,
+            **REFUSALS,
+            429: OpenApiResponse(
+                ErrorResponse429Serializer,
+                description="Too many different receivers looked up in the last hour; the "
+                "Retry-After header says after how many seconds to try again. Nothing was "
+                "done, so the same Idempotency-Key may be sent again.",
+            ),
+        },
         tags=TAG,
     )
     @idempotent
     def post(self, request):
         data = valid_data(TransferRequest, request)
-        receiver = User.objects.filter(email__iexact=data["receiver_email"], is_active=True).first()
-        if receiver is None:
-            raise ValidationError({"receiver_email": "There is no user with this e-mail address."})
+        try:
+            receiver = lookups.find_receiver(sender=request.user, email=data["receiver_email"])
+        except ReceiverNotFound as refusal:
+            raise ValidationError({"receiver_email": refusal.message}) from refusal
+        except ReceiverLookupsExhausted as refusal:
+            raise Throttled(wait=refusal.retry_after, detail=refusal.message) from refusal
         txn = services.transfer(
             sender=_wallet(request),
             receiver=receiver.wallet,

@@ -1,8 +1,9 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
-from tests.clients import sign_in_staff
+from accounts.models import ApiToken, User
+from tests.clients import api_token, sign_in_staff
 from tests.factories import StaffFactory, UserFactory
 from tests.pages import page, text
 
@@ -34,10 +35,25 @@ def test_adding_a_user_whose_address_differs_only_in_case_is_refused_plainly(cli
     assert User.objects.filter(email__iexact="alice@example.com").count() == 1
 
 
-def test_staff_cannot_read_api_tokens_in_the_admin(client):
+def test_staff_see_no_token_secret_in_the_admin_and_may_revoke_a_token(client):
     sign_in_staff(client, StaffFactory())
+    owner = UserFactory()
+    secret = api_token(owner, name="leaked")
+    token = ApiToken.objects.get()
 
+    shown = client.get(reverse("admin:accounts_apitoken_change", args=[token.pk]))
+    assert shown.status_code == 200
+    assert "leaked" in text(shown)
+    assert token.secret_hash not in shown.content.decode()
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
+
+    client.post(
+        reverse("admin:accounts_apitoken_changelist"),
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+    )
+
+    response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {secret}")
+    assert response.status_code == 401
 
 
 def test_a_non_staff_user_opening_the_admin_gets_the_sites_403_page(client):

@@ -60,18 +60,6 @@ def test_sign_in_before_verifying_sends_the_user_back_to_verification(client, ma
     assert signed_in_user_id(client) is None
 
 
-def test_sign_up_with_a_taken_email_is_refused_beside_the_field(client):
-    UserFactory(email="taken@example.com")
-
-    response = sign_up(client, "Taken@Example.com")
-
-    assert response.status_code == 200
-    error = page(response).find(id="id_email_error")
-    assert error is not None
-    assert "already registered" in error.get_text()
-    assert User.objects.count() == 1
-
-
 def test_sign_up_with_a_weak_password_is_refused_beside_the_field(client):
     response = sign_up(client, "weak@example.com", "12345678", "12345678")
 

@@ -5,9 +5,11 @@ import re
 import shutil
 
 import pytest
+import time_machine
 from django.db import connection
 
 from credits import services
+from tests.clients import enrol_two_factor, this_totp_window, totp_code
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 
@@ -62,18 +64,27 @@ def accessibility_violations(page) -> list[str]:
     ]
 
 
-def sign_in(page, base: str, email: str) -> None:
+def sign_in(page, base: str, email: str, totp_secret: str | None = None) -> None:
+    """Through the real pages: e-mail and password, then (staff) a code from the authenticator
+    app, computed from its secret as the app would."""
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    if totp_secret is not None:
+        page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
+        # The server's clock is held at the start of a 30-second window while the code is used.
+        with time_machine.travel(this_totp_window(), tick=True):
+            page.get_by_label("Code").fill(totp_code(totp_secret))
+            page.get_by_role("button", name="Sign In").click()
+            page.wait_for_url(re.compile(r"/(dashboard|admin)/"))
     page.wait_for_url(re.compile(r"/(dashboard|admin)/"))
 
 
 def test_a_user_disputes_a_spend_and_sees_the_refund(live_server, browser, settings):
     settings.SECURE_SSL_REDIRECT = False
     alice = UserFactory(email="alice@example.com", name="Alice")
-    StaffFactory(email="staff@example.com")
+    staff_secret = enrol_two_factor(StaffFactory(email="staff@example.com"))
     fund(alice.wallet, 500)
     services.spend(
         wallet=alice.wallet, amount=80, description="Logo job", actor=ACTOR, idempotency_key=key()
@@ -107,7 +118,7 @@ def test_a_user_disputes_a_spend_and_sees_the_refund(live_server, browser, setti
     problems += accessibility_violations(user)
 
     staff = browser.new_page()
-    sign_in(staff, base, "staff@example.com")
+    sign_in(staff, base, "staff@example.com", totp_secret=staff_secret)
     dispute_id = re.search(r"/disputes/(\d+)/", dispute_url).group(1)
     staff.goto(f"{base}/admin/disputes/dispute/{dispute_id}/step/resolve/")
     staff.get_by_label("Credits to refund").fill("80")

@@ -9,9 +9,9 @@ from accounts.demo import seed_users
 
 class Command(BaseCommand):
     help = (
-        "Create demo data for trying CreditDesk: a staff superuser and two users with verified "
-        "e-mail addresses, then each app's demo data (its `demo.seed`). Safe to run again: what "
-        "exists is left unchanged."
+        "Create demo data for trying CreditDesk: a staff superuser (with an authenticator-app "
+        "secret, printed) and two users with verified e-mail addresses, then each app's demo "
+        "data (its `demo.seed`). Safe to run again: what exists is left unchanged."
     )
 
     def add_arguments(self, parser):
@@ -30,12 +30,19 @@ class Command(BaseCommand):
         with transaction.atomic():
             seeded = seed_users()
             self.stdout.write("Demo users (sign in at /accounts/login/):")
-            for demo, created in seeded:
+            for entry in seeded:
+                demo = entry.demo
                 role = "staff superuser" if demo.is_staff else "user"
-                state = "created" if created else "already there, left unchanged"
+                state = "created" if entry.created else "already there, left unchanged"
                 self.stdout.write(
                     f"  {demo.email:<24} password {demo.password:<22} {role} ({state})"
                 )
+                if entry.totp_secret:
+                    self.stdout.write(
+                        f"    staff pages need two-factor: add this secret to an authenticator "
+                        f"app\n    TOTP secret {entry.totp_secret}\n    or its URI (what a QR "
+                        f"code holds) {entry.totp_url}"
+                    )
             for seed in _app_seeders():
                 seed(self.stdout)
 
