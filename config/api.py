@@ -18,6 +18,7 @@ from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 from billing.errors import BillingError
+from config import faults
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
 from disputes.services import DisputeError
@@ -78,6 +79,9 @@ class DomainErrorHandler(ExceptionHandler):
     """The services' typed errors, in the API's one error shape, with their own codes."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        busy = faults.api_exception_for(exc)
+        if busy is not None:
+            return busy
         if isinstance(exc, IdempotencyConflict):
             return Conflict(exc.message)
         if isinstance(exc, CreditRefusal):
@@ -87,6 +91,11 @@ class DomainErrorHandler(ExceptionHandler):
         if isinstance(exc, CreditError | DisputeError | BillingError):
             return Refused(exc.message)
         return super().convert_known_exceptions(exc)
+
+    def report_exception(self, exc, response) -> None:
+        # A busy database is an expected condition (logged as a warning), not a crash to report.
+        if not isinstance(exc, faults.DatabaseBusy):
+            super().report_exception(exc, response)
 
 
 class StrictPageSize:

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config import startup
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -123,6 +125,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost, so a view that found the database busy answers 503 (config.faults).
+    "config.faults.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,16 +157,44 @@ DATABASES = {
         "DATABASE_URL", env.db_url_config, default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     ),
 }
+# How long one statement may wait for a lock another transaction holds (a wallet row), and how
+# long it may run, in seconds; 0 means no limit. A request gives up early and answers 503 with
+# Retry-After, keeping nothing (config.faults), rather than wait until the server kills its
+# worker. Operators' commands (cron jobs, migrations, the task worker) may wait longer. Both
+# pairs are read, and checked, in every process; config.startup says which one applies.
+REQUEST_DATABASE_TIMEOUTS = (
+    count_setting("DATABASE_LOCK_TIMEOUT", 3),
+    count_setting("DATABASE_STATEMENT_TIMEOUT", 15),
+)
+COMMAND_DATABASE_TIMEOUTS = (
+    count_setting("DATABASE_COMMAND_LOCK_TIMEOUT", 60),
+    count_setting("DATABASE_COMMAND_STATEMENT_TIMEOUT", 0),
+)
+DATABASE_LOCK_TIMEOUT, DATABASE_STATEMENT_TIMEOUT = (
+    REQUEST_DATABASE_TIMEOUTS if startup.serves_requests else COMMAND_DATABASE_TIMEOUTS
+)
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock up front, so concurrent writers wait
-    # (busy_timeout) instead of failing halfway through; WAL lets pages read meanwhile.
+    # (busy_timeout: the lock timeout; SQLite has no statement timeout) instead of failing
+    # halfway through; WAL lets pages read meanwhile.
+    busy_ms = DATABASE_LOCK_TIMEOUT * 1000 or 2**31 - 1  # 0: no limit (about 24 days)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+            "init_command": f"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={busy_ms};",
         }
     )
 else:
+    # Sent when each connection opens (libpq's `options`, after any the URL gave). Behind
+    # PgBouncer, which refuses or ignores `options`, set them on the role instead
+    # (ALTER ROLE … SET lock_timeout = '3s'; README).
+    timeouts = (
+        f"-c lock_timeout={DATABASE_LOCK_TIMEOUT}s "
+        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}s"
+    )
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    database_options["options"] = f"{database_options.get('options', '')} {timeouts}".strip()
     DATABASES["default"]["CONN_MAX_AGE"] = count_setting("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # psycopg prepares a statement once it has run this many times on a connection. Only the
