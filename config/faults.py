@@ -14,9 +14,10 @@ import logging
 import sqlite3
 import sys
 
-from django.db import OperationalError
+from django.db import OperationalError, models
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from drf_standardized_errors.openapi_serializers import ServerErrorEnum
 from rest_framework import exceptions, serializers, status
 
 from config.views import API_PREFIX, api_error
@@ -114,8 +115,12 @@ def busy_response_for_current_error(request: HttpRequest) -> HttpResponse | None
 # --- the schema ----------------------------------------------------------------------------------
 
 
+class ErrorCode503Enum(models.TextChoices):
+    DATABASE_BUSY = "database_busy"
+
+
 class Error503Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=[("database_busy", "database_busy")])
+    code = serializers.ChoiceField(choices=ErrorCode503Enum.choices)
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
 
@@ -123,5 +128,5 @@ class Error503Serializer(serializers.Serializer):
 class ErrorResponse503Serializer(serializers.Serializer):
     """The database was busy; retry after Retry-After seconds (with the same Idempotency-Key)."""
 
-    type = serializers.ChoiceField(choices=[("server_error", "server_error")])
+    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
     errors = Error503Serializer(many=True)

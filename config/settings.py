@@ -115,6 +115,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: a NUL character is a 400, an over-large body a 413.
+    "config.malformed.MalformedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -307,6 +309,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (config.parsers).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
@@ -316,6 +320,15 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "config.api.DomainErrorHandler",
+    # drf-standardized-errors' own codes, plus a body too large and a busy database, which
+    # every operation may answer.
+    "ALLOWED_ERROR_STATUS_CODES": [
+        *("400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503")
+    ],
+    "ERROR_SCHEMAS": {
+        "413": "config.malformed.ErrorResponse413Serializer",
+        "503": "config.faults.ErrorResponse503Serializer",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CreditDesk API",
@@ -340,6 +353,8 @@ SPECTACULAR_SETTINGS = {
                 *(f"ErrorCode{status}Enum" for status in (401, 403, 404, 405, 406, 415, 429, 500)),
             ]
         },
+        "ErrorCode413Enum": "config.malformed.ErrorCode413Enum.choices",
+        "ErrorCode503Enum": "config.faults.ErrorCode503Enum.choices",
         "WalletStatusEnum": "config.api_enums.WALLET_STATUS",
         "HoldStatusEnum": "config.api_enums.HOLD_STATUS",
         "DisputeStatusEnum": "config.api_enums.DISPUTE_STATUS",
