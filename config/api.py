@@ -3,35 +3,54 @@ responses for Idempotency-Key."""
 
 import hashlib
 import json
+import re
 from datetime import UTC
 from functools import wraps
 
 import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 from billing.errors import BillingError
 from config import faults
+from config.schema import IDEMPOTENCY_KEY_HEADER
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
 from disputes.services import DisputeError
 from integrations.models import StoredResponse
 
+# One limit, the API's: 1 to 200 visible ASCII characters. The ledger's own keys hold 255, and
+# the API's reach it as "api:<key>", so every key this accepts fits there too.
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+IDEMPOTENCY_KEY = re.compile(rf"[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+IDEMPOTENCY_KEY_RULE = (
+    f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, without spaces (a UUID is "
+    "a good key)"
+)
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    type=OpenApiTypes.STR,
+    name=IDEMPOTENCY_KEY_HEADER,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": "^[!-~]+$",
+    },
     location=OpenApiParameter.HEADER,
     required=True,
     description=(
-        "A unique key per operation (a UUID). Retrying with the same key and body replays the "
-        "first response and does nothing again; the same key with another body is refused (409)."
+        f"A unique key per operation: {IDEMPOTENCY_KEY_RULE}. Retrying with the same key and "
+        "body replays the first response and does nothing again; the same key with another "
+        "body is refused (409). A missing key, or one that breaks this rule, is a 400 "
+        f"validation error with `attr` `{IDEMPOTENCY_KEY_HEADER}` (code `required` or "
+        "`invalid`), and nothing is done."
     ),
 )
 
@@ -202,9 +221,7 @@ def idempotent(view_method):
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 255:
-            raise BadRequest("An Idempotency-Key header of 1 to 255 characters is required.")
+        key = _idempotency_key(request)
         scope = actor_for(request).idempotency_scope
         fingerprint = _fingerprint(request)
         stored = StoredResponse.objects.filter(scope=scope, key=key).first()
@@ -219,7 +236,23 @@ def idempotent(view_method):
             _store(scope, key, fingerprint, response)
         return response
 
+    wrapper.takes_idempotency_key = True  # config.schema documents the key's 400
     return wrapper
+
+
+def _idempotency_key(request) -> str:
+    """The request's Idempotency-Key, or a 400 naming the header and the rule it breaks."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        message, code = (
+            f"An {IDEMPOTENCY_KEY_HEADER} header is required: {IDEMPOTENCY_KEY_RULE}.",
+            "required",
+        )
+    elif not IDEMPOTENCY_KEY.fullmatch(key):
+        message, code = f"The {IDEMPOTENCY_KEY_HEADER} must be {IDEMPOTENCY_KEY_RULE}.", "invalid"
+    else:
+        return key
+    raise exceptions.ValidationError({IDEMPOTENCY_KEY_HEADER: [ErrorDetail(message, code=code)]})
 
 
 # What the work answered: successes and business refusals. Not 400/404 (nothing began) nor 409.
