@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from billing.errors import BillingError
 from config import faults
+from config.fields import is_ascii_digits
 from config.schema import IDEMPOTENCY_KEY_HEADER
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
@@ -124,7 +125,7 @@ class StrictPageSize:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdecimal() or not 1 <= int(raw) <= self.max_page_size:
+        if not is_ascii_digits(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
             )
@@ -187,7 +188,7 @@ class HistoryCursor(StrictPageSize, CursorPagination):
 class Pages(StrictPageSize, PageNumberPagination):
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param)
-        if number is not None and not number.isdecimal():
+        if number is not None and not is_ascii_digits(number):
             raise exceptions.NotFound("Invalid page: give a page number from 1.")
         return super().get_page_number(request, paginator)
 
