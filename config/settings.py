@@ -4,6 +4,7 @@ Every variable is listed, with its meaning, in `.env.example`. Development needs
 (`make run` sets DEBUG=true); production needs at least SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import re
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,20 @@ def count_setting(name: str, default: int, *, minimum: int = 0) -> int:
             f"{name} must be a whole number of at least {minimum} (got {raw[:20]!r})"
         )
     return int(raw)
+
+
+RATE = re.compile(r"([1-9][0-9]*)/(second|minute|hour|day)")
+
+
+def rate_setting(name: str, default: str) -> str:
+    """A rate such as 600/minute (empty means the default), naming the variable if it is bad."""
+    raw = env.str(name, default="").strip() or default
+    if not RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 600/minute: a whole number of at least 1, then "
+            f"/second, /minute, /hour or /day (got {raw[:20]!r})"
+        )
+    return raw
 
 
 def url_setting(name: str, parse, default: str) -> dict:
@@ -316,7 +331,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
     "URL_FORMAT_OVERRIDE": None,
+    # Rates per caller and per anonymous address (config.throttling); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.UserThrottle",
+        "config.throttling.AnonymousThrottle",
+    ],
+    # An anonymous caller is its connection's address, never an X-Forwarded-For it may forge.
+    "NUM_PROXIES": 0,
 }
+# Calls a signed-in caller may make (any credential), and an anonymous address, per period.
+API_THROTTLE_USER_RATE = rate_setting("API_THROTTLE_USER_RATE", "600/minute")
+API_THROTTLE_ANON_RATE = rate_setting("API_THROTTLE_ANON_RATE", "60/minute")
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "config.api.DomainErrorHandler",
