@@ -10,6 +10,7 @@ from functools import wraps
 import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -24,6 +25,8 @@ from config.fields import is_ascii_digits
 from config.schema import IDEMPOTENCY_KEY_HEADER
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
+from credits.models import IdempotencyRecord
+from credits.services.idempotency import MIN_RETENTION
 from disputes.services import DisputeError
 from integrations.models import StoredResponse
 
@@ -72,7 +75,9 @@ class DomainErrorResponse(serializers.Serializer):
 # What every endpoint that moves credits may answer besides its success.
 REFUSALS = {
     409: OpenApiResponse(DomainErrorResponse, description="The Idempotency-Key was used for "
-                         "another request."),
+                         "another request (idempotency_conflict), or so long ago that its "
+                         "response is no longer kept (idempotency_key_expired): nothing was "
+                         "done."),
     422: OpenApiResponse(DomainErrorResponse, description="Refused: not enough credits, a "
                          "wallet that is not active, a hold that is not open…"),
 }  # fmt: skip
@@ -228,6 +233,7 @@ def idempotent(view_method):
         stored = StoredResponse.objects.filter(scope=scope, key=key).first()
         if stored is not None:
             return _replay(stored, fingerprint)
+        _refuse_a_pruned_key(scope, key)
         request.idempotency_key = key
         try:
             response = view_method(self, request, *args, **kwargs)
@@ -263,6 +269,27 @@ STORED_STATUSES = {200, 201, 202, status.HTTP_422_UNPROCESSABLE_ENTITY}
 def _fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _refuse_a_pruned_key(scope: str, key: str) -> None:
+    """409 for a key whose stored response `idempotency_prune` deleted while the ledger kept its
+    record (its request moved credits): it is never run again. A record younger than any
+    retention is a response that was never stored (the process stopped between the work and
+    storing it): the view then runs, and the ledger replays the work instead of redoing it."""
+    first_used = (
+        IdempotencyRecord.objects.filter(
+            scope=scope, key=f"api:{key}", created_at__lt=timezone.now() - MIN_RETENTION
+        )
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if first_used is not None:
+        raise Conflict(
+            f"This {IDEMPOTENCY_KEY_HEADER} was first used on {first_used:%Y-%m-%d}, longer ago "
+            "than its response is kept, so the request is not run again: nothing was done. "
+            "Send a new request with a new key.",
+            code="idempotency_key_expired",
+        )
 
 
 def _replay(stored: StoredResponse, fingerprint: str) -> Response:

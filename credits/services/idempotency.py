@@ -1,12 +1,14 @@
-"""One idempotency mechanism for every ledger mutation (`run_idempotent`)."""
+"""One idempotency mechanism for every ledger mutation (`run_idempotent`), and its pruning."""
 
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from credits.actors import Actor
 from credits.errors import CreditRefusal, IdempotencyConflict, InvalidRequest, refusal_for_code
@@ -16,6 +18,11 @@ from credits.services.ledger import claim_and_lock_wallet
 Result = TypeVar("Result", bound=CreditTransaction | None)
 
 MAX_KEY_LENGTH = 255
+
+# How long the records of keys are kept: by default (`manage.py idempotency_prune`), and at least
+# (no prune goes below it, so a key is never forgotten while its request may still be retried).
+DEFAULT_RETENTION = timedelta(days=30)
+MIN_RETENTION = timedelta(days=1)
 
 
 @dataclass
@@ -101,3 +108,24 @@ def _replay(*, scope: str, key: str, fingerprint: str) -> CreditTransaction | No
     if record.refusal_code:
         raise refusal_for_code(record.refusal_code)(record.refusal_message)
     return CreditTransaction.objects.filter(idempotency_record=record).first()
+
+
+def prune_refusals(*, before: datetime, dry_run: bool = False, batch: int = 1000) -> int:
+    """Delete the records of keys first used before `before` whose request was refused; return
+    how many (or, with `dry_run`, would be).
+
+    A refused request moved nothing, so forgetting its key can never move credits twice: the
+    key then runs as a new request, once. A record with a transaction is never deleted (the
+    ledger is append-only): it is what makes its key spend once, however old the key is.
+    """
+    if before > timezone.now() - MIN_RETENTION:
+        raise InvalidRequest(f"Idempotency records are kept at least {MIN_RETENTION.days} day.")
+    refused = IdempotencyRecord.objects.filter(created_at__lt=before).exclude(refusal_code="")
+    refused = refused.filter(credit_transaction__isnull=True)
+    if dry_run:
+        return refused.count()
+    deleted = 0
+    while ids := list(refused.values_list("id", flat=True)[:batch]):
+        # Short statements, each its own transaction: safe beside live traffic.
+        deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
+    return deleted
