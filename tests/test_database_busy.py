@@ -151,6 +151,23 @@ def test_request_connections_wait_3_seconds_for_a_lock_and_run_15_at_most():
     assert (lock_timeout, statement_timeout) == ("3s", "15s")
 
 
+def in_another_thread(request):
+    """The answer to `request()` made from another thread, on its own database connection."""
+    answers = []
+
+    def call():
+        try:
+            answers.append(request())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(timeout=60)
+    [answer] = answers
+    return answer
+
+
 @sqlite_only
 @pytest.mark.django_db
 def test_sqlite_answers_503_when_its_database_is_locked():
@@ -159,22 +176,27 @@ def test_sqlite_answers_503_when_its_database_is_locked():
     user = UserFactory()
     fund(user.wallet, 100)
     api = Api(user)
-    answers = []
 
-    def call():
-        try:
-            answers.append(api.post("spends", {"amount": 1, "description": "x"}))
-        finally:
-            connection.close()
+    busy = in_another_thread(lambda: api.post("spends", {"amount": 1, "description": "x"}))
 
-    thread = threading.Thread(target=call)
-    thread.start()
-    thread.join(timeout=60)
-
-    [busy] = answers
     assert busy.status_code == 503
     assert busy["Retry-After"] == "2"
     assert busy.json()["errors"][0]["code"] == "database_busy"
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_a_page_whose_session_cannot_be_read_is_the_503_page_too():
+    """Outside any view: the sign-in check reads the session (which the test's transaction
+    wrote) before the view runs, so the 500 handler answers, with the 503 page."""
+    client = Client(raise_request_exception=False)
+    client.force_login(UserFactory())
+
+    busy = in_another_thread(lambda: client.get("/dashboard/"))
+
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "2"
+    assert "CreditDesk is busy" in text(busy)
 
 
 TIMEOUTS = (
