@@ -4,7 +4,7 @@ user whatever credential they use, and per address for anonymous calls."""
 import pytest
 from django.test import Client
 
-from tests.clients import Api, api_token
+from tests.clients import Api
 from tests.factories import UserFactory
 from tests.processes import manage
 
@@ -27,13 +27,13 @@ def test_a_caller_past_their_rate_is_answered_429_with_retry_after(settings):
 def test_the_rate_is_per_user_whatever_the_credential(settings):
     settings.API_THROTTLE_USER_RATE = "2/minute"
     user = UserFactory()
-    by_token = Client(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
+    by_token = Api(user)
     by_session = Client()
     by_session.force_login(user)
 
-    assert by_token.get("/api/v1/wallet").status_code == 200
+    assert by_token.get("wallet").status_code == 200
     assert by_session.get("/api/v1/wallet").status_code == 200
-    assert by_token.get("/api/v1/wallet").status_code == 429
+    assert by_token.get("wallet").status_code == 429
     assert Api(UserFactory()).get("wallet").status_code == 200  # another user is not held back
 
 
