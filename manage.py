@@ -9,7 +9,7 @@ def main() -> None:
 
     from config.startup import load_settings
 
-    load_settings()
+    load_settings(command=sys.argv[1] if len(sys.argv) > 1 else "help")
     execute_from_command_line(sys.argv)
 
 

@@ -1,11 +1,13 @@
 from django import forms
 
+from config.fields import DigitsField
+
 
 class PromoCodeForm(forms.Form):
     code = forms.CharField(label="Promo code", max_length=40)
-    package = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    package = DigitsField(required=False, widget=forms.HiddenInput)
 
 
 class CheckoutForm(forms.Form):
-    package = forms.IntegerField(widget=forms.HiddenInput)
+    package = DigitsField(widget=forms.HiddenInput)
     promo_code = forms.CharField(required=False, max_length=40)

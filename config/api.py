@@ -3,37 +3,61 @@ responses for Idempotency-Key."""
 
 import hashlib
 import json
+import re
 from datetime import UTC
 from functools import wraps
 
 import django_filters
 from django import forms
 from django.db import IntegrityError, transaction
-from drf_spectacular.types import OpenApiTypes
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from accounts.two_factor import passed_two_factor
 from billing.errors import BillingError
+from config import faults
+from config.fields import is_ascii_digits
+from config.schema import IDEMPOTENCY_KEY_HEADER
 from credits.actors import Actor
 from credits.errors import CreditError, CreditRefusal, IdempotencyConflict, InvalidRequest
+from credits.models import IdempotencyRecord
+from credits.services.retention import MIN_RETENTION
 from disputes.services import DisputeError
 from integrations.models import StoredResponse
 
+# One limit, the API's: 1 to 200 visible ASCII characters. The ledger's own keys hold 255, and
+# the API's reach it as "api:<key>", so every key this accepts fits there too.
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+IDEMPOTENCY_KEY = re.compile(rf"[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+IDEMPOTENCY_KEY_RULE = (
+    f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, without spaces (a UUID is "
+    "a good key)"
+)
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    type=OpenApiTypes.STR,
+    name=IDEMPOTENCY_KEY_HEADER,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+        "pattern": "^[!-~]+$",
+    },
     location=OpenApiParameter.HEADER,
     required=True,
     description=(
-        "A unique key per operation (a UUID). Retrying with the same key and body replays the "
-        "first response and does nothing again; the same key with another body is refused (409)."
+        f"A unique key per operation: {IDEMPOTENCY_KEY_RULE}. Retrying with the same key and "
+        "body replays the first response and does nothing again; the same key with another "
+        "body is refused (409). A missing key, or one that breaks this rule, is a 400 "
+        f"validation error with `attr` `{IDEMPOTENCY_KEY_HEADER}` (code `required` or "
+        "`invalid`), and nothing is done."
     ),
 )
 
@@ -54,7 +78,9 @@ class DomainErrorResponse(serializers.Serializer):
 # What every endpoint that moves credits may answer besides its success.
 REFUSALS = {
     409: OpenApiResponse(DomainErrorResponse, description="The Idempotency-Key was used for "
-                         "another request."),
+                         "another request (idempotency_conflict), or so long ago that its "
+                         "response is no longer kept (idempotency_key_expired): nothing was "
+                         "done."),
     422: OpenApiResponse(DomainErrorResponse, description="Refused: not enough credits, a "
                          "wallet that is not active, a hold that is not open…"),
 }  # fmt: skip
@@ -81,6 +107,9 @@ class DomainErrorHandler(ExceptionHandler):
     """The services' typed errors, in the API's one error shape, with their own codes."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        busy = faults.api_exception_for(exc)
+        if busy is not None:
+            return busy
         if isinstance(exc, IdempotencyConflict):
             return Conflict(exc.message)
         if isinstance(exc, CreditRefusal):
@@ -91,6 +120,11 @@ class DomainErrorHandler(ExceptionHandler):
             return Refused(exc.message)
         return super().convert_known_exceptions(exc)
 
+    def report_exception(self, exc, response) -> None:
+        # A busy database is an expected condition (logged as a warning), not a crash to report.
+        if not isinstance(exc, faults.DatabaseBusy):
+            super().report_exception(exc, response)
+
 
 class StrictPageSize:
     """A page_size that is not a whole number from 1 to the maximum is a 400, not ignored."""
@@ -99,7 +133,7 @@ class StrictPageSize:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdecimal() or not 1 <= int(raw) <= self.max_page_size:
+        if not is_ascii_digits(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
             )
@@ -162,7 +196,7 @@ class HistoryCursor(StrictPageSize, CursorPagination):
 class Pages(StrictPageSize, PageNumberPagination):
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param)
-        if number is not None and not number.isdecimal():
+        if number is not None and not is_ascii_digits(number):
             raise exceptions.NotFound("Invalid page: give a page number from 1.")
         return super().get_page_number(request, paginator)
 
@@ -245,14 +279,13 @@ def idempotent(view_method):
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 255:
-            raise BadRequest("An Idempotency-Key header of 1 to 255 characters is required.")
+        key = _idempotency_key(request)
         scope = actor_for(request).idempotency_scope
         fingerprint = _fingerprint(request)
         stored = StoredResponse.objects.filter(scope=scope, key=key).first()
         if stored is not None:
             return _replay(stored, fingerprint)
+        _refuse_a_pruned_key(scope, key)
         request.idempotency_key = key
         try:
             response = view_method(self, request, *args, **kwargs)
@@ -262,7 +295,23 @@ def idempotent(view_method):
             _store(scope, key, fingerprint, response)
         return response
 
+    wrapper.takes_idempotency_key = True  # config.schema documents the key's 400
     return wrapper
+
+
+def _idempotency_key(request) -> str:
+    """The request's Idempotency-Key, or a 400 naming the header and the rule it breaks."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        message, code = (
+            f"An {IDEMPOTENCY_KEY_HEADER} header is required: {IDEMPOTENCY_KEY_RULE}.",
+            "required",
+        )
+    elif not IDEMPOTENCY_KEY.fullmatch(key):
+        message, code = f"The {IDEMPOTENCY_KEY_HEADER} must be {IDEMPOTENCY_KEY_RULE}.", "invalid"
+    else:
+        return key
+    raise exceptions.ValidationError({IDEMPOTENCY_KEY_HEADER: [ErrorDetail(message, code=code)]})
 
 
 # What the work answered: successes and business refusals. Not 400/404 (nothing began) nor 409.
@@ -272,6 +321,27 @@ STORED_STATUSES = {200, 201, 202, status.HTTP_422_UNPROCESSABLE_ENTITY}
 def _fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _refuse_a_pruned_key(scope: str, key: str) -> None:
+    """409 for a key whose stored response `idempotency_prune` deleted while the ledger kept its
+    record (its request moved credits): it is never run again. A record younger than any
+    retention is a response that was never stored (the process stopped between the work and
+    storing it): the view then runs, and the ledger replays the work instead of redoing it."""
+    first_used = (
+        IdempotencyRecord.objects.filter(
+            scope=scope, key=f"api:{key}", created_at__lt=timezone.now() - MIN_RETENTION
+        )
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if first_used is not None:
+        raise Conflict(
+            f"This {IDEMPOTENCY_KEY_HEADER} was first used on {first_used:%Y-%m-%d}, longer ago "
+            "than its response is kept, so the request is not run again: nothing was done. "
+            "Send a new request with a new key.",
+            code="idempotency_key_expired",
+        )
 
 
 def _replay(stored: StoredResponse, fingerprint: str) -> Response:

@@ -4,11 +4,14 @@ Every variable is listed, with its meaning, in `.env.example`. Development needs
 (`make run` sets DEBUG=true); production needs at least SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import re
 import warnings
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config import startup
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +43,20 @@ def count_setting(name: str, default: int, *, minimum: int = 0) -> int:
             f"{name} must be a whole number of at least {minimum} (got {raw[:20]!r})"
         )
     return int(raw)
+
+
+RATE = re.compile(r"([1-9][0-9]*)/(second|minute|hour|day)")
+
+
+def rate_setting(name: str, default: str) -> str:
+    """A rate such as 600/minute (empty means the default), naming the variable if it is bad."""
+    raw = env.str(name, default="").strip() or default
+    if not RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 600/minute: a whole number of at least 1, then "
+            f"/second, /minute, /hour or /day (got {raw[:20]!r})"
+        )
+    return raw
 
 
 def url_setting(name: str, parse, default: str) -> dict:
@@ -112,6 +129,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: a NUL character is a 400, an over-large body a 413.
+    "config.malformed.MalformedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +145,8 @@ MIDDLEWARE = [
     # Staff pages (the admin) need a session that passed two-factor.
     "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost, so a view that found the database busy answers 503 (config.faults).
+    "config.faults.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -157,16 +178,44 @@ DATABASES = {
         "DATABASE_URL", env.db_url_config, default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     ),
 }
+# How long one statement may wait for a lock another transaction holds (a wallet row), and how
+# long it may run, in seconds; 0 means no limit. A request gives up early and answers 503 with
+# Retry-After, keeping nothing (config.faults), rather than wait until the server kills its
+# worker. Operators' commands (cron jobs, migrations, the task worker) may wait longer. Both
+# pairs are read, and checked, in every process; config.startup says which one applies.
+REQUEST_DATABASE_TIMEOUTS = (
+    count_setting("DATABASE_LOCK_TIMEOUT", 3),
+    count_setting("DATABASE_STATEMENT_TIMEOUT", 15),
+)
+COMMAND_DATABASE_TIMEOUTS = (
+    count_setting("DATABASE_COMMAND_LOCK_TIMEOUT", 60),
+    count_setting("DATABASE_COMMAND_STATEMENT_TIMEOUT", 0),
+)
+DATABASE_LOCK_TIMEOUT, DATABASE_STATEMENT_TIMEOUT = (
+    REQUEST_DATABASE_TIMEOUTS if startup.serves_requests else COMMAND_DATABASE_TIMEOUTS
+)
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock up front, so concurrent writers wait
-    # (busy_timeout) instead of failing halfway through; WAL lets pages read meanwhile.
+    # (busy_timeout: the lock timeout; SQLite has no statement timeout) instead of failing
+    # halfway through; WAL lets pages read meanwhile.
+    busy_ms = DATABASE_LOCK_TIMEOUT * 1000 or 2**31 - 1  # 0: no limit (about 24 days)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+            "init_command": f"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={busy_ms};",
         }
     )
 else:
+    # Sent when each connection opens (libpq's `options`, after any the URL gave). Behind
+    # PgBouncer, which refuses or ignores `options`, set them on the role instead
+    # (ALTER ROLE … SET lock_timeout = '3s'; README).
+    timeouts = (
+        f"-c lock_timeout={DATABASE_LOCK_TIMEOUT}s "
+        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}s"
+    )
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    database_options["options"] = f"{database_options.get('options', '')} {timeouts}".strip()
     DATABASES["default"]["CONN_MAX_AGE"] = count_setting("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # psycopg prepares a statement once it has run this many times on a connection. Only the
@@ -314,17 +363,37 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (config.parsers).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
     "URL_FORMAT_OVERRIDE": None,
-    # Throttles tell clients apart by address as allauth does (None would trust the whole header).
+    # Rates per caller and per anonymous address (config.throttling); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.UserThrottle",
+        "config.throttling.AnonymousThrottle",
+    ],
+    # An anonymous caller is its connection's address, or, behind TRUSTED_PROXY_COUNT proxies,
+    # the address they saw (never an X-Forwarded-For entry the caller could forge).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# Calls a signed-in caller may make (any credential), and an anonymous address, per period.
+API_THROTTLE_USER_RATE = rate_setting("API_THROTTLE_USER_RATE", "600/minute")
+API_THROTTLE_ANON_RATE = rate_setting("API_THROTTLE_ANON_RATE", "60/minute")
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "EXCEPTION_HANDLER_CLASS": "config.api.DomainErrorHandler",
+    # drf-standardized-errors' own codes, plus a body too large and a busy database, which
+    # every operation may answer.
+    "ALLOWED_ERROR_STATUS_CODES": [
+        *("400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503")
+    ],
+    "ERROR_SCHEMAS": {
+        "413": "config.malformed.ErrorResponse413Serializer",
+        "503": "config.faults.ErrorResponse503Serializer",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CreditDesk API",
@@ -349,6 +418,8 @@ SPECTACULAR_SETTINGS = {
                 *(f"ErrorCode{status}Enum" for status in (401, 403, 404, 405, 406, 415, 429, 500)),
             ]
         },
+        "ErrorCode413Enum": "config.malformed.ErrorCode413Enum.choices",
+        "ErrorCode503Enum": "config.faults.ErrorCode503Enum.choices",
         "WalletStatusEnum": "config.api_enums.WALLET_STATUS",
         "HoldStatusEnum": "config.api_enums.HOLD_STATUS",
         "DisputeStatusEnum": "config.api_enums.DISPUTE_STATUS",

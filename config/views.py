@@ -104,6 +104,11 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    from config.faults import busy_response_for_current_error
+
+    busy = busy_response_for_current_error(request)
+    if busy is not None:
+        return busy
     if request.path.startswith(API_PREFIX):
         return api_error(
             status=500, error_type="server_error", code="error", detail="A server error occurred."

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import lookups
 from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from accounts.models import User
+from config.fields import DigitsField
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
 from credits.services.rules import MAX_AMOUNT
@@ -34,7 +35,7 @@ def refusal_text(error: CreditError) -> str:
 
 
 class CreditMovementForm(IdempotentForm):
-    amount = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="Whole credits.")
+    amount = DigitsField(min_value=1, max_value=MAX_AMOUNT, help_text="Whole credits.")
     reason = forms.CharField(
         max_length=255, help_text="Recorded on the transaction and shown to the user."
     )
@@ -48,7 +49,7 @@ class GrantForm(CreditMovementForm):
         required=False,
         help_text="In UTC, e.g. 2027-01-31 23:59. Leave empty for credits that never expire.",
     )
-    priority = forms.IntegerField(
+    priority = DigitsField(
         min_value=0,
         max_value=100,
         initial=50,
@@ -140,7 +141,7 @@ class StatementForm(forms.Form):
 
 class TransferForm(IdempotentForm):
     email = forms.EmailField(label="Receiver's e-mail address")
-    amount = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT, help_text="Paid credits only.")
+    amount = DigitsField(min_value=1, max_value=MAX_AMOUNT, help_text="Paid credits only.")
     description = forms.CharField(max_length=255, required=False, label="Message (optional)")
 
     field_order = ["email", "amount", "description"]

@@ -106,6 +106,15 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="credits_idempotency_unique_key")
         ]
+        indexes = [
+            # What `idempotency_prune` deletes: refusals past the retention (the records of
+            # transactions stay, so the index leaves them out).
+            models.Index(
+                fields=["created_at"],
+                name="credits_idempotency_refusals",
+                condition=~models.Q(refusal_code=""),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"

@@ -1,5 +1,7 @@
 from django import forms
 
+from config.fields import DigitsField
+from credits.services.rules import MAX_AMOUNT
 from disputes.models import Dispute
 
 
@@ -11,7 +13,7 @@ class OpenDisputeForm(forms.Form):
         label="What went wrong?",
         help_text="Tell us what happened; staff read this first.",
     )
-    amount = forms.IntegerField(min_value=1, label="Credits you ask back")
+    amount = DigitsField(min_value=1, max_value=MAX_AMOUNT, label="Credits you ask back")
 
     def __init__(self, *args, most: int, **kwargs):
         super().__init__(*args, **kwargs)

@@ -23,6 +23,8 @@ class StoredResponse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="integrations_response_key")
         ]
+        # `idempotency_prune` deletes the oldest.
+        indexes = [models.Index(fields=["created_at"], name="integrations_response_age")]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} → {self.status_code}"

@@ -74,7 +74,9 @@ def test_env_example_lists_exactly_the_variables_the_settings_read():
     example = (PROJECT_DIR / ".env.example").read_text()
 
     read = set(
-        re.findall(r'(?:env\.\w+|url_setting|count_setting)\(\s*"([A-Z_]+)"', settings_source)
+        re.findall(
+            r'(?:env\.\w+|url_setting|count_setting|rate_setting)\(\s*"([A-Z_]+)"', settings_source
+        )
     )
     listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
 

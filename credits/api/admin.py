@@ -30,6 +30,7 @@ from config.api import (
     staff_actor,
     valid_data,
 )
+from config.fields import JsonIntegerField
 from credits import selectors, services
 from credits.api.serializers import AmountField, TransactionSerializer
 from credits.models import ApprovalRequest, Wallet
@@ -70,7 +71,7 @@ class StaffGrantRequest(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
     promotional = serializers.BooleanField(default=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
-    priority = serializers.IntegerField(min_value=0, max_value=100, default=50)
+    priority = JsonIntegerField(min_value=0, max_value=100, default=50)
 
 
 @extend_schema_serializer(

@@ -2,6 +2,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from config.fields import JsonIntegerField
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
 from credits.services.rules import MAX_AMOUNT
 
@@ -86,7 +87,9 @@ class HoldSerializer(serializers.ModelSerializer):
 # --- requests --------------------------------------------------------------------------------
 
 
-class AmountField(serializers.IntegerField):
+class AmountField(JsonIntegerField):
+    """Every amount the API reads: a JSON integer of 1 to MAX_AMOUNT credits."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_AMOUNT)

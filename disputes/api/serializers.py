@@ -1,6 +1,8 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from config.fields import JsonIntegerField
+from credits.api.serializers import AmountField
 from disputes.models import Dispute, DisputeMessage
 
 
@@ -58,10 +60,10 @@ class StaffDisputeSerializer(DisputeSerializer):
     ]
 )
 class OpenDisputeRequest(serializers.Serializer):
-    transaction = serializers.IntegerField()
+    transaction = JsonIntegerField()
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     description = serializers.CharField(max_length=4000)
-    amount = serializers.IntegerField(min_value=1)
+    amount = AmountField()
 
 
 @extend_schema_serializer(
@@ -96,7 +98,7 @@ class EscalateRequest(serializers.Serializer):
     ]
 )
 class ResolveRequest(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1)
+    amount = AmountField()
     note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
 
 

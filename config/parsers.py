@@ -1,0 +1,38 @@
+"""The API's one parser: JSON, nested no deeper than MAX_JSON_DEPTH (config.malformed has the
+other rules for malformed requests).
+
+Python's JSON parser recurses, so a body nested a few thousand levels deep was a RecursionError
+(500); it is a 400 `parse_error`, as every operation's schema documents. Imports nothing but DRF's
+parsers: DRF imports it while it builds its views.
+"""
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"JSON parse error - the body is nested deeper than {MAX_JSON_DEPTH} levels."
+
+
+class JSONParser(parsers.JSONParser):
+    """The API's one parser: DRF's JSON parser, with nesting limited to MAX_JSON_DEPTH."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
+        if _deeper_than(data, MAX_JSON_DEPTH):
+            raise ParseError(TOO_DEEP)
+        return data
+
+
+def _deeper_than(data, limit: int) -> bool:
+    """Whether the parsed JSON nests more than `limit` arrays and objects (no recursion)."""
+    pending = [(data, 1)] if isinstance(data, dict | list) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
