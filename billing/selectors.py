@@ -22,3 +22,15 @@ def purchases_of(user) -> QuerySet[Purchase]:
         .annotate(charge_receipt=Subquery(charges.values(url=KT("stripe_data__receipt_url"))[:1]))
         .order_by("-created_at", "-pk")
     )
+
+
+def pending_purchase(user, purchase_id: str) -> Purchase | None:
+    """The user's checkout that `purchase_id` (from an address, so any text) names, if it is
+    still waiting for payment."""
+    if not str(purchase_id).isdecimal():
+        return None
+    return (
+        user.purchases.select_related("package")
+        .filter(pk=purchase_id, status=Purchase.Status.PENDING)
+        .first()
+    )
