@@ -1,9 +1,12 @@
 """The headers production serving sends (gunicorn with whitenoise, as the README runs it):
-static files are cached for a year, nothing Django answers is cached at all."""
+static files are cached for a year, nothing Django answers is cached at all, and the Server
+header does not say which gunicorn version answers."""
 
 import re
+import socket
 import subprocess
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -62,3 +65,25 @@ def test_static_files_are_cached_for_a_year_and_pages_are_never_stored(server):
     assert "no-store" in page_headers["Cache-Control"]
     assert "no-store" in api_headers["Cache-Control"]
     assert static_headers["Cache-Control"] == "max-age=315360000, public, immutable"
+
+
+def raw_response(base: str, request: bytes) -> str:
+    """What the server answers to bytes urllib would refuse to send (a malformed request)."""
+    address = urlsplit(base)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as connection:
+        connection.sendall(request)
+        return connection.recv(65536).decode("latin-1")
+
+
+def test_the_server_header_names_no_version(server):
+    # gunicorn 27 sends "Server: gunicorn" (its version is only in the WSGI environ's
+    # SERVER_SOFTWARE, which no response repeats); this keeps it so, whatever gunicorn does next.
+    _, html = fetch(f"{server}/")
+    stylesheet = re.search(r'href="(/static/css/creditdesk\.[0-9a-f]{12}\.css)"', html).group(1)
+    banners = [fetch(server + path)[0].get_all("Server") for path in ("/", "/api/v1/", stylesheet)]
+    malformed = raw_response(server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon\r\n\r\n")
+
+    assert banners == [["gunicorn"]] * 3
+    assert malformed.startswith("HTTP/1.1 400")
+    assert not re.search(r"(?im)^server:.*\d", malformed)
+    assert "27." not in malformed
