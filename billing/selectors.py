@@ -29,3 +29,15 @@ def purchases_of(user) -> QuerySet[Purchase]:
 def purchase_grants(purchase: Purchase) -> list[CreditGrant]:
     """The purchase's credit blocks: the paid grant first, then any promotional bonus."""
     return list(credit_selectors.grants_from(purchase).order_by("is_promotional", "id"))
+
+
+def pending_purchase(user, purchase_id: str) -> Purchase | None:
+    """The user's checkout that `purchase_id` (from an address, so any text) names, if it is
+    still waiting for payment."""
+    if not str(purchase_id).isdecimal():
+        return None
+    return (
+        user.purchases.select_related("package")
+        .filter(pk=purchase_id, status=Purchase.Status.PENDING)
+        .first()
+    )

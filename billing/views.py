@@ -139,9 +139,17 @@ def checkout_status(request: HttpRequest) -> HttpResponse:
 
 
 def cancel(request: HttpRequest) -> HttpResponse:
-    checkout_service.cancel_checkout(user=request.user, purchase_id=request.GET.get("purchase", ""))
-    messages.info(request, "Checkout cancelled: nothing was charged.")
-    return redirect("billing:shop")
+    """Where Stripe's "back" link lands (the session's cancel_url): a GET only shows the checkout
+    and a button; the POST closes it. A GET that cancelled could be sent by any site's <img>.
+    A checkout left open closes by itself when Stripe expires it (checkout.session.expired)."""
+    if request.method == "POST":
+        checkout_service.cancel_checkout(
+            user=request.user, purchase_id=request.POST.get("purchase", "")
+        )
+        messages.info(request, "Checkout cancelled: nothing was charged.")
+        return redirect("billing:shop")
+    purchase = selectors.pending_purchase(request.user, request.GET.get("purchase", ""))
+    return render(request, "billing/cancel.html", {"purchase": purchase})
 
 
 def purchases(request: HttpRequest) -> HttpResponse:

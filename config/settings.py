@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import startup
@@ -120,6 +121,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
+    "csp",
     "djstripe",
     "django_tasks",
     "django_tasks_db",
@@ -129,6 +131,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise, so static files keep their own (long-lived) headers: every response
+    # Django makes is never cached and carries the Content-Security-Policy.
+    "config.caching.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Before anything reads the request: a NUL character is a 400, an over-large body a 413.
     "config.malformed.MalformedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -354,6 +360,27 @@ if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp) on every page, the admin and the API docs: scripts and
+# styles only from our own static files (no inline script, style or handler anywhere; htmx is
+# told not to inject its indicator <style> and not to eval, in templates/base.html), no plugins,
+# never framed. Forms post to us alone, but Chromium applies form-action to the redirect after a
+# post too, so the pages Stripe hosts (Checkout, the customer portal) that our checkout and
+# portal views send a 303 to must be listed.
+STRIPE_HOSTED_PAGES = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # data: SVG images: the two-factor QR code (allauth) and Swagger UI's icons.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, *STRIPE_HOSTED_PAGES],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous API call is then answered 401 with a WWW-Authenticate header.
@@ -405,6 +432,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Without deep links: with them each operation's path is a link inside the button that
+    # opens it, which screen readers cannot reach (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Name drf-standardized-errors' enums once, so the schema has no generated-name warnings.

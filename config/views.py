@@ -11,7 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,6 +68,22 @@ class ApiRootView(APIView):
                 "docs": reverse("api-docs", request=request),
             }
         )
+
+
+class FormatParameterNegotiation(DefaultContentNegotiation):
+    """`?format=json` or `?format=yaml` picks the renderer. Only the schema view takes it: the
+    rest of the API is negotiated by the Accept header alone (URL_FORMAT_OVERRIDE is None)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        chosen = format_suffix or request.query_params.get("format")
+        return super().select_renderer(request, renderers, chosen)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: YAML by default, JSON with `Accept: application/json` or
+    `?format=json` (what tools given a URL, such as schemathesis, can ask for)."""
+
+    content_negotiation_class = FormatParameterNegotiation
 
 
 def api_error(*, status: int, error_type: str, code: str, detail: str) -> JsonResponse:

@@ -68,7 +68,7 @@ class StaffWalletSerializer(serializers.ModelSerializer):
 )
 class StaffGrantRequest(serializers.Serializer):
     amount = AmountField()
-    reason = serializers.CharField(max_length=255)
+    reason = serializers.CharField(min_length=1, max_length=255)
     promotional = serializers.BooleanField(default=True)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     priority = JsonIntegerField(min_value=0, max_value=100, default=50)
@@ -85,7 +85,7 @@ class StaffGrantRequest(serializers.Serializer):
 )
 class StaffDeductRequest(serializers.Serializer):
     amount = AmountField()
-    reason = serializers.CharField(max_length=255)
+    reason = serializers.CharField(min_length=1, max_length=255)
 
 
 @extend_schema_serializer(
@@ -99,7 +99,7 @@ class StaffDeductRequest(serializers.Serializer):
 )
 class StatusRequest(serializers.Serializer):
     action = serializers.ChoiceField(choices=["freeze", "unfreeze", "suspend", "reactivate"])
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(min_length=1, max_length=2000)
 
 
 class ApprovalRequestSerializer(serializers.ModelSerializer):
@@ -126,7 +126,7 @@ class ApproveRequest(serializers.Serializer):
 
 
 class RefuseRequest(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(min_length=1, max_length=2000)
 
 
 def _wallet(wallet_id: int) -> Wallet:

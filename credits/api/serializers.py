@@ -98,7 +98,7 @@ class AmountField(JsonIntegerField):
 
 class SpendRequest(serializers.Serializer):
     amount = AmountField()
-    description = serializers.CharField(max_length=255)
+    description = serializers.CharField(min_length=1, max_length=255)
     reference = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 
 

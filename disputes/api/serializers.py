@@ -62,7 +62,7 @@ class StaffDisputeSerializer(DisputeSerializer):
 class OpenDisputeRequest(serializers.Serializer):
     transaction = JsonIntegerField()
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
-    description = serializers.CharField(max_length=4000)
+    description = serializers.CharField(min_length=1, max_length=4000)
     amount = AmountField()
 
 
@@ -72,7 +72,7 @@ class OpenDisputeRequest(serializers.Serializer):
     ]
 )
 class MessageRequest(serializers.Serializer):
-    body = serializers.CharField(max_length=4000)
+    body = serializers.CharField(min_length=1, max_length=4000)
 
 
 @extend_schema_serializer(
@@ -110,7 +110,7 @@ class ResolveRequest(serializers.Serializer):
     ]
 )
 class RejectRequest(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000)
+    reason = serializers.CharField(min_length=1, max_length=4000)
 
 
 @extend_schema_serializer(

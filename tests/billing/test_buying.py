@@ -259,12 +259,61 @@ def test_when_stripe_refuses_the_purchase_fails_and_the_code_is_freed(client, sh
     assert Redemption.objects.get().status == "released"
 
 
+def test_coming_back_from_stripe_offers_to_cancel_and_changes_nothing(client, shopper, fake_stripe):
+    make_promotion()
+    buy(client, make_pack(name="Starter"), promo_code="SPRING")
+    purchase = Purchase.objects.get()
+
+    # Stripe's cancel_url: a link, so anyone's page can make a browser GET it.
+    response = client.get(reverse("billing:cancel"), {"purchase": purchase.pk})
+
+    assert response.status_code == 200
+    assert "You came back from Stripe without paying for Starter" in text(response)
+    form = page(response).find("form", action=reverse("billing:cancel"))
+    assert form["method"] == "post"
+    assert form.find("input", attrs={"name": "purchase"})["value"] == str(purchase.pk)
+    assert accessibility_problems(response) == []
+    purchase.refresh_from_db()
+    assert purchase.status == "pending"
+    assert Redemption.objects.get().status == "reserved"
+    assert not fake_stripe.posted(
+        f"/v1/checkout/sessions/{purchase.stripe_checkout_session_id}/expire"
+    )
+
+
+def test_a_cancel_from_another_site_is_refused(shopper, fake_stripe):
+    buy_client = Client()
+    buy_client.force_login(shopper)
+    buy(buy_client, make_pack())
+    purchase = Purchase.objects.get()
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(shopper)
+
+    response = forged.post(reverse("billing:cancel"), {"purchase": purchase.pk})
+
+    assert response.status_code == 403
+    purchase.refresh_from_db()
+    assert purchase.status == "pending"
+
+
+def test_there_is_nothing_to_cancel_in_someone_elses_checkout(client, shopper, fake_stripe):
+    other = pending_purchase(UserFactory(), make_pack())
+
+    shown = client.get(reverse("billing:cancel"), {"purchase": other.pk})
+    client.post(reverse("billing:cancel"), {"purchase": other.pk})
+
+    assert "There is no unfinished checkout to cancel here" in text(shown)
+    assert page(shown).find("form", action=reverse("billing:cancel")) is None
+    other.refresh_from_db()
+    assert other.status == "pending"
+
+
 def test_cancelling_closes_the_session_and_frees_the_code(client, shopper, fake_stripe):
     make_promotion()
     buy(client, make_pack(), promo_code="SPRING")
     purchase = Purchase.objects.get()
 
-    response = client.get(reverse("billing:cancel"), {"purchase": purchase.pk}, follow=True)
+    response = client.post(reverse("billing:cancel"), {"purchase": purchase.pk}, follow=True)
 
     assert "Checkout cancelled: nothing was charged." in text(response)
     purchase.refresh_from_db()
