@@ -115,10 +115,9 @@ class World:
             secret="whsec_world",
             enabled_events=["*"],
         )
+        from accounts import services as accounts
         from credits.services import staff as staff_powers
         from tests.factories import StaffFactory
-
-        from accounts import services as accounts
 
         self.api_token = accounts.create_api_token(user=user, name="World")
         # A colleague's large grant to this wallet, waiting for approval.
