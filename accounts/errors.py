@@ -1,7 +1,9 @@
 """The accounts app's typed errors: each has a stable `code` and a message a person can read."""
 
+from core.errors import DomainError
 
-class AccountError(Exception):
+
+class AccountError(DomainError):
     """Base of every error the accounts services raise.
 
     `field` names the form field (or API attribute) the message belongs beside, if any.
@@ -11,7 +13,6 @@ class AccountError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

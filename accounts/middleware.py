@@ -11,6 +11,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import sessions, two_factor
+from core.two_factor import passed_two_factor
 
 API_PREFIX = "/api/"
 
@@ -69,7 +70,7 @@ class StaffTwoFactorMiddleware:
                 "to continue.",
             )
             return redirect("mfa_activate_totp")
-        if not two_factor.passed_two_factor(request):
+        if not passed_two_factor(request):
             messages.info(
                 request, "Enter a code from your authenticator app to open the staff pages."
             )

@@ -1,25 +1,9 @@
-"""Whether a session passed two-factor: staff powers need it (pages and the staff API)."""
+"""Two-factor for staff: who has an authenticator, and recording an enrolment as a passed second
+factor. Whether a session passed it is core.two_factor.passed_two_factor."""
 
-from allauth.account.authentication import get_authentication_records
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
-
-
-def passed_two_factor(request: HttpRequest) -> bool:
-    """True when this session's sign-in (or a later re-authentication) used a second factor.
-
-    allauth records each authentication step in the session. A token-authenticated API call
-    never counts, even when it also carries the cookie of a session that passed: DRF's
-    `request.auth` is then the ApiToken (a session leaves it None).
-    """
-    if getattr(request, "auth", None) is not None:
-        return False
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not hasattr(request, "session"):
-        return False
-    records = get_authentication_records(request, user)
-    return any(record.get("method") == "mfa" for record in records)
 
 
 def has_totp(user) -> bool:

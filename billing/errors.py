@@ -1,10 +1,10 @@
-"""Billing's typed error: a message a buyer or staff member can read."""
+"""Billing's typed errors: a message a buyer or staff member can read."""
+
+from core.errors import DomainError
 
 
-class BillingError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class BillingError(DomainError):
+    """A purchase, refund or Stripe step that cannot happen (422 on the API)."""
 
 
 class PromotionError(BillingError):

@@ -1,6 +1,6 @@
 from django import forms
 
-from config.fields import DigitsField
+from core.fields import DigitsField
 
 
 class PromoCodeForm(forms.Form):

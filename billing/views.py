@@ -14,7 +14,7 @@ from billing.forms import CheckoutForm, PromoCodeForm
 from billing.models import CreditPackage, Subscription
 from billing.services import checkout as checkout_service
 from billing.services import promotions
-from config.pagination import paginate
+from core.pagination import paginate
 
 # htmx stops polling when a response has this status.
 HTMX_STOP_POLLING = 286

@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "djstripe",
     "django_tasks",
     "django_tasks_db",
+    # What every app shares (imports none of them).
+    "core",
     *LOCAL_APPS,
 ]
 
@@ -133,10 +135,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below whitenoise, so static files keep their own (long-lived) headers: every response
     # Django makes is never cached and carries the Content-Security-Policy.
-    "config.caching.NoStoreMiddleware",
+    "core.caching.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the request: a NUL character is a 400, an over-large body a 413.
-    "config.malformed.MalformedRequestMiddleware",
+    "core.malformed.MalformedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,8 +153,8 @@ MIDDLEWARE = [
     # Staff pages (the admin) need a session that passed two-factor.
     "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Innermost, so a view that found the database busy answers 503 (config.faults).
-    "config.faults.DatabaseBusyMiddleware",
+    # Innermost, so a view that found the database busy answers 503 (core.faults).
+    "core.faults.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -186,7 +188,7 @@ DATABASES = {
 }
 # How long one statement may wait for a lock another transaction holds (a wallet row), and how
 # long it may run, in seconds; 0 means no limit. A request gives up early and answers 503 with
-# Retry-After, keeping nothing (config.faults), rather than wait until the server kills its
+# Retry-After, keeping nothing (core.faults), rather than wait until the server kills its
 # worker. Operators' commands (cron jobs, migrations, the task worker) may wait longer. Both
 # pairs are read, and checked, in every process; config.startup says which one applies.
 REQUEST_DATABASE_TIMEOUTS = (
@@ -390,17 +392,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (config.parsers).
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (core.api.parsers).
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
     "URL_FORMAT_OVERRIDE": None,
-    # Rates per caller and per anonymous address (config.throttling); 429 with Retry-After.
+    # Rates per caller and per anonymous address (core.api.throttling); 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.UserThrottle",
-        "config.throttling.AnonymousThrottle",
+        "core.api.throttling.UserThrottle",
+        "core.api.throttling.AnonymousThrottle",
     ],
     # An anonymous caller is its connection's address, or, behind TRUSTED_PROXY_COUNT proxies,
     # the address they saw (never an X-Forwarded-For entry the caller could forge).
@@ -411,15 +413,15 @@ API_THROTTLE_USER_RATE = rate_setting("API_THROTTLE_USER_RATE", "600/minute")
 API_THROTTLE_ANON_RATE = rate_setting("API_THROTTLE_ANON_RATE", "60/minute")
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "EXCEPTION_HANDLER_CLASS": "config.api.DomainErrorHandler",
+    "EXCEPTION_HANDLER_CLASS": "core.api.errors.DomainErrorHandler",
     # drf-standardized-errors' own codes, plus a body too large and a busy database, which
     # every operation may answer.
     "ALLOWED_ERROR_STATUS_CODES": [
         *("400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503")
     ],
     "ERROR_SCHEMAS": {
-        "413": "config.malformed.ErrorResponse413Serializer",
-        "503": "config.faults.ErrorResponse503Serializer",
+        "413": "core.malformed.ErrorResponse413Serializer",
+        "503": "core.faults.ErrorResponse503Serializer",
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -448,11 +450,11 @@ SPECTACULAR_SETTINGS = {
                 *(f"ErrorCode{status}Enum" for status in (401, 403, 404, 405, 406, 415, 429, 500)),
             ]
         },
-        "ErrorCode413Enum": "config.malformed.ErrorCode413Enum.choices",
-        "ErrorCode503Enum": "config.faults.ErrorCode503Enum.choices",
-        "WalletStatusEnum": "config.api_enums.WALLET_STATUS",
-        "HoldStatusEnum": "config.api_enums.HOLD_STATUS",
-        "DisputeStatusEnum": "config.api_enums.DISPUTE_STATUS",
+        "ErrorCode413Enum": "core.malformed.ErrorCode413Enum.choices",
+        "ErrorCode503Enum": "core.faults.ErrorCode503Enum.choices",
+        "WalletStatusEnum": "credits.api.enums.WALLET_STATUS",
+        "HoldStatusEnum": "credits.api.enums.HOLD_STATUS",
+        "DisputeStatusEnum": "disputes.api.enums.DISPUTE_STATUS",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

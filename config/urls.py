@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from accounts.views import activate_totp
 from config import views
 
 # Staff sign in through allauth like everyone else: one place for rate limits and two-factor.
@@ -15,16 +14,16 @@ api_v1 = [
     path("", views.ApiRootView.as_view(), name="api-root"),
     path("", include("accounts.api.urls")),
     path("", include("credits.api.urls")),
+    # Each app's user endpoints, and its staff endpoints under admin/ (its api/urls.py).
     path("", include("disputes.api.urls")),
-    path("admin/", include("config.api_admin_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    # allauth's TOTP activation, which then counts as this session's second factor (for staff).
-    path("accounts/2fa/totp/activate/", activate_totp, name="mfa_activate_totp"),
+    # Before allauth's: our TOTP activation, which then counts as the session's second factor.
+    path("accounts/", include("accounts.allauth_urls")),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("credits.urls")),

@@ -122,7 +122,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    from config.faults import busy_response_for_current_error
+    from core.faults import busy_response_for_current_error
 
     busy = busy_response_for_current_error(request)
     if busy is not None:

@@ -1,26 +1,24 @@
 """The ledger's typed errors. Each has a stable `code` and a message a person can read."""
 
+from core.errors import DomainError
 
-class CreditError(Exception):
-    """Base of every error the credits services raise."""
 
-    code = "credit_error"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class CreditError(DomainError):
+    """Base of every error the credits services raise (422 unless the class says otherwise)."""
 
 
 class InvalidRequest(CreditError):
     """The arguments themselves are wrong (a zero amount, a missing reason): nothing was tried."""
 
     code = "invalid_request"
+    http_status = 400
 
 
 class IdempotencyConflict(CreditError):
     """The idempotency key was already used for a different request."""
 
     code = "idempotency_conflict"
+    http_status = 409
 
 
 class CreditRefusal(CreditError):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts import lookups
 from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from accounts.models import User
-from config.fields import DigitsField
+from core.fields import DigitsField
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
 from credits.services.rules import MAX_AMOUNT

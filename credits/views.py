@@ -4,10 +4,8 @@ Thin views: selectors read, services write; each page runs a fixed number of que
 the length of the history.
 """
 
-import csv
-
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +14,7 @@ from credits.actors import Actor
 from credits.errors import CreditError
 from credits.forms import HistoryFilterForm, StatementForm, TransferForm, refusal_text
 from credits.models import Wallet
+from credits.statements import statement_csv
 
 RECENT = 10
 
@@ -102,57 +101,14 @@ def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpRespons
 def statement(request: HttpRequest) -> HttpResponse:
     form = StatementForm(request.GET or None)
     if request.GET and form.is_valid():
-        return _statement_csv(_wallet(request), **form.cleaned_data)
-    return render(request, "credits/statement.html", {"form": form})
-
-
-class _Echo:
-    """csv.writer writes to this; the streamed response sends each line as it is written."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def statement_rows(wallet: Wallet, *, since, until):
-    """A statement as CSV lines, produced one at a time (the page and the API stream them)."""
-    found = selectors.statement(wallet=wallet, since=since, until=until)
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["CreditDesk statement", f"{since} to {until}"])
-    yield writer.writerow(["Opening balance", found.opening_balance])
-    yield writer.writerow(
-        ["Date (UTC)", "Transaction", "Kind", "Description", "Reference", "Amount", "Balance"]
-    )
-    for row in found.rows:
-        yield writer.writerow(
-            [
-                row.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                row.transaction,
-                row.kind,
-                _inert(row.description),
-                _inert(row.reference),
-                row.amount,
-                row.balance_after,
-            ]
+        since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+        return statement_csv(
+            _wallet(request),
+            since=since,
+            until=until,
+            filename=f"creditdesk-statement-{since}-{until}.csv",
         )
-    yield writer.writerow(["Closing balance", found.closing_balance])
-
-
-# A cell starting with one of these is a formula to a spreadsheet; free text in a statement (a
-# transfer's message is written by another user) must never run as one (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(text: str) -> str:
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _statement_csv(wallet: Wallet, *, since, until) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        statement_rows(wallet, since=since, until=until), content_type="text/csv; charset=utf-8"
-    )
-    filename = f"creditdesk-statement-{since}-{until}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return render(request, "credits/statement.html", {"form": form})
 
 
 def credit_blocks(request: HttpRequest) -> HttpResponse:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from disputes import selectors, services
+from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
 from disputes.templatetags.disputes import waited
 
@@ -191,7 +192,7 @@ class DisputeAdmin(admin.ModelAdmin):
         for dispute in queryset:
             try:
                 services.assign(dispute=dispute, assignee=request.user, by=request.user)
-            except services.DisputeError as error:
+            except DisputeError as error:
                 self.message_user(request, f"#{dispute.pk}: {error.message}", messages.ERROR)
             else:
                 self.message_user(request, f"#{dispute.pk}: assigned to you.", messages.SUCCESS)
@@ -217,7 +218,7 @@ class DisputeAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 done = _run(step, dispute, request.user, form.cleaned_data)
-            except services.DisputeError as error:
+            except DisputeError as error:
                 form.add_error(None, error.message)
             else:
                 self.message_user(request, done, messages.SUCCESS)

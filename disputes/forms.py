@@ -1,6 +1,6 @@
 from django import forms
 
-from config.fields import DigitsField
+from core.fields import DigitsField
 from credits.services.rules import MAX_AMOUNT
 from disputes.models import Dispute
 

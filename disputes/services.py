@@ -11,23 +11,18 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.email import send_after_commit
+from core.email import send_after_commit
 from credits import services as credits
 from credits.actors import Actor
 from credits.errors import CreditError
 from credits.models import CreditTransaction, StaffAction
 from credits.services import Reference
+from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
 
 Kind = CreditTransaction.Kind
 DISPUTABLE_KINDS = (Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT, Kind.EXPIRY)
 Status = Dispute.Status
-
-
-class DisputeError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def disputable_amount(txn: CreditTransaction) -> int:

@@ -5,9 +5,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.pagination import paginate
+from core.pagination import paginate
 from credits import selectors as credit_selectors
 from disputes import selectors, services
+from disputes.errors import DisputeError
 from disputes.forms import EscalateForm, MessageForm, OpenDisputeForm
 
 
@@ -31,7 +32,7 @@ def open_dispute(request: HttpRequest, transaction_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             dispute = services.open_dispute(user=request.user, txn=txn, **form.cleaned_data)
-        except services.DisputeError as error:
+        except DisputeError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, "Your dispute is open; staff will reply here.")
@@ -68,7 +69,7 @@ def post_message(request: HttpRequest, dispute_id: int) -> HttpResponse:
             services.post_message(
                 dispute=dispute, author=request.user, body=form.cleaned_data["body"]
             )
-        except services.DisputeError as exc:
+        except DisputeError as exc:
             error = exc.message
     else:
         error = "Write a message first (at most 4,000 characters)."
@@ -96,7 +97,7 @@ def escalate(request: HttpRequest, dispute_id: int) -> HttpResponse:
     reason = form.cleaned_data["reason"]
     try:
         services.escalate(dispute=dispute, user=request.user, reason=reason)
-    except services.DisputeError as error:
+    except DisputeError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "Your dispute was escalated to a senior member of staff.")

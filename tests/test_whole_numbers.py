@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing import forms as billing_forms
-from config.fields import DigitsField
+from core.fields import DigitsField
 from credits import forms as credit_forms
 from credits import services
 from credits.models import CreditTransaction

@@ -2,7 +2,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from config.fields import JsonIntegerField
+from core.fields import JsonIntegerField
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
 from credits.services.rules import MAX_AMOUNT
 

@@ -17,18 +17,13 @@ from rest_framework.views import APIView
 
 from accounts import lookups
 from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
-from config.api import (
-    IDEMPOTENCY_HEADER,
-    REFUSALS,
-    HistoryCursor,
-    StrictFilterSet,
-    UtcDateTimeFilter,
-    actor_for,
-    idempotent,
-    page_size_errors,
-    valid_data,
-)
+from core.api.errors import REFUSALS
+from core.api.filters import StrictFilterSet, UtcDateTimeFilter
+from core.api.idempotency import IDEMPOTENCY_HEADER
+from core.api.pagination import HistoryCursor, page_size_errors
+from core.api.parsers import valid_data
 from credits import selectors, services
+from credits.api.idempotency import actor_for, idempotent
 from credits.api.serializers import (
     CaptureRequest,
     GrantSerializer,
@@ -44,7 +39,7 @@ from credits.api.serializers import (
 )
 from credits.models import CreditTransaction, Entry, Hold
 from credits.services import Reference
-from credits.views import statement_rows
+from credits.statements import statement_csv
 
 TAG = ["credits"]
 
@@ -155,14 +150,12 @@ class StatementView(APIView):
         query.is_valid(raise_exception=True)
         since, until = query.validated_data["from"], query.validated_data["to"]
         if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(
-                statement_rows(_wallet(request), since=since, until=until),
-                content_type="text/csv; charset=utf-8",
+            return statement_csv(
+                _wallet(request),
+                since=since,
+                until=until,
+                filename=f"statement-{since}-{until}.csv",
             )
-            response["Content-Disposition"] = (
-                f'attachment; filename="statement-{since}-{until}.csv"'
-            )
-            return response
         return StreamingHttpResponse(
             _json_statement(_wallet(request), since, until), content_type="application/json"
         )

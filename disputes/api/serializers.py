@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from config.fields import JsonIntegerField
+from core.fields import JsonIntegerField
 from credits.api.serializers import AmountField
 from disputes.models import Dispute, DisputeMessage
 

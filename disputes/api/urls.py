@@ -1,8 +1,11 @@
-from django.urls import path
+"""The disputes API's addresses: the caller's own (user_urlpatterns) and staff's queue, under
+admin/ (staff_urlpatterns); config/urls.py includes this module under /api/v1/."""
+
+from django.urls import include, path
 
 from disputes.api import views
 
-urlpatterns = [
+user_urlpatterns = [
     path("disputes", views.DisputeListView.as_view(), name="disputes"),
     path("disputes/<int:dispute_id>", views.DisputeDetailView.as_view(), name="dispute"),
     path(
@@ -17,7 +20,7 @@ urlpatterns = [
     ),
 ]
 
-admin_urlpatterns = [
+staff_urlpatterns = [
     path("disputes", views.StaffDisputeListView.as_view(), name="admin-disputes"),
     path(
         "disputes/<int:dispute_id>/assign",
@@ -35,3 +38,5 @@ admin_urlpatterns = [
         name="admin-dispute-reject",
     ),
 ]
+
+urlpatterns = [*user_urlpatterns, path("admin/", include(staff_urlpatterns))]

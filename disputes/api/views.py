@@ -9,14 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import (
-    REFUSALS,
-    Pages,
-    StaffPermission,
-    StrictFilterSet,
-    page_size_errors,
-    valid_data,
-)
+from core.api.errors import REFUSALS
+from core.api.filters import StrictFilterSet
+from core.api.pagination import Pages, page_size_errors
+from core.api.parsers import valid_data
+from core.api.permissions import StaffPermission
 from credits import selectors as credit_selectors
 from disputes import selectors, services
 from disputes.api.serializers import (

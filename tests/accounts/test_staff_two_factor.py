@@ -16,7 +16,7 @@ from rest_framework.request import Request
 
 from accounts.authentication import ApiTokenAuthentication
 from accounts.models import ApiToken
-from accounts.two_factor import passed_two_factor
+from core.two_factor import passed_two_factor
 from tests.clients import api_token, enrol_two_factor, sign_in_staff, this_totp_window, totp_code
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from tests.pages import page, text

@@ -12,7 +12,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from config.api import StaffPermission
+from core.api.permissions import StaffPermission
 from credits import services
 from credits.actors import Actor
 from credits.errors import OwnWalletRefused
@@ -20,8 +20,8 @@ from credits.models import ApprovalRequest, CreditTransaction, StaffAction
 from credits.reconciliation import reconcile
 from credits.services import staff as staff_powers
 from disputes import services as disputes
+from disputes.errors import DisputeError
 from disputes.models import Dispute
-from disputes.services import DisputeError
 from tests.clients import Api, api_token, sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from credits import services as credits
 from disputes import services
+from disputes.errors import DisputeError
 from disputes.models import Dispute
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
@@ -82,7 +83,7 @@ def test_a_dispute_is_resolved_with_a_refund_the_user_sees(
 def test_a_bad_dispute_is_refused_and_nothing_is_opened(alice, charge, change, message):
     arguments = {"reason": "duplicate", "description": "Twice.", "amount": 10, **change}
 
-    with pytest.raises(services.DisputeError, match=message):
+    with pytest.raises(DisputeError, match=message):
         services.open_dispute(user=alice, txn=charge, **arguments)
     assert not Dispute.objects.exists()
 
@@ -108,16 +109,16 @@ def test_a_rejection_can_be_escalated_once_to_a_senior(alice, charge, staff):
     dispute.refresh_from_db()
     assert (dispute.status, dispute.level, dispute.assignee) == ("under_review", 2, None)
 
-    with pytest.raises(services.DisputeError, match="senior"):
+    with pytest.raises(DisputeError, match="senior"):
         services.resolve(dispute=dispute, staff=StaffFactory(is_superuser=False), amount=10)
     senior = StaffFactory(is_superuser=False)
     senior.user_permissions.add(Permission.objects.get(codename="handle_escalated"))
     senior = type(senior).objects.get(pk=senior.pk)
     services.reject(dispute=dispute, staff=senior, reason="Confirmed delivered.")
 
-    with pytest.raises(services.DisputeError, match="already been escalated"):
+    with pytest.raises(DisputeError, match="already been escalated"):
         services.escalate(dispute=dispute, user=alice)
-    with pytest.raises(services.DisputeError, match="rejected after a senior review"):
+    with pytest.raises(DisputeError, match="rejected after a senior review"):
         open_dispute(alice, charge)
     assert state(alice.wallet)[0] == 420
 
@@ -126,7 +127,7 @@ def test_a_rejected_dispute_is_escalated_not_opened_again(alice, charge, staff):
     dispute = open_dispute(alice, charge)
     services.reject(dispute=dispute, staff=staff, reason="It was delivered.")
 
-    with pytest.raises(services.DisputeError, match=f"#{dispute.pk} .* escalate it instead"):
+    with pytest.raises(DisputeError, match=f"#{dispute.pk} .* escalate it instead"):
         open_dispute(alice, charge)
 
     assert Dispute.objects.count() == 1

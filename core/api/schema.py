@@ -11,7 +11,7 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 class AutoSchema(openapi.AutoSchema):
     def _get_extra_validation_errors(self) -> dict[str, set[str]]:
-        """Besides the fields' own errors: the key's, on handlers made @idempotent (config.api)."""
+        """Besides the fields' own errors: the key's, on handlers that take it (@idempotent)."""
         errors = super()._get_extra_validation_errors()
         handler = getattr(self.view, self.method.lower(), None)
         if getattr(handler, "takes_idempotency_key", False):

@@ -1,5 +1,5 @@
-"""The API's one parser: JSON, nested no deeper than MAX_JSON_DEPTH (config.malformed has the
-other rules for malformed requests).
+"""The API's one parser: JSON, nested no deeper than MAX_JSON_DEPTH (core.malformed has the
+other rules for malformed requests); and the validated body a view works with.
 
 Python's JSON parser recurses, so a body nested a few thousand levels deep was a RecursionError
 (500); it is a 400 `parse_error`, as every operation's schema documents. Imports nothing but DRF's
@@ -36,3 +36,10 @@ def _deeper_than(data, limit: int) -> bool:
         children = value.values() if isinstance(value, dict) else value
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+def valid_data(serializer_class, request) -> dict:
+    """The request body, validated (a 400 in the error shape, field by field, otherwise)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

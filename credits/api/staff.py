@@ -19,19 +19,15 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import (
-    IDEMPOTENCY_HEADER,
-    REFUSALS,
-    Pages,
-    StaffPermission,
-    StrictFilterSet,
-    idempotent,
-    page_size_errors,
-    staff_actor,
-    valid_data,
-)
-from config.fields import JsonIntegerField
+from core.api.errors import REFUSALS
+from core.api.filters import StrictFilterSet
+from core.api.idempotency import IDEMPOTENCY_HEADER
+from core.api.pagination import Pages, page_size_errors
+from core.api.parsers import valid_data
+from core.api.permissions import StaffPermission
+from core.fields import JsonIntegerField
 from credits import selectors, services
+from credits.api.idempotency import idempotent, staff_actor
 from credits.api.serializers import AmountField, TransactionSerializer
 from credits.models import ApprovalRequest, Wallet
 from credits.services import staff as staff_powers

@@ -4,8 +4,6 @@ Counted in the cache (CACHE_URL: one shared cache, such as Redis, when several p
 with rates from the settings, read on each request: API_THROTTLE_USER_RATE and
 API_THROTTLE_ANON_RATE. Past its rate a caller is answered 429 in the API's error shape, with
 Retry-After saying when to call again.
-
-Imports no domain app (it moves to core/ with the rest of the shared API layer).
 """
 
 from django.conf import settings

@@ -5,12 +5,10 @@ One rule per kind, for every page and endpoint alike:
   fields or body): 400. PostgreSQL cannot store one, so it used to fail deep in a query;
 - a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE: 413 (Django's own check raised a 500 from
   inside the API);
-- JSON nested deeper than config.parsers.MAX_JSON_DEPTH (the API's one parser): 400; Python's
+- JSON nested deeper than core.api.parsers.MAX_JSON_DEPTH (the API's one parser): 400; Python's
   parser recursed into a RecursionError.
 The API answers in its error shape (`parse_error`, as its schema documents on every 400;
 `request_too_large`), pages with the site's error page.
-
-Imports no domain app (it moves to core/ with the rest of the shared API layer).
 """
 
 from django.conf import settings
@@ -23,7 +21,7 @@ from django.views import defaults
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers
 
-from config.views import API_PREFIX, api_error
+from core.api.responses import API_PREFIX, api_error
 
 
 class MalformedRequestMiddleware:

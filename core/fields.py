@@ -3,8 +3,6 @@
 Python's int() reads digits of any script ("١٢" is 12), and DRF's and Django's integer fields
 also take "12", 12.0 and "12.0". Amounts are money, so each surface reads exactly one spelling
 of a number and refuses the rest (400 on the API, the error beside the field on a page).
-
-Imports no domain app (it moves to core/ with the rest of the shared layer).
 """
 
 import re

@@ -6,8 +6,6 @@ SQLite gives up on its write lock the same way. The request's database transacti
 so nothing of it is kept, neither its work nor a response stored under its Idempotency-Key: the
 client retries it, with the same key, and it takes effect once. Pages and the API both answer
 503 with Retry-After (the API in its one error shape).
-
-Imports no domain app (it moves to core/ with the rest of the shared API layer).
 """
 
 import logging
@@ -20,7 +18,7 @@ from django.template import loader
 from drf_standardized_errors.openapi_serializers import ServerErrorEnum
 from rest_framework import exceptions, serializers, status
 
-from config.views import API_PREFIX, api_error
+from core.api.responses import API_PREFIX, api_error
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,20 @@
+"""Whether a session passed two-factor: staff powers need it (pages and the staff API)."""
+
+from allauth.account.authentication import get_authentication_records
+from django.http import HttpRequest
+
+
+def passed_two_factor(request: HttpRequest) -> bool:
+    """True when this session's sign-in (or a later re-authentication) used a second factor.
+
+    allauth records each authentication step in the session. A token-authenticated API call
+    never counts, even when it also carries the cookie of a session that passed: DRF's
+    `request.auth` is then the token (a session leaves it None).
+    """
+    if getattr(request, "auth", None) is not None:
+        return False
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not hasattr(request, "session"):
+        return False
+    records = get_authentication_records(request, user)
+    return any(record.get("method") == "mfa" for record in records)
