@@ -87,11 +87,14 @@ class WalletStatusChange(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first request made under a caller's key, and how it ended.
+    """The first request made under a caller's key, and how it ended: the one record of a key,
+    for the ledger and the API alike.
 
     Claimed before any other write, so concurrent requests with one key serialize on the unique
     index. A refusal (insufficient credits, frozen wallet) is kept so a retry is refused the
-    same way; a success is the transaction pointing here.
+    same way; a success is the transaction pointing here. A request that came through the API
+    also keeps, in the same database transaction as its work, what the API answered (status and
+    the body as sent, replayed byte for byte) and its request's fingerprint (method, path, body).
     """
 
     scope = models.CharField(max_length=64)
@@ -100,21 +103,17 @@ class IdempotencyRecord(models.Model):
     fingerprint = models.CharField(max_length=64)
     refusal_code = models.CharField(max_length=64, blank=True)
     refusal_message = models.TextField(blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="credits_idempotency_unique_key")
         ]
-        indexes = [
-            # What `idempotency_prune` deletes: refusals past the retention (the records of
-            # transactions stay, so the index leaves them out).
-            models.Index(
-                fields=["created_at"],
-                name="credits_idempotency_refusals",
-                condition=~models.Q(refusal_code=""),
-            )
-        ]
+        # No index on created_at: every spend writes a record, and `idempotency_prune` (daily)
+        # scans once, then works by id.
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"

@@ -204,10 +204,10 @@ class StaffGrantView(APIView):
         responses=POSTED_OR_ASKED,
         tags=TAG,
     )
-    @idempotent
+    @idempotent(_outcome, ledger_result=False)
     def post(self, request, wallet_id: int):
         data = valid_data(StaffGrantRequest, request)
-        outcome = staff_powers.staff_grant(
+        return staff_powers.staff_grant(
             wallet=_wallet(wallet_id),
             amount=data["amount"],
             reason=data["reason"],
@@ -215,9 +215,8 @@ class StaffGrantView(APIView):
             expires_at=data.get("expires_at"),
             priority=data["priority"],
             staff=request.user,
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return _outcome(outcome)
 
 
 class StaffDeductView(APIView):
@@ -231,17 +230,16 @@ class StaffDeductView(APIView):
         responses=POSTED_OR_ASKED,
         tags=TAG,
     )
-    @idempotent
+    @idempotent(_outcome, ledger_result=False)
     def post(self, request, wallet_id: int):
         data = valid_data(StaffDeductRequest, request)
-        outcome = staff_powers.staff_deduct(
+        return staff_powers.staff_deduct(
             wallet=_wallet(wallet_id),
             amount=data["amount"],
             reason=data["reason"],
             staff=request.user,
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return _outcome(outcome)
 
 
 STATUS_ACTIONS = {

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ErrorResponse429Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import HistoryCursor, page_size_errors
 from core.api.parsers import valid_data
 from credits import selectors, services
-from credits.api.idempotency import actor_for, idempotent
+from credits.api.idempotency import actor_for, created, idempotent, ok
 from credits.api.serializers import (
     CaptureRequest,
     GrantSerializer,
@@ -189,18 +189,17 @@ class SpendView(APIView):
         examples=[SPEND_EXAMPLE],
         tags=TAG,
     )
-    @idempotent
+    @idempotent(created(TransactionSerializer))
     def post(self, request):
         data = valid_data(SpendRequest, request)
-        txn = services.spend(
+        return services.spend(
             wallet=_wallet(request),
             amount=data["amount"],
             description=data["description"],
             reference=Reference(text=data["reference"]),
             actor=actor_for(request),
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)
 
 
 class HoldView(APIView):
@@ -214,19 +213,18 @@ class HoldView(APIView):
         examples=[SPEND_EXAMPLE],
         tags=TAG,
     )
-    @idempotent
+    @idempotent(lambda txn: created(HoldSerializer)(txn.hold))
     def post(self, request):
         data = valid_data(HoldRequest, request)
-        txn = services.hold(
+        return services.hold(
             wallet=_wallet(request),
             amount=data["amount"],
             description=data["description"],
             reference=Reference(text=data["reference"]),
             expires_at=data.get("expires_at"),
             actor=actor_for(request),
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return Response(HoldSerializer(txn.hold).data, status=status.HTTP_201_CREATED)
 
 
 def _own_hold(request, hold_id: int) -> Hold:
@@ -246,18 +244,17 @@ class CaptureView(APIView):
         responses={200: TransactionSerializer, **REFUSALS},
         tags=TAG,
     )
-    @idempotent
+    @idempotent(ok(TransactionSerializer))
     def post(self, request, hold_id: int):
         hold = _own_hold(request, hold_id)
         data = valid_data(CaptureRequest, request)
-        txn = services.capture(
+        return services.capture(
             hold=hold,
             amount=data.get("amount"),
             final=data["final"],
             actor=actor_for(request),
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return Response(TransactionSerializer(txn).data)
 
 
 class ReleaseView(APIView):
@@ -269,14 +266,13 @@ class ReleaseView(APIView):
         responses={200: TransactionSerializer, **REFUSALS},
         tags=TAG,
     )
-    @idempotent
+    @idempotent(ok(TransactionSerializer))
     def post(self, request, hold_id: int):
-        txn = services.release(
+        return services.release(
             hold=_own_hold(request, hold_id),
             actor=actor_for(request),
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return Response(TransactionSerializer(txn).data)
 
 
 class TransferView(APIView):
@@ -300,7 +296,7 @@ class TransferView(APIView):
         },
         tags=TAG,
     )
-    @idempotent
+    @idempotent(created(TransactionSerializer))
     def post(self, request):
         data = valid_data(TransferRequest, request)
         try:
@@ -309,12 +305,11 @@ class TransferView(APIView):
             raise ValidationError({"receiver_email": refusal.message}) from refusal
         except ReceiverLookupsExhausted as refusal:
             raise Throttled(wait=refusal.retry_after, detail=refusal.message) from refusal
-        txn = services.transfer(
+        return services.transfer(
             sender=_wallet(request),
             receiver=receiver.wallet,
             amount=data["amount"],
             description=data["description"],
             actor=actor_for(request),
-            idempotency_key=f"api:{request.idempotency_key}",
+            idempotency_key=request.idempotency_key,
         )
-        return Response(TransactionSerializer(txn).data, status=status.HTTP_201_CREATED)

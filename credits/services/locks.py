@@ -5,12 +5,52 @@ then reads their grants; on PostgreSQL a spend's claim, lock and read are one st
 """
 
 import functools
+from dataclasses import dataclass
 
 from django.db import connection
 
 from credits.errors import InvalidRequest
-from credits.models import CreditGrant, IdempotencyRecord, Wallet
+from credits.models import CreditGrant, CreditTransaction, IdempotencyRecord, Wallet
 from credits.services.posting import prepared_cursor
+
+# ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to finish, then either
+# inserts (it rolled back) or returns no row (it committed). On PostgreSQL a new claim also takes
+# the id its operation's transaction will have, so what the API answers (which names it) can be
+# written in the same statement as the work.
+CLAIM_SQL = (
+    f"INSERT INTO {IdempotencyRecord._meta.db_table} "
+    "(scope, key, operation, fingerprint, refusal_code, refusal_message, request_fingerprint, "
+    "response_body, created_at) "
+    "VALUES (%s, %s, %s, %s, '', '', '', '', %s) "
+    "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
+)
+RESERVE_TRANSACTION_ID = (
+    f", nextval(pg_get_serial_sequence('{CreditTransaction._meta.db_table}', 'id'))"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A key's record, new (`record_id`) or not (None), and the id reserved for its operation's
+    transaction (PostgreSQL only; None on SQLite, where the database gives it on insert)."""
+
+    record_id: int | None
+    transaction_id: int | None = None
+
+
+def _claim_sql() -> str:
+    if connection.vendor == "postgresql":
+        return CLAIM_SQL + RESERVE_TRANSACTION_ID
+    return CLAIM_SQL
+
+
+def claim(row: list) -> Claimed:
+    """Insert the key's record; None as its id if the key was already taken."""
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), row)
+        found = cursor.fetchone()
+    return Claimed(*found) if found else Claimed(None)
+
 
 # Both in the models' field order, as Model.from_db needs.
 WALLET_COLUMNS = ("id", "kind", "user_id", "balance", "held", "status")
@@ -100,7 +140,7 @@ def spendable_grants(wallet_id: int) -> list[CreditGrant]:
 
 def claim_and_lock_wallet(
     claim_row: list, wallet_id: int
-) -> tuple[int | None, Wallet, list[CreditGrant]]:
+) -> tuple[Claimed, Wallet, list[CreditGrant]]:
     """Claim an idempotency key, lock a wallet and read its spendable grants.
 
     On PostgreSQL this is one statement. Its grants come from the statement's snapshot, which is
@@ -111,31 +151,29 @@ def claim_and_lock_wallet(
     current. Otherwise they are read again.
     """
     if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(CLAIM_SQL, claim_row)
-            found = cursor.fetchone()
+        claimed = claim(claim_row)
         wallet, grants = lock_wallet_with_grants(wallet_id)
-        return (found[0] if found else None), wallet, grants
+        return claimed, wallet, grants
     width = len(WALLET_COLUMNS)
     with prepared_cursor() as cursor:
         cursor.execute(_claim_and_lock_sql(), [*claim_row, wallet_id])
         rows = cursor.fetchall()
     if not rows:
         raise InvalidRequest("No such wallet.")
-    record_id, current = rows[0][0], rows[0][1]
-    wallet = _wallet(rows[0][2 : 2 + width])
+    claimed, current = Claimed(rows[0][0], rows[0][1]), rows[0][2]
+    wallet = _wallet(rows[0][3 : 3 + width])
     if not current:
-        return record_id, wallet, spendable_grants(wallet_id)
-    grants = [_grant(row[2 + width :]) for row in rows if row[2 + width] is not None]
-    return record_id, wallet, grants
+        return claimed, wallet, spendable_grants(wallet_id)
+    grants = [_grant(row[3 + width :]) for row in rows if row[3 + width] is not None]
+    return claimed, wallet, grants
 
 
 @functools.cache
 def _claim_and_lock_sql() -> str:
     """The statement's text, made once per process: the hot path should not rebuild it."""
     return (
-        f"WITH claim AS ({CLAIM_SQL}) "
-        "SELECT (SELECT id FROM claim), w.ctid = seen.ctid, "
+        f"WITH claim AS ({CLAIM_SQL}{RESERVE_TRANSACTION_ID} AS transaction_id) "
+        "SELECT (SELECT id FROM claim), (SELECT transaction_id FROM claim), w.ctid = seen.ctid, "
         f"{', '.join(f'w.{name}' for name in WALLET_COLUMNS)}, "
         f"{', '.join(f'g.{name}' for name in GRANT_COLUMNS)} "
         f"FROM {WALLET_TABLE} w JOIN {WALLET_TABLE} seen ON seen.id = w.id "
@@ -154,21 +192,3 @@ def lock_grant(grant_id: int) -> tuple[Wallet, CreditGrant]:
             [grant_id],
         )
         return wallet, _grant(cursor.fetchone())
-
-
-# ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to finish, then either
-# inserts (it rolled back) or returns no row (it committed).
-CLAIM_SQL = (
-    f"INSERT INTO {IdempotencyRecord._meta.db_table} "
-    "(scope, key, operation, fingerprint, refusal_code, refusal_message, created_at) "
-    "VALUES (%s, %s, %s, %s, '', '', CURRENT_TIMESTAMP) "
-    "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
-)
-
-
-def claim(row: list) -> int | None:
-    """Insert the key's record; its id, or None if the key was already taken."""
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM_SQL, row)
-        found = cursor.fetchone()
-    return found[0] if found else None

@@ -4,16 +4,22 @@ claims the idempotency key, lets the operation decide under its locks, and write
 An operation never writes by itself: it records what it decided in the `Posting` it is given,
 and `run_operation` writes that once, whether the operation returns or refuses, so none can
 forget to write or write twice.
+
+A caller that answers for the operation (the API) hands an `Answering` over with `answering()`:
+what it answers is then kept on the key's record in the same statement as the work (PostgreSQL;
+in the same transaction on SQLite), and a retry under the key gets those very bytes back.
 """
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from credits.actors import Actor
@@ -25,6 +31,40 @@ from credits.services.posting import Posting
 Result = TypeVar("Result", bound=CreditTransaction | None)
 
 MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class Answering:
+    """A caller answering for the operation under its key (the API): how to answer a result or
+    a refusal as (status, body bytes), and, once known, what was answered."""
+
+    scope: str
+    key: str
+    request_fingerprint: str
+    answer: Callable[[object], tuple[int, bytes]]
+    answer_refusal: Callable[[CreditRefusal], tuple[int, bytes]]
+    # A result is answered before the write only when its answer names no row still unwritten:
+    # the reserved transaction id covers a transaction, not, say, a new hold.
+    answer_before_write: Callable[[object], bool]
+    answered: tuple[int, bytes] | None = None
+    replayed: bool = False
+
+
+class AlreadyAnswered(Exception):
+    """The key's record already holds what was answered: the caller sends it again."""
+
+
+_answering: ContextVar[Answering | None] = ContextVar("answering", default=None)
+
+
+@contextmanager
+def answering(answering: Answering) -> Iterator[Answering]:
+    """Within this block, the operation run under `answering`'s scope and key keeps its answer."""
+    token = _answering.set(answering)
+    try:
+        yield answering
+    finally:
+        _answering.reset(token)
 
 
 @dataclass
@@ -62,27 +102,66 @@ def run_operation(
         raise InvalidRequest(f"An idempotency key of 1 to {MAX_KEY_LENGTH} characters is required.")
     fingerprint = _fingerprint(operation, params)
     scope = actor.idempotency_scope
-    row = [scope, key, operation, fingerprint]
+    now = now or timezone.now()
+    # Dated by this process's clock, as the transactions it writes are.
+    row = [scope, key, operation, fingerprint, connection.ops.adapt_datetimefield_value(now)]
+    caller = _answering.get()
+    if caller is not None and (caller.scope, caller.key) != (scope, key):
+        caller = None  # an operation inside another one's: not what the caller answers for
     with transaction.atomic():
         if lock_wallet is None:
-            record_id, wallet, grants = claim(row), None, None
+            claimed, wallet, grants = claim(row), None, None
         else:
-            record_id, wallet, grants = claim_and_lock_wallet(row, lock_wallet)
-        if record_id is None:
-            return _replay(scope=scope, key=key, fingerprint=fingerprint)
-        posting = Posting(actor=actor, now=now or timezone.now(), record_id=record_id)
+            claimed, wallet, grants = claim_and_lock_wallet(row, lock_wallet)
+        if claimed.record_id is None:
+            return _replay(scope=scope, key=key, fingerprint=fingerprint, caller=caller)
+        posting = Posting(
+            actor=actor,
+            now=now,
+            record_id=claimed.record_id,
+            transaction_id=claimed.transaction_id,
+        )
         try:
             result = perform(posting, Claim(wallet=wallet, grants=grants))
         except CreditRefusal as refusal:
+            posting.keep_on_record(refusal_code=refusal.code, refusal_message=refusal.message)
+            if caller is not None:
+                _keep_answer(posting, caller, caller.answer_refusal(refusal))
             posting.write()
-            IdempotencyRecord.objects.filter(pk=record_id).update(
-                refusal_code=refusal.code, refusal_message=refusal.message
-            )
             refused = refusal
         else:
-            posting.write()
+            _write_answering(posting, caller, result)
             return result
     raise refused
+
+
+def _write_answering(posting: Posting, caller: Answering | None, result) -> None:
+    """Write the posting, with the caller's answer in the same statement when it can be made
+    before the write (every id it names is known), else right after, in the same transaction."""
+    if caller is None:
+        posting.write()
+    elif caller.answer_before_write(result):
+        _keep_answer(posting, caller, caller.answer(result))
+        posting.write()
+    else:
+        posting.write()
+        status, body = caller.answer(result)
+        caller.answered = (status, body)
+        IdempotencyRecord.objects.filter(pk=posting.record_id).update(
+            response_status=status,
+            response_body=body.decode(),
+            request_fingerprint=caller.request_fingerprint,
+        )
+
+
+def _keep_answer(posting: Posting, caller: Answering, answer: tuple[int, bytes]) -> None:
+    status, body = answer
+    caller.answered = answer
+    posting.keep_on_record(
+        response_status=status,
+        response_body=body.decode(),
+        request_fingerprint=caller.request_fingerprint,
+    )
 
 
 def _fingerprint(operation: str, params: dict) -> str:
@@ -90,12 +169,23 @@ def _fingerprint(operation: str, params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(*, scope: str, key: str, fingerprint: str) -> CreditTransaction | None:
+def _replay(
+    *, scope: str, key: str, fingerprint: str, caller: Answering | None
+) -> CreditTransaction | None:
     record = IdempotencyRecord.objects.get(scope=scope, key=key)
     if record.fingerprint != fingerprint:
         raise IdempotencyConflict(
             f"The idempotency key {key!r} was already used for a different request."
         )
+    if caller is not None and record.response_status is not None:
+        # A racing twin of this request committed first: send its answer, byte for byte.
+        if record.request_fingerprint != caller.request_fingerprint:
+            raise IdempotencyConflict(
+                f"The idempotency key {key!r} was already used for a different request."
+            )
+        caller.answered = (record.response_status, record.response_body.encode())
+        caller.replayed = True
+        raise AlreadyAnswered
     if record.refusal_code:
         raise refusal_for_code(record.refusal_code)(record.refusal_message)
     return CreditTransaction.objects.filter(idempotency_record=record).first()

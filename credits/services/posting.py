@@ -18,7 +18,15 @@ from django.db import connection, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 from credits.actors import Actor
-from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
+from credits.models import (
+    Allocation,
+    CreditGrant,
+    CreditTransaction,
+    Entry,
+    Hold,
+    IdempotencyRecord,
+    Wallet,
+)
 
 
 @dataclass
@@ -141,10 +149,20 @@ class Posting:
     """What one operation writes: transactions with their legs, allocations, grant and hold
     changes, and the locked wallets' new balances. Written once, by `run_operation`."""
 
-    def __init__(self, *, actor: Actor, now: datetime, record_id: int | None = None):
+    def __init__(
+        self,
+        *,
+        actor: Actor,
+        now: datetime,
+        record_id: int | None = None,
+        transaction_id: int | None = None,
+    ):
         self.actor = actor
         self.now = now
         self.record_id = record_id
+        # The id reserved for the primary transaction when the key was claimed (PostgreSQL).
+        self.transaction_id = transaction_id
+        self._record_changes: dict[str, object] = {}
         self._aliases = 0
         self._new_holds: list[tuple[Ref, Hold]] = []
         self._transactions: list[tuple[Ref, CreditTransaction]] = []
@@ -205,6 +223,7 @@ class Posting:
             actor_app_id=self.actor.app_id,
             actor_label=self.actor.label[:100],
             idempotency_record_id=self.record_id if primary else None,
+            id=self.transaction_id if primary else None,
             reverses=reverses,
             hold=hold,
             created_at=self.now,
@@ -239,6 +258,10 @@ class Posting:
 
     def grant_changed(self, grant: CreditGrant) -> None:
         self._grants[grant.pk] = grant
+
+    def keep_on_record(self, **fields) -> None:
+        """Set fields of the key's record (a refusal, what the API answered) with the rest."""
+        self._record_changes.update(fields)
 
     def add_grant(self, txn: CreditTransaction, grant: CreditGrant) -> None:
         grant.transaction = txn
@@ -292,7 +315,7 @@ class Posting:
             for ref, hold in self._new_holds
         ]
         statements += [
-            _insert(CreditTransaction, TRANSACTION_COLUMNS, [self._row(txn, now)], alias=ref.alias)
+            _insert(CreditTransaction, *self._transaction_row(txn, now), alias=ref.alias)
             for ref, txn in self._transactions
         ]
         if self._entries:
@@ -308,7 +331,17 @@ class Posting:
             Hold, self._holds.values(), ("captured_amount", "status", "closed_at")
         )
         statements += _updates(Wallet, self._wallets.values(), ("balance", "held"))
+        if self._record_changes:
+            fields = tuple(sorted(self._record_changes))
+            params = [self._record_changes[name] for name in fields] + [self.record_id]
+            statements.append(Statement(_update_sql(IdempotencyRecord, fields, 1), params=params))
         return statements
+
+    def _transaction_row(self, txn: CreditTransaction, now) -> tuple[tuple[str, ...], list[list]]:
+        """The columns and row of a transaction's INSERT: with its id when one was reserved."""
+        if txn.pk is None:
+            return TRANSACTION_COLUMNS, [self._row(txn, now)]
+        return ("id", *TRANSACTION_COLUMNS), [[txn.pk, *self._row(txn, now)]]
 
     @staticmethod
     def _row(txn: CreditTransaction, now) -> list:

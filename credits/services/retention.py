@@ -1,7 +1,18 @@
-"""How long idempotency records are kept, and pruning the ones that can be forgotten safely."""
+"""How long idempotency records keep what they answered, and letting go of it safely.
+
+A key's record is what makes its request happen once. Past the retention:
+
+- a record whose request moved credits stays (its transaction points at it, and the ledger is
+  append-only), but the answer the API kept on it is let go: a retry is then refused (409
+  idempotency_key_expired) and never moves credits again;
+- a record whose request moved nothing (a refusal, or an answer the API kept for a request that
+  posted no transaction, such as an approval request, which its service replays by itself) is
+  deleted: the key then runs as a new request, once.
+"""
 
 from datetime import datetime, timedelta
 
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from credits.errors import InvalidRequest
@@ -13,22 +24,37 @@ DEFAULT_RETENTION = timedelta(days=30)
 MIN_RETENTION = timedelta(days=1)
 
 
-def prune_refusals(*, before: datetime, dry_run: bool = False, batch: int = 1000) -> int:
-    """Delete the records of keys first used before `before` whose request was refused; return
-    how many (or, with `dry_run`, would be).
+def prune(*, before: datetime, dry_run: bool = False, batch: int = 1000) -> tuple[int, int]:
+    """Let go of the answers, and delete the records that moved nothing, of keys first used
+    before `before`; returns (answers let go, records deleted), or what would be with `dry_run`.
 
-    A refused request moved nothing, so forgetting its key can never move credits twice: the
-    key then runs as a new request, once. A record with a transaction is never deleted (the
-    ledger is append-only): it is what makes its key spend once, however old the key is.
+    Works through the records by id, a batch at a time, each batch its own short statements:
+    safe beside live traffic.
     """
     if before > timezone.now() - MIN_RETENTION:
         raise InvalidRequest(f"Idempotency records are kept at least {MIN_RETENTION.days} day.")
-    refused = IdempotencyRecord.objects.filter(created_at__lt=before).exclude(refusal_code="")
-    refused = refused.filter(credit_transaction__isnull=True)
+    old = IdempotencyRecord.objects.filter(created_at__lt=before)
+    moved_nothing = old.filter(credit_transaction__isnull=True)
+    answered = old.filter(credit_transaction__isnull=False, response_status__isnull=False)
     if dry_run:
-        return refused.count()
-    deleted = 0
-    while ids := list(refused.values_list("id", flat=True)[:batch]):
-        # Short statements, each its own transaction: safe beside live traffic.
-        deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
-    return deleted
+        return answered.count(), moved_nothing.count()
+    let_go = deleted = 0
+    for low, high in _id_batches(before, batch):
+        in_batch = Q(id__gte=low, id__lte=high)
+        let_go += answered.filter(in_batch).update(
+            response_status=None, response_body="", request_fingerprint=""
+        )
+        deleted += moved_nothing.filter(in_batch).delete()[0]
+    return let_go, deleted
+
+
+def _id_batches(before: datetime, batch: int):
+    """(first id, last id) of each batch of `batch` ids, up to the last record before `before`
+    (one scan of the table to find it: no index on the time is kept for a daily job)."""
+    bounds = IdempotencyRecord.objects.filter(created_at__lt=before).aggregate(
+        low=Min("id"), high=Max("id")
+    )
+    if bounds["low"] is None:
+        return
+    for start in range(bounds["low"], bounds["high"] + 1, batch):
+        yield start, min(start + batch - 1, bounds["high"])

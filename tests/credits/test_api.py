@@ -6,8 +6,7 @@ import pytest
 
 from credits import services
 from credits.actors import Actor
-from credits.models import CreditTransaction, Hold
-from integrations.models import StoredResponse
+from credits.models import CreditTransaction, Hold, IdempotencyRecord
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
@@ -100,7 +99,9 @@ def test_an_unknown_hold_stores_nothing_under_the_key(api):
     missing = api.post("holds/999999/release", {}, idempotency_key="release-1")
 
     assert missing.status_code == 404
-    assert not StoredResponse.objects.filter(key="release-1").exists()
+    assert not IdempotencyRecord.objects.filter(
+        key="release-1", response_status__isnull=False
+    ).exists()
 
 
 @pytest.mark.parametrize(
@@ -291,5 +292,5 @@ def test_stored_responses_are_scoped_to_their_caller(api):
     api.post("spends", {"amount": 1, "description": "x"}, idempotency_key="same")
     other.post("spends", {"amount": 1, "description": "x"}, idempotency_key="same")
 
-    assert StoredResponse.objects.filter(key="same").count() == 2
+    assert IdempotencyRecord.objects.filter(key="same", response_status__isnull=False).count() == 2
     assert state(other.user.wallet)[0] == 9

@@ -134,8 +134,6 @@ def test_bench_refuses_an_odd_history_size():
 @pytest.fixture
 def empty_postgres_database(django_db_blocker):
     """A PostgreSQL database with no tables beside the test one, dropped afterwards."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the bench runs on PostgreSQL only")
     name = f"{connection.settings_dict['NAME']}_unmigrated"
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -152,6 +150,7 @@ def empty_postgres_database(django_db_blocker):
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bench runs on PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
 def test_bench_refuses_an_unmigrated_database_in_one_line_and_writes_nothing(
     empty_postgres_database,

@@ -357,7 +357,7 @@ def test_a_retried_staff_grant_replays_whether_it_posted_or_asked(settings, make
     assert other.status_code == 409
     # The service replays on its own too (the API's stored response aside).
     again = staff_powers.staff_grant(
-        wallet=wallet, amount=1000, reason="A", staff=maker, idempotency_key="api:k1"
+        wallet=wallet, amount=1000, reason="A", staff=maker, idempotency_key="k1"
     )
     assert again.transaction.pk == posted[0].json()["id"]
     assert state(wallet)[0] == 1000

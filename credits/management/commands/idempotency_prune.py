@@ -4,8 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from credits.services.retention import DEFAULT_RETENTION, MIN_RETENTION, prune_refusals
-from integrations.services import prune_stored_responses
+from credits.services.retention import DEFAULT_RETENTION, MIN_RETENTION, prune
 
 AGE = re.compile(r"([0-9]{1,5})([dh])")
 
@@ -27,10 +26,10 @@ def retention(text: str) -> timedelta:
 
 class Command(BaseCommand):
     help = (
-        "Forget idempotency keys first used longer ago than the retention (default 30d): delete "
-        "the API's stored responses and the ledger's records of refused requests. A key whose "
-        "request moved credits keeps its ledger record, so a retry with it is refused (409) and "
-        "never spends again. Safe beside live traffic and when run twice."
+        "Forget idempotency keys first used longer ago than the retention (default 30d): let go "
+        "of the answers the API kept and delete the records of requests that moved nothing. A "
+        "key whose request moved credits keeps its record, so a retry with it is refused (409) "
+        "and never spends again. Safe beside live traffic and when run twice."
     )
 
     def add_arguments(self, parser):
@@ -47,10 +46,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than: str, dry_run: bool = False, **options):
         before = timezone.now() - retention(older_than)
-        responses = prune_stored_responses(before=before, dry_run=dry_run)
-        refusals = prune_refusals(before=before, dry_run=dry_run)
-        verb = "Would delete" if dry_run else "Deleted"
+        let_go, deleted = prune(before=before, dry_run=dry_run)
+        would = "Would let go" if dry_run else "Let go"
         self.stdout.write(
-            f"{verb} {responses} stored API responses and {refusals} records of refused "
-            f"requests first made before {before:%Y-%m-%d %H:%M} UTC."
+            f"{would} of {let_go} kept API answers and "
+            f"{'would delete' if dry_run else 'deleted'} {deleted} records of requests that "
+            f"moved nothing, first made before {before:%Y-%m-%d %H:%M} UTC."
         )
