@@ -1,6 +1,7 @@
 # CreditDesk's two commands:
 #   make run   a working server on http://127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL says otherwise)
-#   make test  lint, migration check and the whole test suite against DATABASE_URL (SQLite when unset)
+#   make test  lint, the import layers, migration check and the whole test suite against DATABASE_URL
+#              (SQLite when unset)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -34,6 +35,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	ENV_FILE=/dev/null DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(SCHEMA) --file $(VENV)/openapi.yaml
 	@diff -u docs/openapi.yaml $(VENV)/openapi.yaml > /dev/null || { \

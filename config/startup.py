@@ -36,7 +36,7 @@ def warn_if_cache_is_process_local() -> None:
     server's log collects it."""
     from django.conf import settings
 
-    from accounts.checks import (
+    from core.checks import (
         PROCESS_LOCAL_CACHE_HINT,
         PROCESS_LOCAL_CACHE_WARNING,
         cache_is_process_local,

@@ -163,7 +163,7 @@ def test_a_process_local_cache_with_debug_off_is_warned_about_by_check_and_the_w
     served = python("import config.wsgi", **local)
 
     assert checked.returncode == 0
-    assert "accounts.W002" in checked.stderr
+    assert "core.W001" in checked.stderr
     assert "CACHE_URL" in checked.stderr
     assert served.returncode == 0, served.stderr
     assert served.stderr.startswith("CreditDesk warning: The cache (CACHE_URL) is process-local")
