@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 
 from accounts import services
 from accounts.forms import PasswordChangeAdminForm, UserChangeAdminForm, UserCreationAdminForm
@@ -49,12 +50,37 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and _may_manage(request, obj)
 
+    actions = ["send_password_reset"]
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not request.user.is_superuser:
             # Bulk deletion checks no single account; staff accounts must not go that way.
             actions.pop("delete_selected", None)
         return actions
+
+    def user_change_password(self, request, id, form_url=""):
+        """Only a superuser sets a password here, and never their own (that is the Password
+        page, which asks for the current one): a user administrator who could choose a
+        customer's password could sign in as them and move their credits. Others send the
+        owner a reset e-mail instead."""
+        if not request.user.is_superuser or str(request.user.pk) == str(id):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    @admin.action(
+        description="Send the selected users a password-reset e-mail", permissions=["change"]
+    )
+    def send_password_reset(self, request, queryset):
+        users = [user for user in queryset if _may_manage(request, user)]
+        for user in users:
+            services.send_password_reset(request=request, user=user)
+            self.log_change(request, user, "Sent a password-reset e-mail.")
+        self.message_user(
+            request,
+            f"A password-reset e-mail went to {len(users)} user(s); they choose the new password.",
+            messages.SUCCESS,
+        )
 
     fieldsets = [
         (None, {"fields": ["email", "password"]}),

@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import sessions, two_factor
-from core.two_factor import passed_two_factor
+from accounts import sessions
+from core.two_factor import has_totp, passed_two_factor
 
 API_PREFIX = "/api/"
 
@@ -62,7 +62,7 @@ class StaffTwoFactorMiddleware:
         user = request.user
         if not (user.is_authenticated and user.is_staff and user.is_active):
             return None
-        if not two_factor.has_totp(user):
+        if not has_totp(user):
             request.session[RETURN_TO_SESSION_KEY] = request.get_full_path()
             messages.info(
                 request,

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from allauth.account.forms import ResetPasswordForm
 from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
@@ -192,3 +193,11 @@ def two_factor_changed(*, user: User, request: HttpRequest | None = None) -> Non
     if signed_in is not None and signed_in.is_authenticated and signed_in.pk == user.pk:
         request.user = user
         update_session_auth_hash(request, user)
+
+
+def send_password_reset(*, request: HttpRequest, user: User) -> None:
+    """E-mail the user allauth's password-reset link (what staff do instead of choosing a
+    password for someone): the owner of the address picks the new password."""
+    form = ResetPasswordForm(data={"email": user.email})
+    if form.is_valid():
+        form.save(request)

@@ -6,11 +6,6 @@ from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 
-def has_totp(user) -> bool:
-    """Whether the user has an authenticator app enrolled (allauth's TOTP)."""
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-
-
 def totp_of(user) -> Authenticator | None:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
 

@@ -25,6 +25,7 @@ from billing.models import (
 )
 from billing.services import catalogue, refunds
 from billing.templatetags.billing import money, per_credit
+from core.fields import MoneyField
 
 
 @admin.register(CreditPackage)
@@ -39,6 +40,9 @@ class CreditPackageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # purchases point at it: deactivate it instead
+
+    def save_model(self, request, obj, form, change):
+        catalogue.save_by_staff(obj, staff=request.user, created=not change)
 
     @admin.display(description="Price", ordering="price")
     def price_label(self, package: CreditPackage) -> str:
@@ -66,10 +70,13 @@ class PromotionAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["code"]
     filter_horizontal = ["packages"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "created_by", "changed_by"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # redemptions point at it: deactivate it instead
+
+    def save_model(self, request, obj, form, change):
+        catalogue.save_by_staff(obj, staff=request.user, created=not change)
 
     def get_queryset(self, request):
         counted = Q(redemptions__status__in=[Redemption.Status.RESERVED, Redemption.Status.USED])
@@ -102,7 +109,7 @@ class ShortfallFilter(admin.SimpleListFilter):
 
 class RefundForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
-    amount = forms.DecimalField(
+    amount = MoneyField(
         min_value=Decimal("0.01"),
         decimal_places=2,
         help_text="Money to give back. The credits move when Stripe confirms the refund.",

@@ -249,9 +249,17 @@ CACHES = {
         default="locmemcache://" if DEBUG else f"dbcache://{DATABASE_CACHE_TABLE}",
     )
 }
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
+if CACHES["default"]["BACKEND"] == DATABASE_CACHE:
     # Django culls a database cache past 300 entries, which would drop live counters.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+# API rate limits (core.api.throttling) count in the shared cache when it is a fast one; with the
+# database cache, in each process's memory (it would add a table count to every API call).
+CACHES["throttle"] = (
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    if CACHES["default"]["BACKEND"] in (DATABASE_CACHE,)
+    else CACHES["default"]
+)
 
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -21,6 +21,8 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for it on pages that name no icon (Swagger UI's, a JSON response).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # Before allauth's: our TOTP activation, which then counts as the session's second factor.
     path("accounts/", include("accounts.allauth_urls")),

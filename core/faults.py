@@ -2,9 +2,11 @@
 
 A statement that waited longer than the lock timeout for a row another transaction holds (a
 wallet being spent from), or ran longer than the statement timeout, is stopped by PostgreSQL;
-SQLite gives up on its write lock the same way. The request's database transaction rolls back,
-so nothing of it is kept, neither its work nor a response stored under its Idempotency-Key: the
-client retries it, with the same key, and it takes effect once. Pages and the API both answer
+SQLite gives up on its write lock the same way. The operation's database transaction rolls
+back, so nothing of it is kept, neither its work nor an answer under its Idempotency-Key: the
+client retries it, with the same key, and it takes effect once. (A staff step over several
+wallets keeps what it did for the wallets before; each wallet has its own key, so a retry does
+the rest, once.) Pages and the API both answer
 503 with Retry-After (the API in its one error shape).
 """
 

@@ -6,6 +6,7 @@ of a number and refuses the rest (400 on the API, the error beside the field on 
 """
 
 import re
+from decimal import Decimal
 
 from django import forms
 from rest_framework import serializers
@@ -46,3 +47,24 @@ class DigitsField(forms.IntegerField):
         if not is_ascii_digits(text) or len(text) > MAX_DIGITS:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return int(text)
+
+
+ASCII_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+
+
+class MoneyField(forms.DecimalField):
+    """A page's amount of money: digits 0 to 9, and at most two after a point ("12.50")."""
+
+    default_error_messages = {
+        "invalid": "Enter an amount such as 12.50, using the digits 0 to 9 and a point."
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        text = str(value).strip()
+        if not ASCII_MONEY.fullmatch(text) or len(text) > MAX_DIGITS:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return Decimal(text)

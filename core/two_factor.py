@@ -1,7 +1,19 @@
 """Whether a session passed two-factor: staff powers need it (pages and the staff API)."""
 
 from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
+
+
+def has_totp(user) -> bool:
+    """Whether the user has an authenticator app enrolled (allauth's TOTP)."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def staff_may_act(request: HttpRequest) -> bool:
+    """The one test staff pages and the staff API both apply: an authenticator enrolled, and
+    this session passed it (removing it in the session ends staff powers there too)."""
+    return has_totp(request.user) and passed_two_factor(request)
 
 
 def passed_two_factor(request: HttpRequest) -> bool:

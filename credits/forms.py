@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from accounts import lookups
@@ -35,10 +36,18 @@ def refusal_text(error: CreditError) -> str:
 
 
 class CreditMovementForm(IdempotentForm):
-    amount = DigitsField(min_value=1, max_value=MAX_AMOUNT, help_text="Whole credits.")
+    amount = DigitsField(min_value=1, max_value=MAX_AMOUNT)
     reason = forms.CharField(
         max_length=255, help_text="Recorded on the transaction and shown to the user."
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].help_text = (
+            f"Whole credits. More than {settings.CREDITS_STAFF_APPROVAL_ABOVE:,} at once, or "
+            f"beyond your {settings.CREDITS_STAFF_DAILY_LIMIT:,} a day, waits for a colleague's "
+            "approval."
+        )
 
 
 class GrantForm(CreditMovementForm):
@@ -74,9 +83,7 @@ class DeductForm(CreditMovementForm):
         super().__init__(*args, **kwargs)
         self.fields[
             "amount"
-        ].help_text = (
-            "Whole credits, taken in the same order as a spend. Works on frozen wallets too."
-        )
+        ].help_text += " Taken in the same order as a spend; works on frozen wallets too."
 
 
 class StatusForm(forms.Form):

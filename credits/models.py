@@ -500,11 +500,15 @@ class StaffAction(models.Model):
         DISPUTE_REFUND = "dispute_refund", "Resolved a dispute with a refund"
         DISPUTE_REJECTED = "dispute_rejected", "Rejected a dispute"
         PURCHASE_REFUND = "purchase_refund", "Refunded a purchase through Stripe"
+        DISPUTE_ASSIGNED = "dispute_assigned", "Assigned a dispute"
+        INFORMATION_REQUESTED = "information_requested", "Asked a user for information"
+        PROMOTION_CHANGED = "promotion_changed", "Set up or changed a promo code"
+        PACKAGE_CHANGED = "package_changed", "Set up or changed a credit package"
 
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_actions"
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     wallet = models.ForeignKey(
         Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="staff_actions"
     )

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.fields import DigitsField
 from disputes import selectors, services
 from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
@@ -47,7 +48,7 @@ class AssignForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    amount = forms.IntegerField(min_value=1, label="Credits to refund")
+    amount = DigitsField(min_value=1, label="Credits to refund")
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Sent to the user."
     )

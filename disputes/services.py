@@ -116,9 +116,18 @@ def assign(*, dispute: Dispute, assignee, by) -> Dispute:
     dispute = _locked(dispute)
     if not assignee.is_staff:
         raise DisputeError("Disputes can only be assigned to staff.")
+    if assignee.pk == dispute.user_id:
+        raise DisputeError("A dispute cannot be assigned to the staff member who opened it.")
     if not dispute.is_active:
         raise DisputeError("This dispute is closed.")
     dispute.assignee = assignee
+    credits.record_staff_action(
+        staff_id=by.pk,
+        kind=StaffAction.Kind.DISPUTE_ASSIGNED,
+        wallet=dispute.transaction.wallet,
+        reason=f"Assigned to {assignee}",
+        reference=dispute,
+    )
     if dispute.status == Status.OPEN:
         dispute.status = Status.UNDER_REVIEW
         _first_response(dispute)
@@ -169,6 +178,13 @@ def request_information(*, dispute: Dispute, staff, question: str) -> Dispute:
     if not question:
         raise DisputeError("Write the question for the user.")
     DisputeMessage.objects.create(dispute=dispute, author=staff, body=question)
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=StaffAction.Kind.INFORMATION_REQUESTED,
+        wallet=dispute.transaction.wallet,
+        reason=question,
+        reference=dispute,
+    )
     dispute.status = Status.AWAITING_USER
     dispute.assignee = dispute.assignee or staff
     _first_response(dispute)

@@ -4,17 +4,23 @@ Arabic-Indic digits ("\u0661\u0662") were read as 12, and so were "12" and 12.0;
 money, so each surface reads one spelling of a number and refuses the others.
 """
 
+from decimal import Decimal
+
 import pytest
 import yaml
 from django import forms
 from django.test import Client
 from django.urls import reverse
 
+from billing import admin as billing_admin
 from billing import forms as billing_forms
-from core.fields import DigitsField
+from core.fields import DigitsField, MoneyField
 from credits import forms as credit_forms
 from credits import services
+from credits.admin import staff as credit_staff_admin
+from credits.admin import wallets as credit_wallet_admin
 from credits.models import CreditTransaction
+from disputes import admin as dispute_admin
 from disputes import forms as dispute_forms
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
@@ -106,18 +112,45 @@ def test_a_spend_of_arabic_indic_digits_is_refused_and_spends_nothing(world):
     assert not CreditTransaction.objects.filter(kind="spend").exists()
 
 
-FORM_MODULES = [credit_forms, dispute_forms, billing_forms]
+# The pages' forms, and the staff forms of the admin's steps (refunds, dispute decisions).
+FORM_MODULES = [
+    credit_forms,
+    dispute_forms,
+    billing_forms,
+    billing_admin,
+    dispute_admin,
+    credit_wallet_admin,
+    credit_staff_admin,
+]
+
+
+def form_fields():
+    """(form, field name, field) for every field of every form in FORM_MODULES."""
+    for module in FORM_MODULES:
+        for form in vars(module).values():
+            if isinstance(form, type) and issubclass(form, forms.BaseForm):
+                yield from ((form, name, field) for name, field in form.base_fields.items())
 
 
 def whole_number_fields():
     """(form, field name, field) for every whole-number field of the pages' forms."""
-    for module in FORM_MODULES:
-        for form in vars(module).values():
-            if isinstance(form, type) and hasattr(form, "base_fields"):
-                for name, field in form.base_fields.items():
-                    whole = isinstance(field, forms.IntegerField)
-                    if whole and not isinstance(field, forms.FloatField | forms.DecimalField):
-                        yield form, name, field
+    for form, name, field in form_fields():
+        whole = isinstance(field, forms.IntegerField)
+        if whole and not isinstance(field, forms.FloatField | forms.DecimalField):
+            yield form, name, field
+
+
+def test_every_amount_of_money_on_a_form_is_ascii_digits_and_a_point():
+    money = {(form.__name__, name): field for form, name, field in form_fields()
+             if isinstance(field, forms.DecimalField)}  # fmt: skip
+
+    assert set(money) == {("RefundForm", "amount")}
+    for (form, name), field in money.items():
+        assert isinstance(field, MoneyField), f"{form}.{name} reads digits of any script"
+        for value in [ARABIC_INDIC_12 + ".5", "12,50", "1e3", "-1", "12.505"]:
+            with pytest.raises(forms.ValidationError):
+                field.clean(value)
+        assert field.clean("12.50") == Decimal("12.50")
 
 
 def test_every_whole_number_on_the_pages_forms_is_ascii_digits_only():
@@ -130,6 +163,7 @@ def test_every_whole_number_on_the_pages_forms_is_ascii_digits_only():
         ("DeductForm", "amount"),
         ("TransferForm", "amount"),
         ("OpenDisputeForm", "amount"),
+        ("ResolveForm", "amount"),
         ("PromoCodeForm", "package"),
         ("CheckoutForm", "package"),
     }

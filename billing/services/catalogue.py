@@ -1,8 +1,13 @@
-"""Keeping each package's Stripe Product and Price in step with the catalogue."""
+"""The catalogue: packages and promo codes as staff set them up, and each package's Stripe
+Product and Price kept in step."""
+
+from django.db import transaction
 
 from billing import stripe_api
 from billing.errors import BillingError
-from billing.models import CreditPackage
+from billing.models import CreditPackage, Promotion
+from credits import services as credits
+from credits.models import StaffAction
 
 
 def sync_package(package: CreditPackage) -> str:
@@ -66,3 +71,40 @@ def _price(package: CreditPackage) -> dict:
     if package.is_plan:
         params["recurring"] = {"interval": package.interval}
     return params
+
+
+@transaction.atomic
+def save_by_staff(obj: CreditPackage | Promotion, *, staff, created: bool) -> None:
+    """Save a package or promo code a staff member set up or changed, and say so in the staff
+    audit trail; a promo code remembers who set it up and who last changed it (neither may
+    redeem it)."""
+    if isinstance(obj, Promotion):
+        if created:
+            obj.created_by = staff
+        obj.changed_by = staff
+        kind, what = StaffAction.Kind.PROMOTION_CHANGED, _promotion_terms(obj)
+    else:
+        kind, what = StaffAction.Kind.PACKAGE_CHANGED, _package_terms(obj)
+    obj.save()
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=kind,
+        reason=f"{'Set up' if created else 'Changed'} {what}",
+        reference=obj,
+    )
+
+
+def _promotion_terms(promotion: Promotion) -> str:
+    limit = promotion.max_redemptions if promotion.max_redemptions is not None else "unlimited"
+    return (
+        f"promo code {promotion.code}: {promotion.get_kind_display().lower()} {promotion.value}, "
+        f"{limit} redemptions, {promotion.max_per_user} per user, "
+        f"{'active' if promotion.is_active else 'inactive'}"
+    )
+
+
+def _package_terms(package: CreditPackage) -> str:
+    return (
+        f"package {package.name}: {package.credits} credits for {package.price} "
+        f"{package.currency.upper()}, {'active' if package.is_active else 'inactive'}"
+    )

@@ -32,6 +32,10 @@ def find_promotion(code: str, *, lock: bool = False) -> Promotion:
 
 def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None) -> None:
     """Refuse, with the reason, a code this user cannot use now (for this package)."""
+    if user.pk in (promotion.created_by_id, promotion.changed_by_id):
+        raise PromotionError(
+            f"You set up the code “{promotion.code}”, so you cannot use it yourself."
+        )
     now = timezone.now()
     if not promotion.is_active or promotion.valid_from > now:
         raise PromotionError(f"The code “{promotion.code}” is not active.")

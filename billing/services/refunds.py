@@ -35,16 +35,17 @@ def refund_purchase(
         raise BillingError(
             f"The refund must be more than 0 and at most {left} {purchase.currency.upper()}."
         )
-    stripe_api.create_refund(
-        payment_intent=purchase.stripe_payment_intent_id,
-        amount=stripe_api.to_minor_units(amount, purchase.currency),
-        metadata={"purchase_id": str(purchase.pk), "staff": staff.get_username(), "reason": reason},
-        idempotency_key=f"refund-{purchase.pk}-{idempotency_key}",
-    )
+    # Recorded before asking Stripe: what staff asked is in the trail even if the call fails.
     credits.record_staff_action(
         staff_id=staff.pk,
         kind=StaffAction.Kind.PURCHASE_REFUND,
         wallet=purchase.user.wallet,
         reason=f"{amount} {purchase.currency.upper()} asked back from Stripe: {reason}",
         reference=purchase,
+    )
+    stripe_api.create_refund(
+        payment_intent=purchase.stripe_payment_intent_id,
+        amount=stripe_api.to_minor_units(amount, purchase.currency),
+        metadata={"purchase_id": str(purchase.pk), "staff": staff.get_username(), "reason": reason},
+        idempotency_key=f"refund-{purchase.pk}-{idempotency_key}",
     )

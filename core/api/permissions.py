@@ -4,7 +4,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 
-from core.two_factor import passed_two_factor
+from core.two_factor import staff_may_act
 
 
 class StaffPermission(BasePermission):
@@ -24,7 +24,7 @@ class StaffPermission(BasePermission):
         if not (user and user.is_authenticated and user.is_active and user.is_staff):
             raise exceptions.PermissionDenied("Staff only.")
         if not isinstance(request.successful_authenticator, SessionAuthentication) or not (
-            passed_two_factor(request._request)
+            staff_may_act(request._request)
         ):
             raise exceptions.PermissionDenied(
                 "Staff endpoints need a signed-in session that passed two-factor; API tokens "

@@ -1,23 +1,36 @@
 """API rate limits: per signed-in caller, and per address for anonymous calls.
 
-Counted in the cache (CACHE_URL: one shared cache, such as Redis, when several processes serve),
-with rates from the settings, read on each request: API_THROTTLE_USER_RATE and
+Counted in the "throttle" cache (settings.CACHES): the shared cache when CACHE_URL is Redis or
+another fast one; with the database cache it is each process's memory instead, because the
+database cache counts its whole table on every write (several statements, one a table scan,
+on every API call). Per process, N workers let a caller through at most N times its rate: a
+bound on abuse, where the sign-in limits (which stay on the shared cache) are a guarantee.
+Rates come from the settings, read on each request: API_THROTTLE_USER_RATE and
 API_THROTTLE_ANON_RATE. Past its rate a caller is answered 429 in the API's error shape, with
 Retry-After saying when to call again.
 """
 
 from django.conf import settings
+from django.core.cache import caches
 from rest_framework import throttling
 
 
-class UserThrottle(throttling.UserRateThrottle):
+class CacheChoice:
+    """The throttle cache, looked up when first used (tests change CACHES)."""
+
+    @property
+    def cache(self):
+        return caches["throttle"]
+
+
+class UserThrottle(CacheChoice, throttling.UserRateThrottle):
     """Each signed-in caller (by user id, whatever credential it uses)."""
 
     def get_rate(self) -> str:
         return settings.API_THROTTLE_USER_RATE
 
 
-class AnonymousThrottle(throttling.AnonRateThrottle):
+class AnonymousThrottle(CacheChoice, throttling.AnonRateThrottle):
     """Anonymous calls, by client address (REST_FRAMEWORK's NUM_PROXIES says which one)."""
 
     def get_rate(self) -> str:

@@ -108,6 +108,13 @@ class ApprovalRequestAdmin(LedgerReadOnly, admin.ModelAdmin):
         approval = get_object_or_404(
             ApprovalRequest.objects.select_related("wallet__user", "requested_by"), pk=approval_id
         )
+        if approval.requested_by_id == request.user.pk:
+            self.message_user(
+                request,
+                "You asked for this: a colleague with the approval permission decides it.",
+                messages.INFO,
+            )
+            return redirect("admin:credits_approvalrequest_change", approval.pk)
         form = DecisionForm(request.POST or None)
         decision = request.POST.get("decision")
         posted = request.method == "POST" and form.is_valid() and decision in DECISIONS

@@ -27,7 +27,7 @@ from credits.models import (
     Hold,
     Wallet,
 )
-from credits.selectors import grants_in_burn_down_order
+from credits.selectors import approvals_with_status, grants_in_burn_down_order
 from credits.services import staff as staff_powers
 
 RECENT_TRANSACTIONS = 20
@@ -109,7 +109,8 @@ class WalletAdmin(admin.ModelAdmin):
     actions = ["grant_credits", "deduct_credits", "freeze_wallets", "unfreeze_wallets"]
     actions += ["suspend_wallets", "reactivate_wallets"]
     fields = ["owner", "status", "balance", "held", "available", "operations"]
-    fields += ["credit_blocks", "open_holds", "recent_transactions", "status_history"]
+    fields += ["approvals_waiting", "credit_blocks", "open_holds", "recent_transactions"]
+    fields += ["status_history"]
     readonly_fields = fields
     show_full_result_count = False
 
@@ -167,6 +168,25 @@ class WalletAdmin(admin.ModelAdmin):
         return _table(
             ["Grant", "Source", "Kind", "Remaining", "Granted", "Expires", "Priority"], rows
         )
+
+    @admin.display(description="Grants and deductions waiting for a colleague's approval")
+    def approvals_waiting(self, wallet: Wallet) -> str:
+        waiting = approvals_with_status(wallet.approval_requests.all(), "pending")
+        rows = [
+            (
+                format_html(
+                    "<a href='{}'>#{}</a>",
+                    reverse("admin:credits_approvalrequest_change", args=[approval.pk]),
+                    approval.pk,
+                ),
+                approval.get_operation_display(),
+                approval.amount,
+                approval.requested_by,
+                f"{approval.expires_at:%Y-%m-%d %H:%M}",
+            )
+            for approval in waiting.select_related("requested_by").order_by("expires_at")
+        ]
+        return _table(["Request", "Operation", "Credits", "Asked by", "Open until (UTC)"], rows)
 
     @admin.display(description="Open holds")
     def open_holds(self, wallet: Wallet) -> str:
@@ -286,7 +306,7 @@ class WalletAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 format_html(
-                    "Waiting for a colleague's approval: <a href='{}'>{}</a> for {} ({}).",
+                    "Waiting for a colleague's approval: <a href='{}'>{}</a> for {}. {}",
                     reverse("admin:credits_approvalrequest_change", args=[approval.pk]),
                     approval,
                     _whom([approval.wallet.user.email]),

@@ -4,8 +4,8 @@ grants, allocations or holds.
 Each operation runs in one database transaction, locks the user wallets it touches, takes an
 idempotency key scoped to its caller, and raises a `credits.errors.CreditError` a person can read.
 
-The operations, one module per family: movements (grant, spend, adjust, transfer, refund,
-revoke), holds (hold, capture, release), expiry, wallets (open, freeze, suspend…), staff (staff
+The operations, one module per family: movements (grant, spend, adjust, refund, revoke),
+transfers, holds (hold, capture, release), expiry, wallets (open, freeze, suspend…), staff (staff
 powers: limits, maker-checker). What they share: operation (`run_operation`, the unit of work:
 claim the key, decide under locks, write once), posting (the rows an operation writes, one
 statement per table), locks (row locks and claims), rules (input checks and status rules),
@@ -15,23 +15,14 @@ burn_down (which credit blocks move), system_accounts, audit (the staff audit tr
 from credits.services.audit import record_staff_action
 from credits.services.expiry import due_grants, expire, expire_due_grants
 from credits.services.holds import capture, hold, hold_grants, release, release_expired_holds
-from credits.services.movements import (
-    adjust,
-    check_transfer,
-    grant,
-    refund,
-    refunded_amount,
-    revoke,
-    spend,
-    transfer,
-    transfer_allowance,
-)
+from credits.services.movements import adjust, grant, refund, refunded_amount, revoke, spend
 from credits.services.posting import Reference
 from credits.services.system_accounts import (
     forget_system_wallet_ids,
     open_system_wallets,
     system_wallet_id,
 )
+from credits.services.transfers import check_transfer, transfer, transfer_allowance
 from credits.services.wallets import (
     change_status,
     freeze,

@@ -1,6 +1,6 @@
-"""Credits in and out of wallets: grant, spend, adjust, transfer, refund, revoke."""
+"""Credits in and out of wallets: grant, spend, adjust, refund, revoke (transfers: transfers)."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,11 +9,8 @@ from django.utils import timezone
 
 from credits.actors import Actor
 from credits.errors import (
-    InsufficientCredits,
     InvalidRequest,
     RefundNotAllowed,
-    TransferLimitExceeded,
-    TransferNotAllowed,
 )
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
 from credits.services.burn_down import (
@@ -23,7 +20,7 @@ from credits.services.burn_down import (
     take_from_grants,
     unexpired_covering,
 )
-from credits.services.locks import lock_grant, lock_wallets, spendable_grants
+from credits.services.locks import lock_grant, lock_wallets
 from credits.services.operation import run_operation
 from credits.services.posting import Posting, Reference
 from credits.services.rules import (
@@ -223,133 +220,6 @@ def _debit(
         perform=perform,
         lock_wallet=wallet.pk,
     )
-
-
-def transfer(
-    *,
-    sender: Wallet,
-    receiver: Wallet,
-    amount: int,
-    actor: Actor,
-    idempotency_key: str,
-    description: str = "",
-) -> CreditTransaction:
-    """Move paid credits from one user's wallet to another's, within the daily limit.
-
-    Promotional credits cannot be transferred. The receiver gets one grant per source grant,
-    with the same expiry and cost basis, so a transfer never extends a credit's life.
-    """
-    check_amount(amount)
-    description = check_text(description, what="The description")
-    if sender.pk == receiver.pk:
-        raise InvalidRequest("Credits cannot be transferred to the same wallet.")
-    params = {
-        "sender": sender.pk,
-        "receiver": receiver.pk,
-        "amount": amount,
-        "description": description,
-    }
-
-    def perform(posting, claim):
-        locked_sender, locked_receiver = lock_wallets(sender.pk, receiver.pk)
-        _refuse_parties_or_limit(locked_sender, locked_receiver, amount, now=posting.now)
-        grants = spendable_grants(locked_sender.pk)
-        grants = expire_due(posting, locked_sender, grants)
-        paid = [grant for grant in grants if not grant.is_promotional]
-        try:
-            _refuse_beyond_paid(paid, amount)
-        except InsufficientCredits:
-            raise
-        plan = burn_down(paid, amount)
-        # Through the transfers account, which every transfer leaves as it found it: the
-        # platform's books show transfers as they show purchases and spends.
-        clearing = system_wallet_id("transfers")
-        txn = posting.add_transaction(
-            kind=Kind.TRANSFER,
-            wallet=locked_sender,
-            amount=amount,
-            legs=[
-                (locked_sender, -amount),
-                (clearing, amount),
-                (clearing, -amount),
-                (locked_receiver, amount),
-            ],
-            description=description,
-            metadata={"receiver_wallet": locked_receiver.pk},
-            primary=True,
-        )
-        take_from_grants(posting, txn, plan)
-        for source_grant, take in plan:
-            posting.add_grant(
-                txn,
-                CreditGrant(
-                    wallet=locked_receiver,
-                    source=Source.TRANSFER,
-                    amount=take,
-                    remaining=take,
-                    expires_at=source_grant.expires_at,
-                    is_promotional=False,
-                    cost_basis=source_grant.cost_basis,
-                    currency=source_grant.currency,
-                ),
-            )
-        return txn
-
-    return run_operation(
-        actor=actor, key=idempotency_key, operation="transfer", params=params, perform=perform
-    )
-
-
-def check_transfer(*, sender: Wallet, receiver: Wallet, amount: int) -> None:
-    """Raise the refusal `transfer` would give now, moving nothing: the confirmation step asks
-    this first, so nobody confirms a transfer that cannot happen. (`transfer` decides again
-    under its locks: this is advice, not a reservation.)"""
-    check_amount(amount)
-    if sender.pk == receiver.pk:
-        raise InvalidRequest("Credits cannot be transferred to the same wallet.")
-    now = timezone.now()
-    current_sender = Wallet.objects.get(pk=sender.pk)
-    _refuse_parties_or_limit(current_sender, Wallet.objects.get(pk=receiver.pk), amount, now=now)
-    grants = spendable_grants(sender.pk)
-    _refuse_beyond_paid(
-        [g for g in grants if not g.is_promotional and not is_expired(g, now)], amount
-    )
-
-
-def _refuse_parties_or_limit(sender: Wallet, receiver: Wallet, amount: int, *, now) -> None:
-    require_status(sender, allowed=MAY_SPEND)
-    if receiver.status not in MAY_RECEIVE:
-        raise TransferNotAllowed("The receiving wallet is suspended: it cannot receive credits.")
-    left_today = transfer_allowance(wallet=sender, now=now)
-    if left_today is not None and amount > left_today:
-        raise TransferLimitExceeded(
-            f"This transfer exceeds the daily limit: {left_today} credits left today."
-        )
-
-
-def _refuse_beyond_paid(paid: list[CreditGrant], amount: int) -> None:
-    transferable = sum(grant.remaining for grant in paid)
-    if amount > transferable:
-        raise InsufficientCredits(
-            f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
-            "(promotional credits cannot be)."
-        )
-
-
-def transfer_allowance(*, wallet: Wallet, now: datetime | None = None) -> int | None:
-    """Credits the wallet may still transfer today (UTC day); None when there is no limit."""
-    limit = settings.CREDITS_DAILY_TRANSFER_LIMIT
-    if limit is None:
-        return None
-    now = now or timezone.now()
-    start_of_day = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
-    sent = (
-        CreditTransaction.objects.filter(
-            wallet=wallet, kind=Kind.TRANSFER, created_at__gte=start_of_day
-        ).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
-    return max(limit - sent, 0)
 
 
 def refund(

@@ -44,6 +44,8 @@ from credits.services.rules import check_amount, check_text
 Operation = ApprovalRequest.Operation
 Action = StaffAction.Kind
 DECIDE_PERMISSION = "credits.decide_approvalrequest"
+# What the admin and the staff API ask of whoever grants or deducts: the maker must still hold it.
+GRANT_PERMISSION = "credits.change_wallet"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def _staff_operation(
         _lock_staff(staff)
         earlier = ApprovalRequest.objects.filter(requested_by=staff, idempotency_key=key).first()
         if earlier is not None:
-            return StaffOutcome(approval=_same_request(earlier, operation, wallet, amount, reason))
+            same = _same_request(earlier, operation, wallet, amount, reason, terms)
+            return StaffOutcome(approval=same)
         already_posted = IdempotencyRecord.objects.filter(
             scope=actor.idempotency_scope, key=key
         ).exists()
@@ -196,9 +199,12 @@ def authority_left_today(*, staff, now: datetime | None = None) -> int:
     return max(settings.CREDITS_STAFF_DAILY_LIMIT - used, 0)
 
 
-def _same_request(earlier: ApprovalRequest, operation, wallet, amount, reason) -> ApprovalRequest:
+def _same_request(
+    earlier: ApprovalRequest, operation, wallet, amount, reason, terms: dict
+) -> ApprovalRequest:
     asked = (earlier.operation, earlier.wallet_id, earlier.amount, earlier.reason)
-    if asked != (operation, wallet.pk, amount, reason):
+    earlier_terms = {name: getattr(earlier, name) for name in terms}
+    if asked != (operation, wallet.pk, amount, reason) or earlier_terms != terms:
         raise IdempotencyConflict(
             f"The idempotency key {earlier.idempotency_key!r} was already used for a "
             "different request."
@@ -208,6 +214,13 @@ def _same_request(earlier: ApprovalRequest, operation, wallet, amount, reason) -
 
 def _ask_approval(operation, wallet, amount, reason, staff, key, terms, why) -> ApprovalRequest:
     now = timezone.now()
+    deadline = now + timedelta(hours=settings.CREDITS_STAFF_APPROVAL_HOURS)
+    credits_expire = terms.get("grant_expires_at")
+    if credits_expire is not None and credits_expire <= deadline:
+        raise InvalidRequest(
+            f"This grant needs a colleague's approval ({why}), which may take until "
+            f"{deadline:%Y-%m-%d %H:%M} UTC: give its credits an expiry after that."
+        )
     approval = ApprovalRequest.objects.create(
         operation=operation,
         wallet=wallet,
@@ -217,7 +230,7 @@ def _ask_approval(operation, wallet, amount, reason, staff, key, terms, why) -> 
         requested_by=staff,
         idempotency_key=key,
         created_at=now,
-        expires_at=now + timedelta(hours=settings.CREDITS_STAFF_APPROVAL_HOURS),
+        expires_at=deadline,
         **terms,
     )
     record_staff_action(
@@ -244,6 +257,7 @@ def approve(*, approval: ApprovalRequest, staff, note: str = "") -> ApprovalRequ
 
 
 def _approve(locked: ApprovalRequest, staff, note: str) -> ApprovalRequest:
+    _maker_may_still(locked)
     maker = locked.requested_by
     terms = {
         "is_promotional": locked.is_promotional,
@@ -306,7 +320,22 @@ def _decidable(approval: ApprovalRequest, staff) -> ApprovalRequest:
     Actor.for_staff(staff).refuse_own_wallet(locked.wallet)
     if locked.status != ApprovalRequest.Status.PENDING:
         raise ApprovalRefused(f"This request is already {locked.get_status_display().lower()}.")
+    if not locked.is_open():
+        raise ApprovalExpired(
+            f"This request expired at {locked.expires_at:%Y-%m-%d %H:%M} UTC: ask again."
+        )
     return locked
+
+
+def _maker_may_still(locked: ApprovalRequest) -> None:
+    """An approval posts as its maker asked: refused if they may no longer grant or deduct
+    (they left, or lost the power) since they asked."""
+    maker = locked.requested_by
+    if not (maker.is_active and maker.is_staff and maker.has_perm(GRANT_PERMISSION)):
+        raise ApprovalRefused(
+            f"{maker} may no longer grant or deduct credits, so their request cannot post: "
+            "refuse it, and ask again yourself if it is still needed."
+        )
 
 
 def _expire_if_due(approval: ApprovalRequest) -> None:

@@ -10,6 +10,7 @@ import time_machine
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken
 from tests.clients import api_token
@@ -248,6 +249,8 @@ def test_tokens_issued_by_drf_authtoken_are_carried_over_hashed_and_keep_working
     assert (token.name, token.prefix) == ("Earlier API token", legacy[:8])
     assert token.created_at == datetime(2025, 5, 1, 9, 30, tzinfo=UTC)
     assert token.secret_hash == hashlib.sha256(legacy.encode()).hexdigest()
+    # Backups from before hold it in plaintext: it lives 30 more days, not for ever.
+    assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)
     assert "authtoken_token" not in connection.introspection.table_names()
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM django_migrations WHERE app = 'authtoken'")

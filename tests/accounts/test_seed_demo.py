@@ -10,6 +10,8 @@ from accounts.models import User
 from billing.models import CreditPackage, Promotion, Purchase, Subscription
 from credits.models import CreditGrant, CreditTransaction, Wallet
 from credits.reconciliation import reconcile
+from credits.services import staff as staff_powers
+from tests.credits.conftest import key
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,7 @@ def test_seed_demo_twice_leaves_the_same_rows(capsys):
     call_command("seed_demo", force=True)
 
     assert snapshot() == first
-    assert len(first[0]) == 3
+    assert len(first[0]) == 4
     assert first[3] > 0
     assert sum(1 for user in first[0] if user[3] and user[4]) == 1
     assert all(verified and primary for _, verified, primary, _ in first[1])
@@ -77,3 +79,20 @@ def test_seed_demo_refuses_to_run_with_debug_off_unless_forced():
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo")
     assert User.objects.count() == 0
+
+
+def test_the_demo_admin_asks_for_a_large_grant_and_the_demo_checker_approves_it():
+    call_command("seed_demo", force=True)
+    admin = User.objects.get(email="admin@creditdesk.test")
+    checker = User.objects.get(email="checker@creditdesk.test")
+    bob = User.objects.get(email="bob@creditdesk.test")
+    before = bob.wallet.balance
+
+    asked = staff_powers.staff_grant(
+        wallet=bob.wallet, amount=5000, reason="Demo", staff=admin, idempotency_key=key()
+    )
+    staff_powers.approve(approval=asked.approval, staff=checker)
+
+    bob.wallet.refresh_from_db()
+    assert bob.wallet.balance == before + 5000
+    assert not checker.is_superuser

@@ -92,7 +92,8 @@ def test_every_staff_endpoint_refuses_staff_without_its_permission(path, method)
     let_through = call(holding, method, concrete(path))
 
     assert (refused.status_code, error_code(refused)) == (403, "permission_denied")
-    assert let_through.status_code != 403  # 200, or 400/404 for the empty body and made-up ids
+    # 200, or 400/404 for the empty body and made-up ids: past the gate, and no crash
+    assert let_through.status_code in (200, 400, 404, 422)
 
 
 @pytest.mark.parametrize(("path", "method"), staff_operations())

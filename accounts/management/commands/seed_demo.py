@@ -9,9 +9,10 @@ from accounts.demo import seed_users
 
 class Command(BaseCommand):
     help = (
-        "Create demo data for trying CreditDesk: a staff superuser (with an authenticator-app "
-        "secret, printed) and two users with verified e-mail addresses, then each app's demo "
-        "data (its `demo.seed`). Safe to run again: what exists is left unchanged."
+        "Create demo data for trying CreditDesk: a staff superuser and a staff checker (each "
+        "with an authenticator-app secret, printed) and two users with verified e-mail "
+        "addresses, then each app's demo data (its `demo.seed`). Safe to run again: what exists "
+        "is left unchanged."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo users (sign in at /accounts/login/):")
             for entry in seeded:
                 demo = entry.demo
-                role = "staff superuser" if demo.is_staff else "user"
+                role = demo.role
                 state = "created" if entry.created else "already there, left unchanged"
                 self.stdout.write(
                     f"  {demo.email:<24} password {demo.password:<22} {role} ({state})"
