@@ -1,5 +1,9 @@
+import secrets
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 
 from accounts import services
 
@@ -19,3 +23,21 @@ class AccountAdapter(DefaultAccountAdapter):
         """Every way allauth sets a password (change, reset, first set) ends the user's other
         sessions and revokes their API tokens; allauth then keeps the current session."""
         services.set_password(user=user, password=password)
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """A sign-up with a known address e-mails its owner, and takes as long as a real one:
+        hashing a password is most of a sign-up's time, and its absence would tell a prober
+        which addresses have accounts."""
+        make_password(secrets.token_urlsafe(16))
+        super().send_account_already_exists_mail(email)
+
+    def get_client_ip(self, request) -> str:
+        """The visitor's address for the rate limits; a request whose X-Forwarded-For holds
+        fewer addresses than TRUSTED_PROXY_COUNT (it did not come through the proxies) is a
+        400, not the 500 of allauth's configuration error."""
+        try:
+            return super().get_client_ip(request)
+        except ImproperlyConfigured as error:
+            raise SuspiciousOperation(
+                f"X-Forwarded-For does not match the proxies: {error}"
+            ) from error

@@ -1,3 +1,5 @@
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
 from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
@@ -173,8 +175,9 @@ class AuthenticatorAdmin(AllauthAuthenticatorAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or _may_manage(request, obj.user))
+        # Removing someone's second factor is a superuser's act: a user administrator who could
+        # strip a customer's two-factor would be one password reset from their credits.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -183,3 +186,25 @@ class AuthenticatorAdmin(AllauthAuthenticatorAdmin):
 
     def delete_model(self, request, obj):
         services.remove_authenticator(authenticator=obj)
+
+
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AllauthEmailAddressAdmin):
+    """Who signs in with which address, read-only except for superusers: an address added here,
+    marked verified, receives that account's password resets, so a staff member who could add
+    one could take the account (and its credits). People change their own addresses on their
+    E-mail page, which verifies them."""
+
+    actions = []
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and (obj is None or obj.user_id != request.user.pk)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and (obj is None or obj.user_id != request.user.pk)

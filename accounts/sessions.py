@@ -56,7 +56,9 @@ def end_if_over(request: HttpRequest) -> str | None:
     reason = None
     if now - started >= limits.lifetime_minutes * 60:
         reason = f"{_duration(limits.lifetime_minutes)} after signing in"
-    elif now - seen >= limits.idle_minutes * 60:
+    elif now - seen >= limits.idle_minutes * 60 + SEEN_RESOLUTION_SECONDS:
+        # The mark is renewed at most once a minute, so it may be up to that much behind the
+        # last request: an active session is never ended early, an idle one up to a minute late.
         reason = f"after {_duration(limits.idle_minutes)} without activity"
     if reason is not None:
         logout(request)

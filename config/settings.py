@@ -369,6 +369,8 @@ if not SECURE_HSTS_PRELOAD:
     # Preloading a domain into browsers is the domain owner's decision, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# A POST without its CSRF token gets the site's own page (Django's has an inline style).
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
 # Content-Security-Policy (django-csp) on every page, the admin and the API docs: scripts and
 # styles only from our own static files (no inline script, style or handler anywhere; htmx is

@@ -129,6 +129,19 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     return defaults.permission_denied(request, exception)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form or session POST without its CSRF token: the site's page (Django's own has an
+    inline style, which the Content-Security-Policy refuses), or the API's error shape."""
+    if request.path.startswith(API_PREFIX):
+        return api_error(
+            status=403,
+            error_type="client_error",
+            code="permission_denied",
+            detail=f"CSRF check failed: {reason}",
+        )
+    return render(request, "403_csrf.html", status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     from core.faults import busy_response_for_current_error
 

@@ -118,3 +118,13 @@ def test_visitors_can_reach_the_shop_from_the_navigation(client):
     links = page(client.get(reverse("home"))).select("nav a")
 
     assert reverse("billing:shop") in [link["href"] for link in links]
+
+
+def test_a_form_sent_without_its_csrf_token_gets_the_sites_page_under_the_policy():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(reverse("account_login"), {"login": "x"})
+
+    assert response.status_code == 403
+    assert "This form could not be sent" in text(response)
+    assert "<style" not in response.content.decode()

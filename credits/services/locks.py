@@ -24,9 +24,19 @@ CLAIM_SQL = (
     "VALUES (%s, %s, %s, %s, '', '', '', '', %s) "
     "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
 )
-RESERVE_TRANSACTION_ID = (
-    f", nextval(pg_get_serial_sequence('{CreditTransaction._meta.db_table}', 'id'))"
-)
+
+
+@functools.cache
+def _reserve_transaction_id() -> str:
+    """`, nextval('<the transactions' id sequence>')`: its name looked up once per process, so
+    the hot statement does not ask the catalogue on every spend."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, 'id')", [CreditTransaction._meta.db_table]
+        )
+        (sequence,) = cursor.fetchone()
+    literal = "'" + sequence.replace("'", "''") + "'"  # a name from the catalogue, quoted
+    return f", nextval({literal}::regclass)"
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class Claimed:
 
 def _claim_sql() -> str:
     if connection.vendor == "postgresql":
-        return CLAIM_SQL + RESERVE_TRANSACTION_ID
+        return CLAIM_SQL + _reserve_transaction_id()
     return CLAIM_SQL
 
 
@@ -172,7 +182,7 @@ def claim_and_lock_wallet(
 def _claim_and_lock_sql() -> str:
     """The statement's text, made once per process: the hot path should not rebuild it."""
     return (
-        f"WITH claim AS ({CLAIM_SQL}{RESERVE_TRANSACTION_ID} AS transaction_id) "
+        f"WITH claim AS ({CLAIM_SQL}{_reserve_transaction_id()} AS transaction_id) "
         "SELECT (SELECT id FROM claim), (SELECT transaction_id FROM claim), w.ctid = seen.ctid, "
         f"{', '.join(f'w.{name}' for name in WALLET_COLUMNS)}, "
         f"{', '.join(f'g.{name}' for name in GRANT_COLUMNS)} "

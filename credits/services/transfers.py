@@ -41,7 +41,8 @@ def transfer(
 ) -> CreditTransaction:
     """Move paid credits from one user's wallet to another's, within the daily limit.
 
-    Promotional credits cannot be transferred. The receiver gets one grant per source grant,
+    Promotional credits and staff grants cannot be transferred (`transferable`). The receiver
+    gets one grant per source grant,
     with the same expiry and cost basis, so a transfer never extends a credit's life.
     """
     check_amount(amount)
@@ -60,7 +61,7 @@ def transfer(
         _refuse_parties_or_limit(locked_sender, locked_receiver, amount, now=posting.now)
         grants = spendable_grants(locked_sender.pk)
         grants = expire_due(posting, locked_sender, grants)
-        paid = [grant for grant in grants if not grant.is_promotional]
+        paid = [grant for grant in grants if transferable(grant)]
         _refuse_beyond_paid(paid, amount)  # the expiries found on the way stand
         plan = burn_down(paid, amount)
         # Through the transfers account, which every transfer leaves as it found it: the
@@ -113,9 +114,7 @@ def check_transfer(*, sender: Wallet, receiver: Wallet, amount: int) -> None:
     current_sender = Wallet.objects.get(pk=sender.pk)
     _refuse_parties_or_limit(current_sender, Wallet.objects.get(pk=receiver.pk), amount, now=now)
     grants = spendable_grants(sender.pk)
-    _refuse_beyond_paid(
-        [g for g in grants if not g.is_promotional and not is_expired(g, now)], amount
-    )
+    _refuse_beyond_paid([g for g in grants if transferable(g) and not is_expired(g, now)], amount)
 
 
 def _refuse_parties_or_limit(sender: Wallet, receiver: Wallet, amount: int, *, now) -> None:
@@ -129,12 +128,19 @@ def _refuse_parties_or_limit(sender: Wallet, receiver: Wallet, amount: int, *, n
         )
 
 
+def transferable(grant: CreditGrant) -> bool:
+    """Credits someone paid for (bought, subscribed, received, refunded) move on; promotional
+    ones do not, nor those staff granted: a staff member's grant to an account they control
+    must not find its way, by transfer, into their own wallet."""
+    return not grant.is_promotional and grant.source != Source.ADMIN
+
+
 def _refuse_beyond_paid(paid: list[CreditGrant], amount: int) -> None:
-    transferable = sum(grant.remaining for grant in paid)
-    if amount > transferable:
+    movable = sum(grant.remaining for grant in paid)
+    if amount > movable:
         raise InsufficientCredits(
-            f"Not enough paid credits: {amount} asked, {transferable} can be transferred "
-            "(promotional credits cannot be)."
+            f"Not enough paid credits: {amount} asked, {movable} can be transferred "
+            "(promotional credits and credits granted by staff cannot be)."
         )
 
 

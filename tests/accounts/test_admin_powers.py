@@ -191,3 +191,37 @@ def test_a_superuser_gives_powers_to_others_but_not_to_themselves(client):
     assert list(colleague.groups.all()) == [group]
     assert own.find(attrs={"name": "is_superuser"}) is None
     assert own.find(attrs={"name": "groups"}) is None
+
+
+def test_only_superusers_manage_addresses_and_authenticators_in_the_admin(client):
+    """An address added there, marked verified, receives the account's password resets; a
+    removed authenticator leaves an account one password away: superusers' acts only."""
+    staff = StaffFactory(
+        is_superuser=False,
+        permissions=[
+            "account.view_emailaddress",
+            "account.add_emailaddress",
+            "account.change_emailaddress",
+            "account.delete_emailaddress",
+            "mfa.view_authenticator",
+            "mfa.delete_authenticator",
+        ],
+    )
+    customer = UserFactory()
+    enrol_two_factor(customer)
+    sign_in_staff(client, staff)
+    authenticator = Authenticator.objects.get(user=customer)
+
+    added = client.post(
+        reverse("admin:account_emailaddress_add"),
+        {"user": customer.pk, "email": "attacker@example.com", "verified": "on", "primary": ""},
+    )
+    removed = client.post(
+        reverse("admin:mfa_authenticator_delete", args=[authenticator.pk]), {"post": "yes"}
+    )
+
+    assert added.status_code == 403
+    assert removed.status_code == 403
+    assert not customer.emailaddress_set.filter(email="attacker@example.com").exists()
+    assert Authenticator.objects.filter(pk=authenticator.pk).exists()
+    assert client.get(reverse("admin:account_emailaddress_changelist")).status_code == 200

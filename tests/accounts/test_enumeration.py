@@ -12,6 +12,7 @@ from accounts.models import User
 from tests.clients import Api
 from tests.credits.conftest import fund
 from tests.factories import UserFactory
+from tests.hashers import CountingHasher
 from tests.pages import page, text
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,17 @@ def test_one_users_look_ups_do_not_limit_another(client):
 
     assert transfer_form_error(client, "bob@example.com") == ""
     assert "Transfer" in text(client.get(reverse("credits:transfer")))
+
+
+def test_a_sign_up_with_a_taken_address_hashes_a_password_like_a_new_one(client, settings):
+    """Hashing is most of a sign-up's time: without it a prober could time who has an account."""
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingHasher"]
+    UserFactory(email="taken@example.com")
+    data = {"password1": PASSWORD, "password2": PASSWORD}
+    counts = []
+    for email in ("taken@example.com", "fresh@example.com"):
+        CountingHasher.encoded = 0
+        client.post(reverse("account_signup"), {"email": email, **data})
+        counts.append(CountingHasher.encoded)
+
+    assert counts[0] == counts[1] >= 1

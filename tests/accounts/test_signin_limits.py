@@ -163,3 +163,15 @@ def test_with_two_workers_an_account_locks_at_the_sixth_attempt(settings, tmp_pa
             cursor.execute("DELETE FROM creditdesk_cache")
 
     assert attempts == [200, 200, 200, 200, 200, "locked"]
+
+
+def test_a_request_that_bypassed_the_proxies_is_a_400_not_a_500(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": "someone@example.com", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+
+    assert response.status_code == 400

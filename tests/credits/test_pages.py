@@ -365,7 +365,9 @@ def test_a_transfer_of_promotional_credits_is_refused_plainly(client, user):
         {"email": "bob@example.com", "amount": 10, "idempotency_key": "k"},
     )
 
-    assert "0 can be transferred (promotional credits cannot be)" in text(response)
+    assert "0 can be transferred (promotional credits and credits granted by staff" in text(
+        response
+    )
     assert state(user.wallet)[0] == 50
 
 

@@ -622,3 +622,15 @@ def test_revoke_takes_back_at_most_what_the_grant_still_holds(wallet):
     assert state(wallet) == (0, 0, 0)
     purchases = Entry.objects.filter(transaction=txn, wallet__system_code="purchases")
     assert purchases.aggregate(total=Sum("amount"))["total"] == 30
+
+
+def test_credits_staff_granted_cannot_be_transferred(wallet, other_wallet):
+    """A staff member's grant to an account they control must not reach their own wallet."""
+    fund(wallet, 10)
+    fund(wallet, 1000, source=CreditGrant.Source.ADMIN, is_promotional=False)
+
+    with pytest.raises(InsufficientCredits, match="credits granted by staff cannot be"):
+        transfer(wallet, other_wallet, 11)
+    transfer(wallet, other_wallet, 10)
+
+    assert state(other_wallet)[0] == 10
