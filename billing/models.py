@@ -232,8 +232,14 @@ class Purchase(models.Model):
     dispute_outcome = models.CharField(
         max_length=20,
         blank=True,
-        help_text="How Stripe closed the payment's latest decided dispute (won, lost, or "
-        "warning_closed for an inquiry); empty until then.",
+        help_text="How Stripe decided the payment's disputes: lost if any was lost, else won if "
+        "any was won, else warning_closed for inquiries only; empty until one is decided.",
+    )
+    open_dispute_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The Stripe disputes of this payment opened and not decided yet: while there "
+        "is one, the purchase's credits are held.",
     )
     decided_dispute_ids = models.JSONField(
         default=list,

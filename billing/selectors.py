@@ -2,7 +2,7 @@
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from djstripe.models import Charge
+from djstripe.models import Charge, PaymentIntent
 
 from billing.models import Purchase
 from credits import selectors as credit_selectors
@@ -24,6 +24,15 @@ def purchases_of(user) -> QuerySet[Purchase]:
         .annotate(charge_receipt=Subquery(charges.values(url=KT("stripe_data__receipt_url"))[:1]))
         .order_by("-created_at", "-pk")
     )
+
+
+def purchase_id_of_payment_intent(payment_intent_id: str) -> str:
+    """The purchase id our checkout put in a payment intent's metadata, as dj-stripe stored the
+    intent (it fetches it with a charge or dispute): for an event that arrived before the
+    checkout recorded the intent on the purchase. Empty when not known."""
+    intent = PaymentIntent.objects.filter(id=payment_intent_id).only("metadata").first()
+    metadata = (intent.metadata if intent else None) or {}
+    return str(metadata.get("purchase_id", ""))
 
 
 def purchase_grants(purchase: Purchase) -> list[CreditGrant]:

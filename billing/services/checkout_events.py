@@ -5,22 +5,18 @@ session frees its promo code.
 Safe to run again and in any order (see billing.webhooks).
 """
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Purchase, Redemption
-from billing.services.events import grant_for_event, unmatched
-from billing.services.promotions import expiry_for
+from billing.services import purchase_state
+from billing.services.events import unmatched
 from billing.services.subscription_events import subscription_row
-from billing.stripe_api import from_minor_units
-from credits.models import CreditGrant
-from credits.services import Reference
 
 PAID = ("paid", "no_payment_required")
-# The ledger keeps a cost basis to 8 places (CreditGrant.cost_basis).
-COST_BASIS_PLACES = Decimal("0.00000001")
+# A purchase not paid yet (a refund or dispute that arrived first leaves it so); an abandoned
+# checkout that Stripe says was paid all the same is paid.
+PAYABLE = (Purchase.Status.PENDING, Purchase.Status.EXPIRED)
 
 
 def _purchase_for_session(session: dict) -> Purchase | None:
@@ -37,7 +33,8 @@ def _purchase_for_session(session: dict) -> Purchase | None:
 
 @transaction.atomic
 def checkout_completed(*, session: dict, event_id: str, event_type: str) -> None:
-    """A Checkout Session finished: a paid pack grants its credits, once per session."""
+    """A Checkout Session finished: a paid pack grants its credits, once per session, less any
+    refund or dispute of the payment that arrived before (see purchase_state)."""
     purchase = _purchase_for_session(session)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this session")
@@ -45,51 +42,12 @@ def checkout_completed(*, session: dict, event_id: str, event_type: str) -> None
     if session.get("mode") == "subscription":
         _subscription_checkout(purchase, session)
         return
-    if session.get("payment_status") not in PAID:
-        return  # a delayed payment method: async_payment_succeeded will follow
-    _fulfil_pack(purchase, session, event_id=event_id, event_type=event_type)
-
-
-def _fulfil_pack(purchase: Purchase, session: dict, *, event_id: str, event_type: str) -> None:
-    if purchase.status not in (Purchase.Status.PENDING, Purchase.Status.EXPIRED):
-        return  # already paid (or later refunded): the grant happened once
-    purchase.status = Purchase.Status.PAID
-    purchase.paid_at = timezone.now()
-    purchase.stripe_checkout_session_id = session["id"]
-    purchase.stripe_payment_intent_id = session.get("payment_intent") or ""
-    if session.get("amount_total") is not None:
-        purchase.amount = from_minor_units(session["amount_total"], purchase.currency)
-    purchase.save()
-    reference = Reference(text=f"Stripe checkout {session['id']}", obj=purchase)
-    package = purchase.package
-    grant_for_event(
-        event_id=event_id,
-        event_type=event_type,
-        wallet=purchase.user.wallet,
-        amount=purchase.credits,
-        source=CreditGrant.Source.PURCHASE,
-        cost_basis=(purchase.amount / purchase.credits).quantize(COST_BASIS_PLACES),
-        currency=purchase.currency,
-        description=f"{package.name}: {purchase.credits} credits",
-        reference=reference,
-        idempotency_key=f"checkout:{session['id']}",
-    )
-    redemption = getattr(purchase, "redemption", None)
-    if redemption is not None:
-        redemption.status = Redemption.Status.USED
-        redemption.save(update_fields=["status"])
-    if purchase.bonus_credits:
-        grant_for_event(
-            event_id=event_id,
-            event_type=event_type,
-            wallet=purchase.user.wallet,
-            amount=purchase.bonus_credits,
-            source=CreditGrant.Source.PROMOTION,
-            expires_at=expiry_for(purchase.promotion),
-            description=f"Promo code {purchase.promotion.code}: bonus credits",
-            reference=reference,
-            idempotency_key=f"checkout:{session['id']}:bonus",
-        )
+    purchase_state.record_payment_intent(purchase, session.get("payment_intent"))
+    newly_paid = False
+    if session.get("payment_status") in PAID and purchase.status in PAYABLE:
+        newly_paid = purchase_state.record_payment(purchase, session)
+    # else paid already, or a delayed payment method: async_payment_succeeded will follow
+    purchase_state.settle(purchase, event_id=event_id, event_type=event_type, newly_paid=newly_paid)
 
 
 def _subscription_checkout(purchase: Purchase, session: dict) -> None:

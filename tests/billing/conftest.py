@@ -91,11 +91,15 @@ def webhooks(endpoint, fake_stripe):
 @pytest.fixture
 def buyer(fake_stripe):
     """A user who is already a Stripe customer (as after their first checkout)."""
+    return make_buyer(fake_stripe)
+
+
+def make_buyer(fake_stripe):
+    from djstripe.models import Customer
+
     user = UserFactory()
     customer = {"id": customer_id(user), "object": "customer", "email": user.email}
     fake_stripe.add(customer)
-    from djstripe.models import Customer
-
     Customer.sync_from_stripe_data(customer)
     Customer.objects.filter(id=customer["id"]).update(subscriber=user)
     return user
