@@ -64,8 +64,9 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     period_start, period_end = _invoice_period(invoice)
     if _after_the_end(subscription, invoice, period_start, event):
         return
-    record = _record_invoice(subscription, invoice, period_start, period_end)
-    _grant_period(record, _credits_expiry(invoice, period_end, event), event)
+    package = _invoice_package(invoice, subscription)
+    record = _record_invoice(subscription, package, invoice, period_start, period_end)
+    _grant_period(record, package, _credits_expiry(invoice, period_end, event), event)
     _advance_period(subscription, period_start, period_end)
 
 
@@ -120,9 +121,23 @@ def _credits_expiry(invoice: dict, period_end, event: StripeEvent):
     return expires_at
 
 
-def _record_invoice(subscription, invoice: dict, period_start, period_end) -> SubscriptionInvoice:
+def _invoice_package(invoice: dict, subscription: Subscription) -> CreditPackage:
+    """The plan the invoice paid for: its subscription line's price, not the subscription's plan
+    now (a plan change may arrive before or after the invoice of the period before it); the
+    subscription's plan when the line names no price of ours."""
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        details = (line.get("pricing") or {}).get("price_details") or {}
+        price_id = details.get("price") or (line.get("price") or {}).get("id")
+        package = price_id and CreditPackage.objects.filter(stripe_price_id=price_id).first()
+        if package:
+            return package
+    return subscription.package
+
+
+def _record_invoice(
+    subscription, package: CreditPackage, invoice: dict, period_start, period_end
+) -> SubscriptionInvoice:
     """The invoice's row (the ledger's reference for its grants), with what rolls over into it."""
-    package = subscription.package
     previous, rollover = _roll_over(subscription, package, before=period_start)
     return SubscriptionInvoice.objects.create(
         subscription=subscription,
@@ -137,9 +152,10 @@ def _record_invoice(subscription, invoice: dict, period_start, period_end) -> Su
     )
 
 
-def _grant_period(record: SubscriptionInvoice, expires_at, event: StripeEvent) -> None:
+def _grant_period(
+    record: SubscriptionInvoice, package: CreditPackage, expires_at, event: StripeEvent
+) -> None:
     """The period's credits, and the previous period's rolled-over ones, once per invoice."""
-    package = record.subscription.package
     common = {
         "event_id": event.id,
         "event_type": event.type,

@@ -270,6 +270,13 @@ def invoice_object(user, plan, *, invoice_id: str, subscription_id: str, start: 
                     "amount": int(plan.price * 100),
                     "currency": plan.currency,
                     "period": {"start": start, "end": end},
+                    "pricing": {
+                        "type": "price_details",
+                        "price_details": {
+                            "price": plan.stripe_price_id,
+                            "product": plan.stripe_product_id,
+                        },
+                    },
                 }
             ],
             f"/v1/invoices/{invoice_id}/lines",
@@ -280,8 +287,10 @@ def invoice_object(user, plan, *, invoice_id: str, subscription_id: str, start: 
     }
 
 
-def subscription_object(user, plan, *, subscription_id: str, status: str = "active", **fields):
-    now = int(time.time())
+def subscription_object(
+    user, plan, *, subscription_id: str, status: str = "active", now: int | None = None, **fields
+):
+    now = now or int(time.time())
     subscription = {
         "id": subscription_id,
         "object": "subscription",

@@ -3,23 +3,28 @@ subscription), delivered in any order and any of them twice, through the real si
 view, end exactly where the in-order delivery ends, and the ledger reconciles."""
 
 import itertools
+import time
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.models import UnmatchedStripeEvent
+from billing.models import Subscription, UnmatchedStripeEvent
+from credits.models import CreditGrant
 from credits.reconciliation import reconcile
 from tests.billing.conftest import (
     charge_object,
     dispute_object,
+    invoice_object,
     make_buyer,
     make_pack,
+    make_plan,
     make_promotion,
     payment_intent_object,
     pending_purchase,
     session_object,
+    subscription_object,
 )
 from tests.credits.conftest import state
 
@@ -170,3 +175,114 @@ def test_all_orders_of_a_refund_and_a_dispute_end_alike(payments, outcome):
 
     for order in itertools.permutations(range(4)):
         assert payments.deliver(scenario, order) == expected, order
+
+
+# --- A subscription's events ------------------------------------------------------------------
+
+DAY = 86400
+
+
+class Subscriptions:
+    """A fresh buyer and Stripe subscription for each delivery; the times are fixed once, as
+    Stripe's own timestamps are (events carry when they happened, not when they arrive)."""
+
+    def __init__(self, webhooks):
+        self.webhooks = webhooks
+        self.monthly = make_plan()
+        self.bigger = make_plan(name="Bigger", credits=2000, stripe_price_id="price_bigger")
+        self.now = int(time.time())
+
+    def events(self, buyer, *, cancelled: bool) -> list:
+        """Created on the monthly plan, its first invoice paid, then moved to the bigger plan
+        (to end with the period), and perhaps cancelled at once."""
+        sub = f"sub_of_{buyer.pk}"
+        now = self.now
+        invoice = invoice_object(
+            buyer, self.monthly, invoice_id=f"in_of_{buyer.pk}", subscription_id=sub,
+            start=now - DAY, end=now + 29 * DAY,
+        )  # fmt: skip
+        created = subscription_object(buyer, self.monthly, subscription_id=sub, now=now - DAY)
+        changed = subscription_object(
+            buyer, self.bigger, subscription_id=sub, now=now - DAY, cancel_at_period_end=True
+        )
+        events = [
+            ("customer.subscription.created", created, now - DAY),
+            ("invoice.paid", invoice, now - DAY + 5),
+            ("customer.subscription.updated", changed, now - 60),
+        ]
+        if cancelled:
+            ended = {**changed, "status": "canceled", "canceled_at": now - 30, "ended_at": now - 30}
+            events.append(("customer.subscription.deleted", ended, now - 30))
+        return events
+
+    def deliver(self, *, cancelled: bool, order) -> tuple:
+        buyer = make_buyer(self.webhooks.fake)
+        events = self.events(buyer, cancelled=cancelled)
+        unmatched_before = UnmatchedStripeEvent.objects.count()
+        for index in order:
+            event_type, obj, created = events[index]
+            self.webhooks.send(event_type, obj, created=created)
+        subscription = Subscription.objects.get(user=buyer)
+        return (
+            state(buyer.wallet),
+            subscription.status,
+            subscription.package.name,
+            subscription.cancel_at_period_end,
+            subscription.ended_at,
+            subscription.current_period_start,
+            subscription.current_period_end,
+            list(subscription.invoices.values_list("credits", "rollover_credits")),
+            list(
+                CreditGrant.objects.filter(wallet=buyer.wallet).values_list("amount", "expires_at")
+            ),
+            reconcile().problems,
+            UnmatchedStripeEvent.objects.count() - unmatched_before,
+        )
+
+
+@pytest.fixture
+def subscriptions(webhooks):
+    return Subscriptions(webhooks)
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_all_orders_of_a_subscriptions_events_end_alike(subscriptions, cancelled):
+    """The invoice grants the plan it paid for (monthly: 500), even when the move to the bigger
+    plan arrives first; the newest subscription event wins whatever came after it."""
+    count = 4 if cancelled else 3
+    expected = subscriptions.deliver(cancelled=cancelled, order=range(count))
+    assert expected[0] == (500, 0, 500)
+    assert expected[1:4] == ("canceled" if cancelled else "active", "Bigger", True)
+
+    for order in itertools.permutations(range(count)):
+        assert subscriptions.deliver(cancelled=cancelled, order=order) == expected, order
+
+
+def test_a_subscriptions_events_in_any_order_and_twice_end_alike(subscriptions):
+    in_order = {
+        cancelled: subscriptions.deliver(cancelled=cancelled, order=range(4 if cancelled else 3))
+        for cancelled in (False, True)
+    }
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        st.booleans().flatmap(
+            lambda cancelled: st.tuples(st.just(cancelled), twice(4 if cancelled else 3))
+        )
+    )
+    def check(delivery):
+        cancelled, order = delivery
+        assert subscriptions.deliver(cancelled=cancelled, order=order) == in_order[cancelled]
+
+    check()
+
+
+def twice(count: int):
+    """Every index of `count` events in any order, some of them delivered twice."""
+    repeats = st.lists(st.integers(0, count - 1), max_size=count, unique=True)
+    return repeats.flatmap(lambda again: st.permutations([*range(count), *again]))
