@@ -13,6 +13,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import startup
+from core.api.tags import TAGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -466,7 +467,13 @@ SPECTACULAR_SETTINGS = {
         "HoldStatusEnum": "credits.api.enums.HOLD_STATUS",
         "DisputeStatusEnum": "disputes.api.enums.DISPUTE_STATUS",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "core.api.schema.group_paths_by_tag",
+        "core.api.schema.refuse_unknown_fields",
+    ],
+    # Operations grouped by tag, staff last (core.api.schema.TAGS), not by path (admin/ first).
+    "TAGS": TAGS,
 }
 
 # --- Credits ledger -------------------------------------------------------------------------------

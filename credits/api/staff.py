@@ -25,6 +25,7 @@ from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import Pages, page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import StaffPermission
+from core.api.tags import Tag
 from core.fields import JsonIntegerField
 from credits import selectors, services
 from credits.api.idempotency import idempotent, staff_actor
@@ -32,7 +33,7 @@ from credits.api.serializers import AmountField, TransactionSerializer
 from credits.models import ApprovalRequest, Wallet
 from credits.services import staff as staff_powers
 
-TAG = ["staff"]
+TAG = [Tag.STAFF]
 VIEW_WALLETS = {"GET": "credits.view_wallet"}
 CHANGE_WALLETS = {"POST": "credits.change_wallet"}
 

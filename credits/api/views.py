@@ -22,6 +22,7 @@ from core.api.filters import StrictFilterSet, UtcDateTimeFilter
 from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import HistoryCursor, page_size_errors
 from core.api.parsers import valid_data
+from core.api.tags import Tag
 from credits import selectors, services
 from credits.api.idempotency import actor_for, created, idempotent, ok
 from credits.api.serializers import (
@@ -41,8 +42,6 @@ from credits.models import CreditTransaction, Entry, Hold
 from credits.services import Reference
 from credits.statements import statement_csv
 
-TAG = ["credits"]
-
 
 def _wallet(request):
     return request.user.wallet
@@ -53,7 +52,7 @@ class WalletView(APIView):
         summary="The caller's wallet",
         description="Balance, available (balance minus held), held, status and what expires soon.",
         responses=WalletSerializer,
-        tags=TAG,
+        tags=[Tag.WALLET],
     )
     def get(self, request):
         wallet = _wallet(request)
@@ -77,7 +76,7 @@ class MovementFilter(StrictFilterSet):
     summary="The caller's movements, newest first",
     description="Every movement of the wallet's balance with the balance after it. Cursor "
     "pagination: pages stay stable while new movements arrive.",
-    tags=TAG,
+    tags=[Tag.TRANSACTIONS],
 )
 @page_size_errors
 class TransactionListView(generics.ListAPIView):
@@ -96,7 +95,7 @@ class TransactionDetailView(APIView):
         description="With the caller's own credit blocks it used (allocations: a transfer's "
         "receiver sees none of the sender's) and its refunds.",
         responses=TransactionDetailSerializer,
-        tags=TAG,
+        tags=[Tag.TRANSACTIONS],
     )
     def get(self, request, transaction_id: int):
         txn = selectors.transaction_detail_for(
@@ -112,7 +111,7 @@ class GrantListView(APIView):
         summary="The caller's credit blocks",
         description="Blocks with credits left, in the order spends use them (first = used first).",
         responses=GrantSerializer(many=True),
-        tags=TAG,
+        tags=[Tag.WALLET],
     )
     def get(self, request):
         grants = selectors.grants_in_burn_down_order(_wallet(request))
@@ -143,7 +142,7 @@ class StatementView(APIView):
             OpenApiParameter("to", OpenApiTypes.DATE, required=True),
         ],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): str},
-        tags=TAG,
+        tags=[Tag.WALLET],
     )
     def get(self, request):
         query = StatementQuery(data=request.query_params)
@@ -187,7 +186,7 @@ class SpendView(APIView):
         request=SpendRequest,
         responses={201: TransactionSerializer, **REFUSALS},
         examples=[SPEND_EXAMPLE],
-        tags=TAG,
+        tags=[Tag.TRANSACTIONS],
     )
     @idempotent(created(TransactionSerializer))
     def post(self, request):
@@ -211,7 +210,7 @@ class HoldView(APIView):
         request=HoldRequest,
         responses={201: HoldSerializer, **REFUSALS},
         examples=[SPEND_EXAMPLE],
-        tags=TAG,
+        tags=[Tag.HOLDS],
     )
     @idempotent(lambda txn: created(HoldSerializer)(txn.hold))
     def post(self, request):
@@ -242,7 +241,7 @@ class CaptureView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
         request=CaptureRequest,
         responses={200: TransactionSerializer, **REFUSALS},
-        tags=TAG,
+        tags=[Tag.HOLDS],
     )
     @idempotent(ok(TransactionSerializer))
     def post(self, request, hold_id: int):
@@ -264,7 +263,7 @@ class ReleaseView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
         request=None,
         responses={200: TransactionSerializer, **REFUSALS},
-        tags=TAG,
+        tags=[Tag.HOLDS],
     )
     @idempotent(ok(TransactionSerializer))
     def post(self, request, hold_id: int):
@@ -294,7 +293,7 @@ class TransferView(APIView):
                 "done, so the same Idempotency-Key may be sent again.",
             ),
         },
-        tags=TAG,
+        tags=[Tag.TRANSFERS],
     )
     @idempotent(created(TransactionSerializer))
     def post(self, request):

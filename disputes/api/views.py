@@ -14,6 +14,7 @@ from core.api.filters import StrictFilterSet
 from core.api.pagination import Pages, page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import StaffPermission
+from core.api.tags import Tag
 from credits import selectors as credit_selectors
 from disputes import selectors, services
 from disputes.api.serializers import (
@@ -30,8 +31,8 @@ from disputes.api.serializers import (
 )
 from disputes.models import Dispute
 
-TAG = ["disputes"]
-STAFF_TAG = ["staff"]
+TAG = [Tag.DISPUTES]
+STAFF_TAG = [Tag.STAFF]
 # What the admin's dispute queue asks for the same acts.
 CHANGE_DISPUTES = {"POST": "disputes.change_dispute"}
 
