@@ -13,6 +13,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import startup
+from core.api.tags import TAGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -405,6 +406,8 @@ REST_FRAMEWORK = {
     # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (core.api.parsers).
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # One pagination for every list: cursor pages, {next, previous, results} (core.api.pagination).
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPages",
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     # Formats are chosen by the Accept header alone (one way to ask for CSV).
@@ -466,7 +469,13 @@ SPECTACULAR_SETTINGS = {
         "HoldStatusEnum": "credits.api.enums.HOLD_STATUS",
         "DisputeStatusEnum": "disputes.api.enums.DISPUTE_STATUS",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "core.api.schema.group_paths_by_tag",
+        "core.api.schema.refuse_unknown_fields",
+    ],
+    # Operations grouped by tag, staff last (core.api.schema.TAGS), not by path (admin/ first).
+    "TAGS": TAGS,
 }
 
 # --- Credits ledger -------------------------------------------------------------------------------
@@ -476,6 +485,8 @@ CREDITS_REFUND_GRACE_DAYS = count_setting("CREDITS_REFUND_GRACE_DAYS", 30, minim
 CREDITS_DAILY_TRANSFER_LIMIT = count_setting("CREDITS_DAILY_TRANSFER_LIMIT", 10_000, minimum=1)
 # How long a hold lasts when its caller gives no expiry.
 CREDITS_HOLD_TTL_HOURS = count_setting("CREDITS_HOLD_TTL_HOURS", 168, minimum=1)
+# The longest a caller may ask a hold to last: reserved credits must come back some day.
+CREDITS_HOLD_MAX_TTL_DAYS = count_setting("CREDITS_HOLD_MAX_TTL_DAYS", 90, minimum=1)
 # Staff powers (maker-checker): a staff grant or deduction above this many credits, or beyond the
 # staff member's daily limit, waits for a second staff member's approval, for this many hours.
 CREDITS_STAFF_APPROVAL_ABOVE = count_setting("CREDITS_STAFF_APPROVAL_ABOVE", 1_000)

@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from core.api.tags import Tag
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -67,7 +69,7 @@ class ApiRootView(APIView):
         responses=inline_serializer(
             "ApiRoot", {"schema": serializers.URLField(), "docs": serializers.URLField()}
         ),
-        tags=["meta"],
+        tags=[Tag.ACCOUNT],
     )
     def get(self, request: Request) -> Response:
         return Response(

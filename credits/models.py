@@ -366,6 +366,8 @@ class Hold(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     description = models.CharField(max_length=255, blank=True)
     reference = models.CharField(max_length=255, blank=True)
+    # The caller's own notes, as given (credits.services.rules.check_metadata limits them).
+    metadata = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)

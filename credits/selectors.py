@@ -2,14 +2,25 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import models
-from django.db.models import Case, IntegerField, Min, Prefetch, Q, Sum, When
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Case,
+    DateTimeField,
+    IntegerField,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from credits.models import (
@@ -27,20 +38,24 @@ EXPIRING_WITHIN = timedelta(days=30)
 HISTORY_PAGE_SIZE = 50
 
 
-def grants_in_burn_down_order(wallet: Wallet) -> list[CreditGrant]:
-    """The wallet's grants with credits left, in the order a spend consumes them.
+# The burn-down order, as fields (a cursor page can follow them): priority first, then the
+# soonest expiry (never-expiring last), promotional before paid, then the oldest.
+BURN_DOWN_ORDER = ("priority", "expiry_order", "-is_promotional", "id")
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 
-    Priority first, then the soonest expiry (never-expiring last), promotional before paid,
-    then the oldest.
-    """
-    return list(
-        CreditGrant.objects.filter(wallet=wallet, remaining__gt=0).order_by(
-            "priority",
-            models.F("expires_at").asc(nulls_last=True),
-            "-is_promotional",
-            "id",
-        )
+
+def grants_left(wallet: Wallet) -> QuerySet[CreditGrant]:
+    """The wallet's grants with credits left, in the order a spend consumes them."""
+    return (
+        CreditGrant.objects.filter(wallet=wallet, remaining__gt=0)
+        .annotate(expiry_order=Coalesce("expires_at", Value(NEVER), output_field=DateTimeField()))
+        .order_by(*BURN_DOWN_ORDER)
     )
+
+
+def grants_in_burn_down_order(wallet: Wallet) -> list[CreditGrant]:
+    """The wallet's grants with credits left, in the order a spend consumes them."""
+    return list(grants_left(wallet))
 
 
 @dataclass(frozen=True)

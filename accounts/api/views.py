@@ -2,12 +2,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.generics import RetrieveAPIView
 
 from accounts.api.serializers import MeSerializer
+from core.api.tags import Tag
 
 
 @extend_schema(
     summary="The signed-in user",
     description="Who the credentials belong to: a quick way to check a token works.",
-    tags=["accounts"],
+    tags=[Tag.ACCOUNT],
 )
 class MeView(RetrieveAPIView):
     serializer_class = MeSerializer

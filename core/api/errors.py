@@ -51,6 +51,9 @@ class DomainErrorHandler(ExceptionHandler):
         busy = faults.api_exception_for(exc)
         if busy is not None:
             return busy
+        if isinstance(exc, DomainError) and exc.field:
+            # A service's refusal of one input: the same 400 its serializer would give.
+            return exceptions.ValidationError({exc.field: [exc.message]}, code="invalid")
         if isinstance(exc, DomainError):
             return DomainAPIError(exc)
         return super().convert_known_exceptions(exc)

@@ -1,14 +1,32 @@
-"""The API's pagination: cursor pages (stable while new rows arrive) with a strict page_size."""
+"""The API's one pagination: cursor pages (stable while new rows arrive) with a strict
+page_size, the same envelope (`next`, `previous`, `results`) on every list.
 
-from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+It is the default pagination class (REST_FRAMEWORK in config/settings.py), so a list view
+paginates this way without saying so; a view gives its order as `cursor_ordering` (default:
+newest first).
+"""
+
 from rest_framework import exceptions
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.pagination import CursorPagination
 
 from core.fields import is_ascii_digits
 
+NEWEST_FIRST = ("-id",)
 
-class StrictPageSize:
-    """A page_size that is not a whole number from 1 to the maximum is a 400, not ignored."""
+
+class CursorPages(CursorPagination):
+    """Pages follow the rows' order, not offsets: a row that arrives meanwhile never shifts a
+    page. A page_size that is not a whole number from 1 to the maximum is a 400, not ignored."""
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = NEWEST_FIRST
+
+    def get_ordering(self, request, queryset, view):
+        """The view's `cursor_ordering`: fields whose first one the cursor's position follows
+        (ties broken by the rest, so each page is one fixed slice)."""
+        return tuple(getattr(view, "cursor_ordering", self.ordering))
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -28,26 +46,11 @@ class StrictPageSize:
         return parameters
 
 
-# Put on every paginated list view, so the schema documents the page_size refusal.
-page_size_errors = extend_validation_errors(["invalid"], field_name="page_size", methods=["get"])
+def page_size_errors(view):
+    """Put on every paginated list view, so the schema documents the page_size refusal.
 
+    Imported when used: DRF loads this module (its default pagination) while it declares its
+    generic views, before drf-standardized-errors can be imported."""
+    from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 
-class HistoryCursor(StrictPageSize, CursorPagination):
-    """Stable while new rows arrive: pages follow ids, not offsets."""
-
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
-    ordering = "-id"
-
-
-class Pages(StrictPageSize, PageNumberPagination):
-    def get_page_number(self, request, paginator):
-        number = request.query_params.get(self.page_query_param)
-        if number is not None and not is_ascii_digits(number):
-            raise exceptions.NotFound("Invalid page: give a page number from 1.")
-        return super().get_page_number(request, paginator)
-
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
+    return extend_validation_errors(["invalid"], field_name="page_size", methods=["get"])(view)

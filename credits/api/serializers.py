@@ -1,10 +1,45 @@
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.fields import JsonIntegerField
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
-from credits.services.rules import MAX_AMOUNT
+from credits.services.rules import MAX_AMOUNT, METADATA_MAX_KEYS, METADATA_RULE
+
+METADATA_HELP = (
+    f"Your own notes on this operation (an order id, a customer…), stored and shown back as "
+    f"given: {METADATA_RULE}. More is a 400 on `metadata`."
+)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": METADATA_MAX_KEYS,
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string", "maxLength": 500},
+                {"type": "integer"},
+                {"type": "boolean"},
+            ],
+            "nullable": True,
+        },
+    }
+)
+class MetadataField(serializers.JSONField):
+    """The caller's metadata: a JSON object (its limits are the ledger's: rules.check_metadata,
+    so every surface keeps the same ones)."""
+
+    default_error_messages = {"invalid": f"Metadata must be {METADATA_RULE}."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", METADATA_HELP)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ExpiringSerializer(serializers.Serializer):
@@ -21,18 +56,28 @@ class WalletSerializer(serializers.ModelSerializer):
         fields = ["id", "balance", "available", "held", "status", "expiring_soon"]
 
 
-class MovementSerializer(serializers.ModelSerializer):
-    """One movement of the wallet's balance: a transaction as this wallet saw it."""
-
-    transaction = serializers.IntegerField(source="transaction_id")
-    kind = serializers.CharField(source="transaction.kind")
-    description = serializers.CharField(source="transaction.description")
-    reference = serializers.CharField(source="transaction.reference")
+class EntrySerializer(serializers.ModelSerializer):
+    """This wallet's leg of a transaction: how much its balance moved (signed), and to what."""
 
     class Meta:
         model = Entry
-        fields = ["id", "transaction", "kind", "amount", "balance_after", "description"]
-        fields += ["reference", "created_at"]
+        fields = ["id", "amount", "balance_after"]
+
+
+class MovementSerializer(serializers.ModelSerializer):
+    """One movement of the wallet's balance: a transaction, as this wallet saw it. Its `id` is
+    the transaction's, the one GET /transactions/{id} takes; the wallet's leg is `entry`."""
+
+    id = serializers.IntegerField(source="transaction_id")
+    kind = serializers.CharField(source="transaction.kind")
+    description = serializers.CharField(source="transaction.description")
+    reference = serializers.CharField(source="transaction.reference")
+    metadata = MetadataField(source="transaction.metadata", help_text="")
+    entry = EntrySerializer(source="*")
+
+    class Meta:
+        model = Entry
+        fields = ["id", "kind", "description", "reference", "metadata", "entry", "created_at"]
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -56,10 +101,31 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 
 class TransactionSerializer(serializers.ModelSerializer):
+    metadata = MetadataField(
+        read_only=True, help_text="What the caller gave, beside the ledger's own keys."
+    )
+
     class Meta:
         model = CreditTransaction
         fields = ["id", "kind", "amount", "description", "reference", "metadata", "hold"]
         fields += ["reverses", "actor_kind", "created_at"]
+
+
+class WalletFiguresSerializer(TransactionSerializer):
+    """A transaction that moved the caller's credits, with the wallet's figures right after
+    it (taken from the row the operation locked and wrote: no query of their own)."""
+
+    balance = serializers.IntegerField(
+        source="wallet.balance", read_only=True, help_text="The wallet's balance after it."
+    )
+    available = serializers.IntegerField(
+        source="wallet.available",
+        read_only=True,
+        help_text="What the wallet may spend after it (balance minus held).",
+    )
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "balance", "available"]
 
 
 class TransactionDetailSerializer(TransactionSerializer):
@@ -77,11 +143,26 @@ class TransactionDetailSerializer(TransactionSerializer):
 
 class HoldSerializer(serializers.ModelSerializer):
     uncaptured = serializers.IntegerField(read_only=True)
+    metadata = MetadataField(read_only=True, help_text="What the caller gave.")
 
     class Meta:
         model = Hold
         fields = ["id", "amount", "captured_amount", "uncaptured", "status", "description"]
-        fields += ["reference", "expires_at", "created_at", "closed_at"]
+        fields += ["reference", "metadata", "expires_at", "created_at", "closed_at"]
+
+
+class PlacedHoldSerializer(HoldSerializer):
+    """A hold just placed, with the wallet's figures right after it (as WalletFigures)."""
+
+    balance = serializers.IntegerField(source="wallet.balance", read_only=True)
+    available = serializers.IntegerField(
+        source="wallet.available",
+        read_only=True,
+        help_text="What the wallet may spend now that the hold reserves its credits.",
+    )
+
+    class Meta(HoldSerializer.Meta):
+        fields = [*HoldSerializer.Meta.fields, "balance", "available"]
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -100,11 +181,15 @@ class SpendRequest(serializers.Serializer):
     amount = AmountField()
     description = serializers.CharField(min_length=1, max_length=255)
     reference = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    metadata = MetadataField(required=False)
 
 
 class HoldRequest(SpendRequest):
     expires_at = serializers.DateTimeField(
-        required=False, help_text="Default: a week from now. An open hold past it is released."
+        required=False,
+        help_text="Default: CREDITS_HOLD_TTL_HOURS (a week) from now; at most "
+        "CREDITS_HOLD_MAX_TTL_DAYS (90 days) ahead, later is a 400 on `expires_at`. An open "
+        "hold past it is released.",
     )
 
 
@@ -122,6 +207,18 @@ class CaptureRequest(serializers.Serializer):
     final = serializers.BooleanField(
         default=True, help_text="Close the hold and give the rest back (default true)."
     )
+    description = serializers.CharField(
+        max_length=255,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The capture's own description; default: the hold's.",
+    )
+    metadata = MetadataField(required=False)
+
+
+class ReleaseRequest(serializers.Serializer):
+    """A release takes no field: the body is empty (or `{}`)."""
 
 
 @extend_schema_serializer(
@@ -143,6 +240,7 @@ class TransferRequest(serializers.Serializer):
     description = serializers.CharField(
         max_length=255, required=False, default="", allow_blank=True
     )
+    metadata = MetadataField(required=False)
 
 
 class StatementQuery(serializers.Serializer):

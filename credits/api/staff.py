@@ -22,9 +22,10 @@ from rest_framework.views import APIView
 from core.api.errors import REFUSALS
 from core.api.filters import StrictFilterSet
 from core.api.idempotency import IDEMPOTENCY_HEADER
-from core.api.pagination import Pages, page_size_errors
+from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import StaffPermission
+from core.api.tags import Tag
 from core.fields import JsonIntegerField
 from credits import selectors, services
 from credits.api.idempotency import idempotent, staff_actor
@@ -32,7 +33,7 @@ from credits.api.serializers import AmountField, TransactionSerializer
 from credits.models import ApprovalRequest, Wallet
 from credits.services import staff as staff_powers
 
-TAG = ["staff"]
+TAG = [Tag.STAFF]
 VIEW_WALLETS = {"GET": "credits.view_wallet"}
 CHANGE_WALLETS = {"POST": "credits.change_wallet"}
 
@@ -160,10 +161,10 @@ class StaffWalletListView(generics.ListAPIView):
     permission_classes = [StaffPermission]
     required_permissions = VIEW_WALLETS
     serializer_class = StaffWalletSerializer
-    pagination_class = Pages
+    cursor_ordering = ("id",)
 
     def get_queryset(self):
-        wallets = Wallet.objects.filter(kind=Wallet.Kind.USER).select_related("user").order_by("id")
+        wallets = Wallet.objects.filter(kind=Wallet.Kind.USER).select_related("user")
         search = self.request.query_params.get("search", "").strip()
         if search:
             wallets = wallets.filter(
@@ -287,11 +288,8 @@ class StaffApprovalListView(generics.ListAPIView):
     permission_classes = [StaffPermission]
     required_permissions = {"GET": "credits.view_approvalrequest"}
     serializer_class = ApprovalRequestSerializer
-    pagination_class = Pages
     filterset_class = ApprovalFilter
-    queryset = ApprovalRequest.objects.select_related(
-        "wallet__user", "requested_by", "decided_by"
-    ).order_by("-id")
+    queryset = ApprovalRequest.objects.select_related("wallet__user", "requested_by", "decided_by")
 
     @extend_schema(summary="Approval requests, newest first (staff)", tags=TAG)
     def get(self, request, *args, **kwargs):

@@ -20,28 +20,29 @@ from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from core.api.errors import REFUSALS
 from core.api.filters import StrictFilterSet, UtcDateTimeFilter
 from core.api.idempotency import IDEMPOTENCY_HEADER
-from core.api.pagination import HistoryCursor, page_size_errors
+from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
+from core.api.tags import Tag
 from credits import selectors, services
 from credits.api.idempotency import actor_for, created, idempotent, ok
 from credits.api.serializers import (
     CaptureRequest,
     GrantSerializer,
     HoldRequest,
-    HoldSerializer,
     MovementSerializer,
+    PlacedHoldSerializer,
+    ReleaseRequest,
     SpendRequest,
     StatementQuery,
     TransactionDetailSerializer,
     TransactionSerializer,
     TransferRequest,
+    WalletFiguresSerializer,
     WalletSerializer,
 )
-from credits.models import CreditTransaction, Entry, Hold
+from credits.models import CreditGrant, CreditTransaction, Entry, Hold
 from credits.services import Reference
 from credits.statements import statement_csv
-
-TAG = ["credits"]
 
 
 def _wallet(request):
@@ -53,7 +54,7 @@ class WalletView(APIView):
         summary="The caller's wallet",
         description="Balance, available (balance minus held), held, status and what expires soon.",
         responses=WalletSerializer,
-        tags=TAG,
+        tags=[Tag.WALLET],
     )
     def get(self, request):
         wallet = _wallet(request)
@@ -77,12 +78,11 @@ class MovementFilter(StrictFilterSet):
     summary="The caller's movements, newest first",
     description="Every movement of the wallet's balance with the balance after it. Cursor "
     "pagination: pages stay stable while new movements arrive.",
-    tags=TAG,
+    tags=[Tag.TRANSACTIONS],
 )
 @page_size_errors
 class TransactionListView(generics.ListAPIView):
     serializer_class = MovementSerializer
-    pagination_class = HistoryCursor
     filterset_class = MovementFilter
     queryset = Entry.objects.none()  # for the schema; get_queryset gives the caller's
 
@@ -96,7 +96,7 @@ class TransactionDetailView(APIView):
         description="With the caller's own credit blocks it used (allocations: a transfer's "
         "receiver sees none of the sender's) and its refunds.",
         responses=TransactionDetailSerializer,
-        tags=TAG,
+        tags=[Tag.TRANSACTIONS],
     )
     def get(self, request, transaction_id: int):
         txn = selectors.transaction_detail_for(
@@ -107,16 +107,20 @@ class TransactionDetailView(APIView):
         return Response(TransactionDetailSerializer(txn).data)
 
 
-class GrantListView(APIView):
-    @extend_schema(
-        summary="The caller's credit blocks",
-        description="Blocks with credits left, in the order spends use them (first = used first).",
-        responses=GrantSerializer(many=True),
-        tags=TAG,
-    )
-    def get(self, request):
-        grants = selectors.grants_in_burn_down_order(_wallet(request))
-        return Response(GrantSerializer(grants, many=True).data)
+@extend_schema(
+    summary="The caller's credit blocks",
+    description="Blocks with credits left, in the order spends use them (first = used first). "
+    "Cursor pagination, as every list.",
+    tags=[Tag.WALLET],
+)
+@page_size_errors
+class GrantListView(generics.ListAPIView):
+    serializer_class = GrantSerializer
+    cursor_ordering = selectors.BURN_DOWN_ORDER
+    queryset = CreditGrant.objects.none()  # for the schema; get_queryset gives the caller's
+
+    def get_queryset(self):
+        return selectors.grants_left(_wallet(self.request))
 
 
 class CSVRenderer(BaseRenderer):
@@ -143,7 +147,7 @@ class StatementView(APIView):
             OpenApiParameter("to", OpenApiTypes.DATE, required=True),
         ],
         responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): str},
-        tags=TAG,
+        tags=[Tag.WALLET],
     )
     def get(self, request):
         query = StatementQuery(data=request.query_params)
@@ -174,7 +178,14 @@ def _json_statement(wallet, since, until):
 
 
 SPEND_EXAMPLE = OpenApiExample(
-    "A spend", value={"amount": 120, "description": "Logo design", "reference": "job-42"}
+    "A spend",
+    value={
+        "amount": 120,
+        "description": "Logo design",
+        "reference": "job-42",
+        "metadata": {"order": "A-1009"},
+    },
+    request_only=True,
 )
 
 
@@ -182,14 +193,15 @@ class SpendView(APIView):
     @extend_schema(
         summary="Spend credits",
         description="Takes credits from the wallet, block by block in burn-down order. Refused "
-        "(422) when more than is available is asked or the wallet is not active.",
+        "(422) when more than is available is asked or the wallet is not active. The answer "
+        "has the wallet's new `balance` and `available`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=SpendRequest,
-        responses={201: TransactionSerializer, **REFUSALS},
+        responses={201: WalletFiguresSerializer, **REFUSALS},
         examples=[SPEND_EXAMPLE],
-        tags=TAG,
+        tags=[Tag.TRANSACTIONS],
     )
-    @idempotent(created(TransactionSerializer))
+    @idempotent(created(WalletFiguresSerializer))
     def post(self, request):
         data = valid_data(SpendRequest, request)
         return services.spend(
@@ -197,6 +209,7 @@ class SpendView(APIView):
             amount=data["amount"],
             description=data["description"],
             reference=Reference(text=data["reference"]),
+            metadata=data.get("metadata"),
             actor=actor_for(request),
             idempotency_key=request.idempotency_key,
         )
@@ -206,14 +219,14 @@ class HoldView(APIView):
     @extend_schema(
         summary="Reserve credits (open a hold)",
         description="Reserves credits for work in progress; capture them later, in parts or at "
-        "once, or release them.",
+        "once, or release them. The answer has the wallet's `balance` and new `available`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=HoldRequest,
-        responses={201: HoldSerializer, **REFUSALS},
+        responses={201: PlacedHoldSerializer, **REFUSALS},
         examples=[SPEND_EXAMPLE],
-        tags=TAG,
+        tags=[Tag.HOLDS],
     )
-    @idempotent(lambda txn: created(HoldSerializer)(txn.hold))
+    @idempotent(lambda txn: created(PlacedHoldSerializer)(txn.hold))
     def post(self, request):
         data = valid_data(HoldRequest, request)
         return services.hold(
@@ -221,6 +234,7 @@ class HoldView(APIView):
             amount=data["amount"],
             description=data["description"],
             reference=Reference(text=data["reference"]),
+            metadata=data.get("metadata"),
             expires_at=data.get("expires_at"),
             actor=actor_for(request),
             idempotency_key=request.idempotency_key,
@@ -238,13 +252,14 @@ class CaptureView(APIView):
     @extend_schema(
         summary="Capture a hold",
         description="Spends reserved credits. With `final` (the default) the hold closes and the "
-        "rest goes back to the blocks it came from.",
+        "rest goes back to the blocks it came from. The answer has the wallet's new `balance` "
+        "and `available`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=CaptureRequest,
-        responses={200: TransactionSerializer, **REFUSALS},
-        tags=TAG,
+        responses={200: WalletFiguresSerializer, **REFUSALS},
+        tags=[Tag.HOLDS],
     )
-    @idempotent(ok(TransactionSerializer))
+    @idempotent(ok(WalletFiguresSerializer))
     def post(self, request, hold_id: int):
         hold = _own_hold(request, hold_id)
         data = valid_data(CaptureRequest, request)
@@ -252,6 +267,8 @@ class CaptureView(APIView):
             hold=hold,
             amount=data.get("amount"),
             final=data["final"],
+            description=data["description"],
+            metadata=data.get("metadata"),
             actor=actor_for(request),
             idempotency_key=request.idempotency_key,
         )
@@ -262,12 +279,13 @@ class ReleaseView(APIView):
         summary="Release a hold",
         description="Gives what the hold still reserves back to the blocks it came from.",
         parameters=[IDEMPOTENCY_HEADER],
-        request=None,
+        request=ReleaseRequest,
         responses={200: TransactionSerializer, **REFUSALS},
-        tags=TAG,
+        tags=[Tag.HOLDS],
     )
     @idempotent(ok(TransactionSerializer))
     def post(self, request, hold_id: int):
+        valid_data(ReleaseRequest, request)  # no field: anything sent is a 400, not ignored
         return services.release(
             hold=_own_hold(request, hold_id),
             actor=actor_for(request),
@@ -281,11 +299,12 @@ class TransferView(APIView):
         description="Promotional credits cannot be transferred; the receiver's credits keep "
         "their expiry; a daily limit applies. Each user may look up a limited number of "
         "different receiver addresses an hour (TRANSFER_RECEIVER_LOOKUPS_PER_HOUR); past it, "
-        "every new address is answered 429, whether or not it has an account.",
+        "every new address is answered 429, whether or not it has an account. The answer has "
+        "the sender's new `balance` and `available`.",
         parameters=[IDEMPOTENCY_HEADER],
         request=TransferRequest,
         responses={
-            201: TransactionSerializer,
+            201: WalletFiguresSerializer,
             **REFUSALS,
             429: OpenApiResponse(
                 ErrorResponse429Serializer,
@@ -294,9 +313,9 @@ class TransferView(APIView):
                 "done, so the same Idempotency-Key may be sent again.",
             ),
         },
-        tags=TAG,
+        tags=[Tag.TRANSFERS],
     )
-    @idempotent(created(TransactionSerializer))
+    @idempotent(created(WalletFiguresSerializer))
     def post(self, request):
         data = valid_data(TransferRequest, request)
         try:
@@ -310,6 +329,7 @@ class TransferView(APIView):
             receiver=receiver.wallet,
             amount=data["amount"],
             description=data["description"],
+            metadata=data.get("metadata"),
             actor=actor_for(request),
             idempotency_key=request.idempotency_key,
         )

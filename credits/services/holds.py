@@ -31,6 +31,7 @@ from credits.services.rules import (
     MAY_SPEND,
     Kind,
     check_amount,
+    check_metadata,
     check_text,
     require_status,
 )
@@ -52,13 +53,14 @@ def hold(
 
     The credits are earmarked from grants in burn-down order: they stay in the balance but not
     in what is available, and they cannot expire while the hold is open. An open hold past
-    `expires_at` (default: CREDITS_HOLD_TTL_HOURS from now) is released by
-    `credits_release_holds`.
+    `expires_at` (default: CREDITS_HOLD_TTL_HOURS from now; at most CREDITS_HOLD_MAX_TTL_DAYS
+    ahead) is released by `credits_release_holds`. `metadata` is the caller's
+    (rules.check_metadata), kept on the hold and its transaction.
     """
     check_amount(amount)
     description = check_text(description, what="The description")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidRequest("The hold's expiry must be in the future.")
+    metadata = check_metadata(metadata)
+    _check_expiry(expires_at)
     reference = reference or Reference()
     params = {
         "wallet": wallet.pk,
@@ -85,6 +87,7 @@ def hold(
                 amount=amount,
                 description=description,
                 reference=reference.text,
+                metadata=metadata or {},
                 expires_at=expires_at
                 or posting.now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
                 created_at=posting.now,
@@ -114,6 +117,23 @@ def hold(
         perform=perform,
         lock_wallet=wallet.pk,
     )
+
+
+def _check_expiry(expires_at: datetime | None) -> None:
+    """A caller's expiry is in the future and within CREDITS_HOLD_MAX_TTL_DAYS: reserved
+    credits come back some day (a hold "until 2099" was accepted)."""
+    if expires_at is None:
+        return
+    now = timezone.now()
+    if expires_at <= now:
+        raise InvalidRequest("The hold's expiry must be in the future.", field="expires_at")
+    days = settings.CREDITS_HOLD_MAX_TTL_DAYS
+    if expires_at > now + timedelta(days=days):
+        raise InvalidRequest(
+            f"A hold may last at most {days} days: give an expiry before "
+            f"{now + timedelta(days=days):%Y-%m-%d %H:%M} UTC.",
+            field="expires_at",
+        )
 
 
 def hold_grants(
@@ -194,17 +214,26 @@ def capture(
     amount: int | None = None,
     final: bool = True,
     description: str = "",
+    metadata: dict | None = None,
 ) -> CreditTransaction:
     """Spend reserved credits: `amount` of them (default: all still reserved).
 
     With `final` (the default) the hold closes and whatever it still reserves goes back to
     the grants it came from. Without it the hold stays open for later captures, as a job
-    captures each milestone of its budget.
+    captures each milestone of its budget. The capture is described by `description` (default:
+    the hold's) and carries the caller's `metadata` (rules.check_metadata).
     """
     if amount is not None:
         check_amount(amount)
     description = check_text(description, what="The description")
-    params = {"hold": hold.pk, "amount": amount, "final": final, "description": description}
+    metadata = check_metadata(metadata)
+    params = {
+        "hold": hold.pk,
+        "amount": amount,
+        "final": final,
+        "description": description,
+        **({"metadata": metadata} if metadata else {}),  # keys of before keep their fingerprint
+    }
 
     def perform(posting, claim):
         (locked,) = lock_wallets(hold.wallet_id)
@@ -223,6 +252,7 @@ def capture(
             amount=to_capture,
             legs=[(locked, -to_capture), (system_wallet_id("consumption"), to_capture)],
             description=description or current.description,
+            metadata=metadata,
             hold=current,
             primary=True,
         )

@@ -28,6 +28,7 @@ from credits.services.rules import (
     MAY_SPEND,
     Kind,
     check_amount,
+    check_metadata,
     check_text,
     require_status,
 )
@@ -133,7 +134,8 @@ def spend(
     reference: Reference | None = None,
     metadata: dict | None = None,
 ) -> CreditTransaction:
-    """Consume credits from a wallet, grant by grant in burn-down order."""
+    """Consume credits from a wallet, grant by grant in burn-down order. `metadata` is the
+    caller's (rules.check_metadata), kept on the transaction."""
     return _debit(
         kind=Kind.SPEND,
         counter_account="consumption",
@@ -144,7 +146,7 @@ def spend(
         idempotency_key=idempotency_key,
         description=check_text(description, what="The description"),
         reference=reference,
-        metadata=metadata,
+        metadata=check_metadata(metadata),
     )
 
 

@@ -306,6 +306,7 @@ class Posting:
                         hold.status,
                         hold.description,
                         hold.reference,
+                        Json(json.dumps(hold.metadata)),
                         _datetime(hold.expires_at),
                         now,
                     ]
@@ -391,6 +392,7 @@ HOLD_COLUMNS = (
     "status",
     "description",
     "reference",
+    "metadata",
     "expires_at",
     "created_at",
 )

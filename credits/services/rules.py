@@ -35,6 +35,52 @@ def check_text(value: object, *, what: str, required: bool = False, limit: int =
     return value
 
 
+# A caller's own notes on what it asks (its order id, its customer…), kept as given and shown
+# back: a small flat JSON object, limited as Stripe limits its metadata.
+METADATA_MAX_KEYS = 20
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_TEXT_LENGTH = 500
+METADATA_RULE = (
+    f"a JSON object of at most {METADATA_MAX_KEYS} keys, each 1 to {METADATA_MAX_KEY_LENGTH} "
+    f"characters, whose values are text of at most {METADATA_MAX_TEXT_LENGTH} characters, "
+    "whole numbers, true, false or null"
+)
+
+
+def check_metadata(metadata: object, *, reserved: tuple[str, ...] = ()) -> dict | None:
+    """The caller's metadata as it will be stored (None stays None, so the fingerprints of
+    requests without any stay as they were); refused, naming the field, unless it keeps
+    METADATA_RULE. `reserved` keys are the ledger's own on that transaction."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise _bad_metadata(f"Metadata must be {METADATA_RULE}.")
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise _bad_metadata(f"Metadata has {len(metadata)} keys: it may have {METADATA_MAX_KEYS}.")
+    for name, value in metadata.items():
+        if not isinstance(name, str) or not 1 <= len(name) <= METADATA_MAX_KEY_LENGTH:
+            raise _bad_metadata(
+                f"Metadata keys are 1 to {METADATA_MAX_KEY_LENGTH} characters: {str(name)[:50]!r}."
+            )
+        if name in reserved:
+            raise _bad_metadata(f"Metadata cannot use the key {name!r}: the ledger sets it.")
+        if isinstance(value, str):
+            if len(value) > METADATA_MAX_TEXT_LENGTH:
+                raise _bad_metadata(
+                    f"Metadata {name!r} is {len(value)} characters long: at most "
+                    f"{METADATA_MAX_TEXT_LENGTH}."
+                )
+        elif value is not None and not isinstance(value, int):  # bool is an int
+            raise _bad_metadata(
+                f"Metadata {name!r} must be text, a whole number, true, false or null."
+            )
+    return dict(metadata)
+
+
+def _bad_metadata(message: str) -> InvalidRequest:
+    return InvalidRequest(message, field="metadata")
+
+
 STATUS_MEANING = {
     Wallet.Status.FROZEN: "This wallet is frozen: it may receive credits but not spend them.",
     Wallet.Status.SUSPENDED: "This wallet is suspended: no credits move in or out.",

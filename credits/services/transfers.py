@@ -22,12 +22,15 @@ from credits.services.rules import (
     MAY_SPEND,
     Kind,
     check_amount,
+    check_metadata,
     check_text,
     require_status,
 )
 from credits.services.system_accounts import system_wallet_id
 
 Source = CreditGrant.Source
+# The ledger's own key in a transfer's metadata: which wallet received it.
+RECEIVER_KEY = "receiver_wallet"
 
 
 def transfer(
@@ -38,15 +41,18 @@ def transfer(
     actor: Actor,
     idempotency_key: str,
     description: str = "",
+    metadata: dict | None = None,
 ) -> CreditTransaction:
     """Move paid credits from one user's wallet to another's, within the daily limit.
 
     Promotional credits and staff grants cannot be transferred (`transferable`). The receiver
     gets one grant per source grant,
-    with the same expiry and cost basis, so a transfer never extends a credit's life.
+    with the same expiry and cost basis, so a transfer never extends a credit's life. The
+    caller's `metadata` (rules.check_metadata) is kept beside the ledger's `receiver_wallet`.
     """
     check_amount(amount)
     description = check_text(description, what="The description")
+    metadata = check_metadata(metadata, reserved=(RECEIVER_KEY,))
     if sender.pk == receiver.pk:
         raise InvalidRequest("Credits cannot be transferred to the same wallet.")
     params = {
@@ -54,6 +60,7 @@ def transfer(
         "receiver": receiver.pk,
         "amount": amount,
         "description": description,
+        **({"metadata": metadata} if metadata else {}),  # keys of before keep their fingerprint
     }
 
     def perform(posting, claim):
@@ -78,7 +85,7 @@ def transfer(
                 (locked_receiver, amount),
             ],
             description=description,
-            metadata={"receiver_wallet": locked_receiver.pk},
+            metadata={**(metadata or {}), RECEIVER_KEY: locked_receiver.pk},
             primary=True,
         )
         take_from_grants(posting, txn, plan)

@@ -11,9 +11,10 @@ from rest_framework.views import APIView
 from accounts.models import User
 from core.api.errors import REFUSALS
 from core.api.filters import StrictFilterSet
-from core.api.pagination import Pages, page_size_errors
+from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import StaffPermission
+from core.api.tags import Tag
 from credits import selectors as credit_selectors
 from disputes import selectors, services
 from disputes.api.serializers import (
@@ -30,8 +31,8 @@ from disputes.api.serializers import (
 )
 from disputes.models import Dispute
 
-TAG = ["disputes"]
-STAFF_TAG = ["staff"]
+TAG = [Tag.DISPUTES]
+STAFF_TAG = [Tag.STAFF]
 # What the admin's dispute queue asks for the same acts.
 CHANGE_DISPUTES = {"POST": "disputes.change_dispute"}
 
@@ -39,13 +40,12 @@ CHANGE_DISPUTES = {"POST": "disputes.change_dispute"}
 @page_size_errors
 class DisputeListView(generics.ListAPIView):
     serializer_class = DisputeSerializer
-    pagination_class = Pages
     queryset = Dispute.objects.none()  # for the schema; get_queryset gives the caller's
 
     def get_queryset(self):
         return selectors.disputes_of(self.request.user)
 
-    @extend_schema(summary="The caller's disputes", tags=TAG)
+    @extend_schema(summary="The caller's disputes, newest first", tags=TAG)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -134,9 +134,9 @@ class StaffDisputeListView(generics.ListAPIView):
     permission_classes = [StaffPermission]
     required_permissions = {"GET": "disputes.view_dispute"}
     serializer_class = StaffDisputeSerializer
-    pagination_class = Pages
     filterset_class = StaffDisputeFilter
-    queryset = Dispute.objects.select_related("user", "assignee").order_by("created_at")
+    cursor_ordering = ("id",)  # a queue: the oldest first
+    queryset = Dispute.objects.select_related("user", "assignee")
 
     @extend_schema(summary="The dispute queue (staff)", tags=STAFF_TAG)
     def get(self, request, *args, **kwargs):

@@ -187,7 +187,7 @@ def test_transactions_are_cursor_paginated_and_filtered(api):
         second["results"]
     ) == 2
     assert [row["kind"] for row in grants["results"]] == ["grant"]
-    assert first["results"][0]["balance_after"] == 997
+    assert first["results"][0]["entry"]["balance_after"] == 997
 
 
 def test_a_transaction_shows_its_blocks_and_refunds_and_others_are_not_found(api):
@@ -223,7 +223,7 @@ def test_grants_are_listed_in_burn_down_order(api):
 
     body = api.get("grants").json()
 
-    assert [grant["kind"] for grant in body] == ["promotional", "paid"]
+    assert [grant["kind"] for grant in body["results"]] == ["promotional", "paid"]
 
 
 def test_a_statement_ending_after_today_is_a_400_naming_the_field(api):

@@ -42,7 +42,7 @@ def test_a_user_opens_reads_writes_and_escalates_a_dispute(api, charge):
     assert message.status_code == 201
     detail = api.get(f"disputes/{dispute_id}").json()
     assert [m["body"] for m in detail["messages"]] == ["Any news?"]
-    assert api.get("disputes").json()["count"] == 1
+    assert len(api.get("disputes").json()["results"]) == 1
 
     too_early = api.post(f"disputes/{dispute_id}/escalate", idempotency_key=None)
     assert too_early.status_code == 422
@@ -79,7 +79,7 @@ def test_another_users_dispute_is_a_404_for_every_action(api, charge):
         == 404
     )
     assert stranger.post(f"disputes/{dispute_id}/escalate", idempotency_key=None).status_code == 404
-    assert stranger.get("disputes").json()["count"] == 0
+    assert stranger.get("disputes").json()["results"] == []
 
 
 def test_staff_filter_the_queue_assign_and_resolve(api, charge):
