@@ -18,11 +18,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.once import OnceToken
 from credits import services
 from credits.actors import Actor
 from credits.errors import CreditError
 from credits.forms import DeductForm, GrantForm, StatusForm, refusal_text
 from credits.models import (
+    CreditTransaction,
     Entry,
     Hold,
     Wallet,
@@ -31,6 +33,10 @@ from credits.selectors import approvals_with_status, grants_in_burn_down_order
 from credits.services import staff as staff_powers
 
 RECENT_TRANSACTIONS = 20
+
+
+def wallets_key(wallets: list[Wallet]) -> str:
+    return ",".join(str(wallet.pk) for wallet in wallets)
 
 
 @dataclass(frozen=True)
@@ -257,7 +263,8 @@ class WalletAdmin(admin.ModelAdmin):
         ]
 
     def operation_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        """The intermediate page of an operation: a form for the selected wallets, then the run."""
+        """The intermediate page of an operation: a form for the selected wallets, then the run.
+        The drawn form acts once (core/once.py): sent again after Back, it says it was done."""
         if name not in OPERATIONS or not self.has_change_permission(request):
             raise PermissionDenied
         operation = OPERATIONS[name]
@@ -268,9 +275,16 @@ class WalletAdmin(admin.ModelAdmin):
         if not wallets:
             self.message_user(request, "Select at least one wallet.", messages.WARNING)
             return redirect("admin:credits_wallet_changelist")
+        once = OnceToken(request, purpose=f"credits.wallet.{name}:{wallets_key(wallets)}")
+        if not once.issued:
+            return once.start()
+        if once.done:
+            return once.already_done(self.admin_site.each_context(request))
         form = operation.form(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            self._run(request, operation, wallets, form.cleaned_data)
+            results = self._run(request, operation, wallets, form.cleaned_data, once.key)
+            if results:
+                once.complete(**self._result_link(name, wallets, results))
             if len(wallets) == 1:
                 return redirect("admin:credits_wallet_change", wallets[0].pk)
             return redirect("admin:credits_wallet_changelist")
@@ -283,17 +297,38 @@ class WalletAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/credits/wallet/operation.html", context)
 
-    def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict) -> None:
+    @staticmethod
+    def _result_link(name: str, wallets: list[Wallet], results: list) -> dict:
+        """What a done operation links to: its transaction or approval request when there is
+        one, else the wallet (its status history) or the wallets."""
+        if len(results) == 1:
+            found = getattr(results[0], "transaction", None) or getattr(
+                results[0], "approval", None
+            )
+            if isinstance(found, CreditTransaction):
+                url = reverse("admin:credits_credittransaction_change", args=[found.pk])
+                return {"url": url, "label": f"transaction #{found.pk}"}
+            if found is not None:
+                url = reverse("admin:credits_approvalrequest_change", args=[found.pk])
+                return {"url": url, "label": f"approval request #{found.pk}"}
+        if len(wallets) == 1:
+            url = reverse("admin:credits_wallet_change", args=[wallets[0].pk])
+            return {"url": url, "label": f"{name} on the wallet of {wallets[0].user.email}"}
+        url = reverse("admin:credits_wallet_changelist") + f"?id__in={wallets_key(wallets)}"
+        return {"url": url, "label": f"{name} on {len(wallets)} wallets"}
+
+    def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict, key: str):
         """Run the operation wallet by wallet; one message for the done, one for those that wait
-        for a colleague's approval, one per refusal reason."""
-        key = data.get("idempotency_key", "")
-        done, asked, refused = [], [], defaultdict(list)
+        for a colleague's approval, one per refusal reason. Returns what was done (empty when
+        every wallet refused)."""
+        done, asked, refused, results = [], [], defaultdict(list), []
         for wallet in wallets:
             try:
                 result = operation.run(wallet, data, request.user, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
                 refused[refusal_text(error)].append(wallet.user.email)
             else:
+                results.append(result)
                 approval = getattr(result, "approval", None)
                 (asked if approval else done).append(approval or wallet.user.email)
         for reason, emails in refused.items():
@@ -314,6 +349,7 @@ class WalletAdmin(admin.ModelAdmin):
                 ),
                 messages.WARNING,
             )
+        return results
 
     def _start(self, queryset, name: str) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
