@@ -114,7 +114,7 @@ class WalletAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     actions = ["grant_credits", "deduct_credits", "freeze_wallets", "unfreeze_wallets"]
     actions += ["suspend_wallets", "reactivate_wallets"]
-    fields = ["owner", "status", "balance", "held", "available", "operations"]
+    fields = ["owner_link", "status", "balance", "held", "available", "operations"]
     fields += ["approvals_waiting", "credit_blocks", "open_holds", "recent_transactions"]
     fields += ["status_history"]
     readonly_fields = fields
@@ -142,26 +142,34 @@ class WalletAdmin(admin.ModelAdmin):
     def owner(self, wallet: Wallet) -> str:
         return str(wallet.user)
 
+    @admin.display(description="Owner")
+    def owner_link(self, wallet: Wallet) -> str:
+        return _link("accounts_user", wallet.user_id, str(wallet.user))
+
     @admin.display(ordering="available_credits")
     def available(self, wallet: Wallet) -> int:
         return wallet.available
 
     @admin.display(description="Operations")
     def operations(self, wallet: Wallet) -> str:
+        # Only what can apply now (the service's rule): Unfreeze on an active wallet would
+        # only be refused.
+        open_now = services.staff_operations_open(wallet)
         return format_html_join(
             " ",
             '<a class="button" href="{}?ids={}">{}</a>',
             (
                 (reverse("admin:credits_wallet_operation", args=[name]), wallet.pk, op.title)
                 for name, op in OPERATIONS.items()
+                if name in open_now
             ),
-        )
+        ) or format_html("<p>{}</p>", "None can apply to this wallet now.")
 
     @admin.display(description="Credit blocks with credits left (burn-down order)")
     def credit_blocks(self, wallet: Wallet) -> str:
         rows = [
             (
-                grant.pk,
+                _link("credits_creditgrant", grant.pk, f"#{grant.pk}"),
                 grant.get_source_display(),
                 grant.kind_label,
                 grant.remaining,
@@ -199,7 +207,7 @@ class WalletAdmin(admin.ModelAdmin):
         holds = wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at")
         rows = [
             (
-                hold.pk,
+                _link("credits_hold", hold.pk, f"#{hold.pk}"),
                 hold.uncaptured,
                 hold.amount,
                 hold.description,
@@ -218,7 +226,9 @@ class WalletAdmin(admin.ModelAdmin):
         )
         rows = [
             (
-                entry.transaction_id,
+                _link(
+                    "credits_credittransaction", entry.transaction_id, f"#{entry.transaction_id}"
+                ),
                 f"{entry.created_at:%Y-%m-%d %H:%M}",
                 entry.transaction.get_kind_display(),
                 f"{entry.amount:+d}",
@@ -380,6 +390,12 @@ class WalletAdmin(admin.ModelAdmin):
         return self._start(queryset, "reactivate")
 
 
+def _link(admin_name: str, pk: int, label: str) -> str:
+    return format_html(
+        "<a href='{}'>{}</a>", reverse(f"admin:{admin_name}_change", args=[pk]), label
+    )
+
+
 def _table(headers: list[str], rows: list[tuple]) -> str:
     if not rows:
         return format_html("<p>{}</p>", "None.")
@@ -389,4 +405,8 @@ def _table(headers: list[str], rows: list[tuple]) -> str:
         "<tr>{}</tr>",
         ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
     )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        head,
+        body,
+    )

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from credits import services
+from credits.admin.wallets import OPERATIONS
 from credits.models import CreditGrant, CreditTransaction, Entry, Hold, Wallet
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
@@ -213,3 +214,49 @@ def test_admin_lists_show_times_in_the_same_iso_format_as_the_wallet_page(staff_
     response = staff_client.get(reverse("admin:credits_credittransaction_changelist"))
 
     assert f"{txn.created_at:%Y-%m-%d %H:%M}" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("status", "funded", "offered"),
+    [
+        ("active", True, ["Grant credits", "Deduct credits", "Freeze", "Suspend"]),
+        ("active", False, ["Grant credits", "Freeze", "Suspend"]),
+        ("frozen", True, ["Grant credits", "Deduct credits", "Unfreeze", "Suspend"]),
+        ("suspended", True, ["Reactivate"]),
+    ],
+)
+def test_the_wallet_page_offers_only_the_operations_that_can_apply(
+    staff_client, wallet, status, funded, offered
+):
+    if funded:
+        fund(wallet, 10)
+    Wallet.objects.filter(pk=wallet.pk).update(status=status)
+
+    response = staff_client.get(reverse("admin:credits_wallet_change", args=[wallet.pk]))
+
+    buttons = page(response).select(".field-operations a.button")
+    assert [button.get_text(strip=True) for button in buttons] == offered
+    assert offered == [
+        OPERATIONS[name].title
+        for name in services.staff_operations_open(Wallet.objects.get(pk=wallet.pk))
+    ]
+
+
+def test_the_wallet_page_links_its_transactions_blocks_holds_and_owner(staff_client, wallet):
+    txn = fund(wallet, 100).transaction
+    held = services.hold(wallet=wallet, amount=5, actor=ACTOR, idempotency_key=key()).hold
+
+    response = staff_client.get(reverse("admin:credits_wallet_change", args=[wallet.pk]))
+
+    links = {a["href"] for a in page(response).select("#content-main a")}
+    assert reverse("admin:credits_credittransaction_change", args=[txn.pk]) in links
+    assert reverse("admin:credits_creditgrant_change", args=[txn.created_grants.get().pk]) in links
+    assert reverse("admin:credits_hold_change", args=[held.pk]) in links
+    assert reverse("admin:accounts_user_change", args=[wallet.user.pk]) in links
+
+
+def test_a_users_admin_page_links_to_their_wallet(staff_client, wallet):
+    response = staff_client.get(reverse("admin:accounts_user_change", args=[wallet.user.pk]))
+
+    link = page(response).select_one(".field-wallet_link a")
+    assert link["href"] == reverse("admin:credits_wallet_change", args=[wallet.pk])
