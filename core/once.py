@@ -16,8 +16,14 @@ would be a new key, and a second grant. Instead:
 4. Opening the form afresh (the wallet page's button, the changelist action) is a new intent
    with a new token.
 
-An unknown token (another session's, a purpose it was not issued for, one trimmed away) never
-acts: the form is drawn afresh.
+An unknown token (another session's, a purpose it was not issued for, one trimmed away, a
+session that ended) never acts: the form is drawn afresh.
+
+The tokens live in the session (server-side, in the database), not in a table of their own: a
+GET writes nothing but the session (tests/test_every_url.py). A session is saved whole, so a
+request in another tab saved at the same moment could drop a "done" mark; what was done is then
+still done once, because the operations' own keys are derived from the token (the ledger and
+Stripe replay them) and status changes and decisions are refused once made.
 """
 
 import secrets
