@@ -1,6 +1,5 @@
 """Staff's billing: the catalogue, promotions, purchases (with refunds), subscriptions."""
 
-import uuid
 from decimal import Decimal
 
 from django import forms
@@ -26,6 +25,7 @@ from billing.models import (
 from billing.services import catalogue, refunds
 from billing.templatetags.billing import money, per_credit
 from core.fields import MoneyField
+from core.once import OnceToken
 
 
 @admin.register(CreditPackage)
@@ -108,7 +108,8 @@ class ShortfallFilter(admin.SimpleListFilter):
 
 
 class RefundForm(forms.Form):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    """Its idempotency key comes from the form's once-token (core/once.py)."""
+
     amount = MoneyField(
         min_value=Decimal("0.01"),
         decimal_places=2,
@@ -117,7 +118,6 @@ class RefundForm(forms.Form):
     reason = forms.CharField(max_length=255)
 
     def __init__(self, *args, purchase: Purchase, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         self.purchase = purchase
         self.fields["amount"].initial = purchase.amount - purchase.refunded_amount
@@ -197,6 +197,11 @@ class PurchaseAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         purchase = get_object_or_404(Purchase, pk=purchase_id)
+        once = OnceToken(request, purpose=f"billing.refund:{purchase.pk}")
+        if not once.issued:
+            return once.start()
+        if once.done:
+            return once.already_done(self.admin_site.each_context(request))
         form = RefundForm(request.POST or None, purchase=purchase)
         if request.method == "POST" and form.is_valid():
             try:
@@ -205,7 +210,7 @@ class PurchaseAdmin(admin.ModelAdmin):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     staff=request.user,
-                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    idempotency_key=once.key,
                 )
             except BillingError as error:
                 form.add_error("amount", error.message)
@@ -215,7 +220,9 @@ class PurchaseAdmin(admin.ModelAdmin):
                     "Refund sent to Stripe; the credits are taken back when Stripe confirms it.",
                     messages.SUCCESS,
                 )
-                return redirect("admin:billing_purchase_change", purchase.pk)
+                url = reverse("admin:billing_purchase_change", args=[purchase.pk])
+                once.complete(url=url, label=f"the refund of purchase #{purchase.pk}")
+                return redirect(url)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Refund purchase #{purchase.pk}",

@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from config import views
+from config import admin_index, views
 
 # Staff sign in through allauth like everyone else: one place for rate limits and two-factor.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "CreditDesk administration"
 admin.site.site_title = "CreditDesk admin"
+admin.site.get_app_list = admin_index.grouped(admin.site.get_app_list)
 
 api_v1 = [
     path("", views.ApiRootView.as_view(), name="api-root"),

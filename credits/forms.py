@@ -35,7 +35,10 @@ def refusal_text(error: CreditError) -> str:
     return ALREADY_SENT if isinstance(error, IdempotencyConflict) else error.message
 
 
-class CreditMovementForm(IdempotentForm):
+class CreditMovementForm(forms.Form):
+    """A staff grant or deduction: its idempotency key comes from the form's once-token
+    (core/once.py), not from a field drawn anew at each render."""
+
     amount = DigitsField(min_value=1, max_value=MAX_AMOUNT)
     reason = forms.CharField(
         max_length=255, help_text="Recorded on the transaction and shown to the user."

@@ -506,6 +506,7 @@ class StaffAction(models.Model):
         INFORMATION_REQUESTED = "information_requested", "Asked a user for information"
         PROMOTION_CHANGED = "promotion_changed", "Set up or changed a promo code"
         PACKAGE_CHANGED = "package_changed", "Set up or changed a credit package"
+        DEACTIVATE = "deactivate", "Deactivated an account"
 
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_actions"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.fields import DigitsField
+from core.once import OnceToken
 from disputes import selectors, services
 from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
@@ -213,6 +214,12 @@ class DisputeAdmin(admin.ModelAdmin):
             raise PermissionDenied
         dispute = get_object_or_404(Dispute, pk=dispute_id)
         title, form_class = STEPS[step]
+        # Each drawn step form acts once: a refund (or a message) is not sent twice after Back.
+        once = OnceToken(request, purpose=f"disputes.{step}:{dispute.pk}")
+        if not once.issued:
+            return once.start()
+        if once.done:
+            return once.already_done(self.admin_site.each_context(request))
         initial = {"resolve": {"amount": dispute.amount}, "assign": {"assignee": request.user}}
         initial = initial.get(step, {})
         form = form_class(request.POST or None, initial=initial)
@@ -223,7 +230,9 @@ class DisputeAdmin(admin.ModelAdmin):
                 form.add_error(None, error.message)
             else:
                 self.message_user(request, done, messages.SUCCESS)
-                return redirect("admin:disputes_dispute_change", dispute.pk)
+                url = reverse("admin:disputes_dispute_change", args=[dispute.pk])
+                once.complete(url=url, label=f"{title.lower()} on dispute #{dispute.pk}")
+                return redirect(url)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{title}: dispute #{dispute.pk}",

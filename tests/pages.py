@@ -34,3 +34,13 @@ def accessibility_problems(response) -> list[str]:
         if not field.get("id") or field["id"] not in labelled:
             problems.append(f"field {field.get('name')!r} has no label bound to it")
     return problems
+
+
+def drawn_form(client, url: str) -> str:
+    """Open a staff form as a person does: the first visit issues its once-token and sends the
+    browser to the form's address carrying it (core/once.py); that address is returned, to be
+    drawn and sent like the page the browser keeps in its history."""
+    response = client.get(url)
+    assert response.status_code == 302, response.status_code
+    assert "once=" in response["Location"], response["Location"]
+    return response["Location"]

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from core.once import OnceToken
 from credits.admin.ledger import LedgerReadOnly
 from credits.errors import CreditError
 from credits.forms import refusal_text
@@ -115,10 +116,17 @@ class ApprovalRequestAdmin(LedgerReadOnly, admin.ModelAdmin):
                 messages.INFO,
             )
             return redirect("admin:credits_approvalrequest_change", approval.pk)
+        once = OnceToken(request, purpose=f"credits.approval.decide:{approval.pk}")
+        if not once.issued:
+            return once.start()
+        if once.done:
+            return once.already_done(self.admin_site.each_context(request))
         form = DecisionForm(request.POST or None)
         decision = request.POST.get("decision")
         posted = request.method == "POST" and form.is_valid() and decision in DECISIONS
         if posted and self._decide(request, approval, decision, form):
+            url = reverse("admin:credits_approvalrequest_change", args=[approval.pk])
+            once.complete(url=url, label=f"the decision on {approval}")
             return redirect("admin:credits_approvalrequest_change", approval.pk)
         context = {
             **self.admin_site.each_context(request),

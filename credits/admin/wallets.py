@@ -18,11 +18,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.once import OnceToken
 from credits import services
 from credits.actors import Actor
 from credits.errors import CreditError
 from credits.forms import DeductForm, GrantForm, StatusForm, refusal_text
 from credits.models import (
+    CreditTransaction,
     Entry,
     Hold,
     Wallet,
@@ -31,6 +33,10 @@ from credits.selectors import approvals_with_status, grants_in_burn_down_order
 from credits.services import staff as staff_powers
 
 RECENT_TRANSACTIONS = 20
+
+
+def wallets_key(wallets: list[Wallet]) -> str:
+    return ",".join(str(wallet.pk) for wallet in wallets)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class WalletAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     actions = ["grant_credits", "deduct_credits", "freeze_wallets", "unfreeze_wallets"]
     actions += ["suspend_wallets", "reactivate_wallets"]
-    fields = ["owner", "status", "balance", "held", "available", "operations"]
+    fields = ["owner_link", "status", "balance", "held", "available", "operations"]
     fields += ["approvals_waiting", "credit_blocks", "open_holds", "recent_transactions"]
     fields += ["status_history"]
     readonly_fields = fields
@@ -136,26 +142,34 @@ class WalletAdmin(admin.ModelAdmin):
     def owner(self, wallet: Wallet) -> str:
         return str(wallet.user)
 
+    @admin.display(description="Owner")
+    def owner_link(self, wallet: Wallet) -> str:
+        return _link("accounts_user", wallet.user_id, str(wallet.user))
+
     @admin.display(ordering="available_credits")
     def available(self, wallet: Wallet) -> int:
         return wallet.available
 
     @admin.display(description="Operations")
     def operations(self, wallet: Wallet) -> str:
+        # Only what can apply now (the service's rule): Unfreeze on an active wallet would
+        # only be refused.
+        open_now = services.staff_operations_open(wallet)
         return format_html_join(
             " ",
             '<a class="button" href="{}?ids={}">{}</a>',
             (
                 (reverse("admin:credits_wallet_operation", args=[name]), wallet.pk, op.title)
                 for name, op in OPERATIONS.items()
+                if name in open_now
             ),
-        )
+        ) or format_html("<p>{}</p>", "None can apply to this wallet now.")
 
     @admin.display(description="Credit blocks with credits left (burn-down order)")
     def credit_blocks(self, wallet: Wallet) -> str:
         rows = [
             (
-                grant.pk,
+                _link("credits_creditgrant", grant.pk, f"#{grant.pk}"),
                 grant.get_source_display(),
                 grant.kind_label,
                 grant.remaining,
@@ -193,7 +207,7 @@ class WalletAdmin(admin.ModelAdmin):
         holds = wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at")
         rows = [
             (
-                hold.pk,
+                _link("credits_hold", hold.pk, f"#{hold.pk}"),
                 hold.uncaptured,
                 hold.amount,
                 hold.description,
@@ -212,7 +226,9 @@ class WalletAdmin(admin.ModelAdmin):
         )
         rows = [
             (
-                entry.transaction_id,
+                _link(
+                    "credits_credittransaction", entry.transaction_id, f"#{entry.transaction_id}"
+                ),
                 f"{entry.created_at:%Y-%m-%d %H:%M}",
                 entry.transaction.get_kind_display(),
                 f"{entry.amount:+d}",
@@ -257,7 +273,8 @@ class WalletAdmin(admin.ModelAdmin):
         ]
 
     def operation_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        """The intermediate page of an operation: a form for the selected wallets, then the run."""
+        """The intermediate page of an operation: a form for the selected wallets, then the run.
+        The drawn form acts once (core/once.py): sent again after Back, it says it was done."""
         if name not in OPERATIONS or not self.has_change_permission(request):
             raise PermissionDenied
         operation = OPERATIONS[name]
@@ -268,9 +285,16 @@ class WalletAdmin(admin.ModelAdmin):
         if not wallets:
             self.message_user(request, "Select at least one wallet.", messages.WARNING)
             return redirect("admin:credits_wallet_changelist")
+        once = OnceToken(request, purpose=f"credits.wallet.{name}:{wallets_key(wallets)}")
+        if not once.issued:
+            return once.start()
+        if once.done:
+            return once.already_done(self.admin_site.each_context(request))
         form = operation.form(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            self._run(request, operation, wallets, form.cleaned_data)
+            results = self._run(request, operation, wallets, form.cleaned_data, once.key)
+            if results:
+                once.complete(**self._result_link(name, wallets, results))
             if len(wallets) == 1:
                 return redirect("admin:credits_wallet_change", wallets[0].pk)
             return redirect("admin:credits_wallet_changelist")
@@ -283,17 +307,38 @@ class WalletAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/credits/wallet/operation.html", context)
 
-    def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict) -> None:
+    @staticmethod
+    def _result_link(name: str, wallets: list[Wallet], results: list) -> dict:
+        """What a done operation links to: its transaction or approval request when there is
+        one, else the wallet (its status history) or the wallets."""
+        if len(results) == 1:
+            found = getattr(results[0], "transaction", None) or getattr(
+                results[0], "approval", None
+            )
+            if isinstance(found, CreditTransaction):
+                url = reverse("admin:credits_credittransaction_change", args=[found.pk])
+                return {"url": url, "label": f"transaction #{found.pk}"}
+            if found is not None:
+                url = reverse("admin:credits_approvalrequest_change", args=[found.pk])
+                return {"url": url, "label": f"approval request #{found.pk}"}
+        if len(wallets) == 1:
+            url = reverse("admin:credits_wallet_change", args=[wallets[0].pk])
+            return {"url": url, "label": f"{name} on the wallet of {wallets[0].user.email}"}
+        url = reverse("admin:credits_wallet_changelist") + f"?id__in={wallets_key(wallets)}"
+        return {"url": url, "label": f"{name} on {len(wallets)} wallets"}
+
+    def _run(self, request, operation: Operation, wallets: list[Wallet], data: dict, key: str):
         """Run the operation wallet by wallet; one message for the done, one for those that wait
-        for a colleague's approval, one per refusal reason."""
-        key = data.get("idempotency_key", "")
-        done, asked, refused = [], [], defaultdict(list)
+        for a colleague's approval, one per refusal reason. Returns what was done (empty when
+        every wallet refused)."""
+        done, asked, refused, results = [], [], defaultdict(list), []
         for wallet in wallets:
             try:
                 result = operation.run(wallet, data, request.user, f"admin:{key}:{wallet.pk}")
             except CreditError as error:
                 refused[refusal_text(error)].append(wallet.user.email)
             else:
+                results.append(result)
                 approval = getattr(result, "approval", None)
                 (asked if approval else done).append(approval or wallet.user.email)
         for reason, emails in refused.items():
@@ -314,6 +359,7 @@ class WalletAdmin(admin.ModelAdmin):
                 ),
                 messages.WARNING,
             )
+        return results
 
     def _start(self, queryset, name: str) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
@@ -344,6 +390,12 @@ class WalletAdmin(admin.ModelAdmin):
         return self._start(queryset, "reactivate")
 
 
+def _link(admin_name: str, pk: int, label: str) -> str:
+    return format_html(
+        "<a href='{}'>{}</a>", reverse(f"admin:{admin_name}_change", args=[pk]), label
+    )
+
+
 def _table(headers: list[str], rows: list[tuple]) -> str:
     if not rows:
         return format_html("<p>{}</p>", "None.")
@@ -353,4 +405,8 @@ def _table(headers: list[str], rows: list[tuple]) -> str:
         "<tr>{}</tr>",
         ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
     )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        head,
+        body,
+    )

@@ -28,6 +28,7 @@ from credits.services.wallets import (
     freeze,
     open_wallet,
     reactivate,
+    staff_operations_open,
     suspend,
     unfreeze,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "release_expired_holds",
     "revoke",
     "spend",
+    "staff_operations_open",
     "suspend",
     "system_wallet_id",
     "transfer",

@@ -7,7 +7,7 @@ from credits.errors import InvalidRequest
 from credits.models import StaffAction, Wallet, WalletStatusChange
 from credits.services.audit import record_staff_action
 from credits.services.locks import lock_wallets
-from credits.services.rules import check_text
+from credits.services.rules import MAY_RECEIVE, check_text
 
 
 def open_wallet(*, user) -> Wallet:
@@ -35,6 +35,23 @@ STAFF_ACTIONS = {
     (Status.FROZEN, Status.SUSPENDED): StaffAction.Kind.SUSPEND,
     (Status.SUSPENDED, Status.ACTIVE): StaffAction.Kind.REACTIVATE,
 }
+
+
+def staff_operations_open(wallet: Wallet) -> list[str]:
+    """The staff operations that can apply to `wallet` as it stands, in the order the admin
+    offers them: a grant reaches an active or frozen wallet, a deduction needs credits to take,
+    a status change must be one of the moves staff may make (TRANSITIONS); unfreeze is for a
+    frozen wallet, reactivate for a suspended one."""
+    status = wallet.status
+    open_to = {
+        "grant": status in MAY_RECEIVE,
+        "deduct": status in MAY_RECEIVE and wallet.available > 0,
+        "freeze": (status, Status.FROZEN) in TRANSITIONS,
+        "unfreeze": status == Status.FROZEN and (status, Status.ACTIVE) in TRANSITIONS,
+        "suspend": (status, Status.SUSPENDED) in TRANSITIONS,
+        "reactivate": status == Status.SUSPENDED and (status, Status.ACTIVE) in TRANSITIONS,
+    }
+    return [name for name, applies in open_to.items() if applies]
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from billing.models import CreditPackage, Purchase
 from tests.billing.conftest import WEBHOOK_SECRET, make_pack, make_plan, pending_purchase
 from tests.clients import sign_in_staff
 from tests.factories import StaffFactory, UserFactory
-from tests.pages import text
+from tests.pages import drawn_form, text
 
 pytestmark = pytest.mark.django_db
 
@@ -165,11 +165,11 @@ def paid_purchase(fake_stripe):
 def test_a_staff_refund_goes_to_stripe_and_moves_no_credits_yet(
     staff_client, paid_purchase, fake_stripe
 ):
-    url = reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
-    form = staff_client.get(url)
-    key = form.context["form"].initial["idempotency_key"]
+    url = drawn_form(
+        staff_client, reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+    )
 
-    response = staff_client.post(url, {"idempotency_key": key, "amount": "4.00", "reason": "late"})
+    response = staff_client.post(url, {"amount": "4.00", "reason": "late"})
 
     assert response.status_code == 302
     (params,) = fake_stripe.posted("/v1/refunds")
@@ -183,9 +183,11 @@ def test_a_staff_refund_goes_to_stripe_and_moves_no_credits_yet(
 def test_a_refund_beyond_what_was_paid_is_refused(
     staff_client, paid_purchase, fake_stripe, amount, error
 ):
-    url = reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+    url = drawn_form(
+        staff_client, reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+    )
 
-    response = staff_client.post(url, {"idempotency_key": "k", "amount": amount, "reason": "x"})
+    response = staff_client.post(url, {"amount": amount, "reason": "x"})
 
     assert response.status_code == 200
     assert error in text(response).replace("greater than or equal to", "at least")
@@ -214,9 +216,11 @@ def test_packages_and_promotions_show_in_the_admin(staff_client):
 
 def test_a_refund_without_stripe_keys_is_refused_plainly(staff_client, paid_purchase, settings):
     settings.STRIPE_SECRET_KEY = ""
-    url = reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+    url = drawn_form(
+        staff_client, reverse("admin:billing_purchase_refund", args=[paid_purchase.pk])
+    )
 
-    response = staff_client.post(url, {"idempotency_key": "k", "amount": "1.00", "reason": "x"})
+    response = staff_client.post(url, {"amount": "1.00", "reason": "x"})
 
     assert "Stripe is not configured" in text(response)
 

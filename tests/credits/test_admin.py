@@ -1,16 +1,15 @@
 """Staff run wallets from the admin: operations through intermediate forms, the ledger read-only."""
 
-import re
-
 import pytest
 from django.urls import reverse
 
 from credits import services
+from credits.admin.wallets import OPERATIONS
 from credits.models import CreditGrant, CreditTransaction, Entry, Hold, Wallet
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
-from tests.pages import page, text
+from tests.pages import drawn_form, page, text
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +25,6 @@ def staff_client(client):
 def operation_url(name: str, *wallets: Wallet) -> str:
     ids = ",".join(str(wallet.pk) for wallet in wallets)
     return reverse("admin:credits_wallet_operation", args=[name]) + f"?ids={ids}"
-
-
-def form_key(client, url: str) -> str:
-    html = client.get(url).content.decode()
-    return re.search(r'name="idempotency_key" value="([0-9a-f]+)"', html).group(1)
 
 
 def test_the_wallet_list_shows_balance_held_available_and_status(staff_client, wallet):
@@ -62,9 +56,8 @@ def test_the_wallet_page_shows_grants_holds_and_recent_transactions(staff_client
 
 
 def test_staff_grant_credits_through_the_intermediate_form(staff_client, wallet, other_wallet):
-    url = operation_url("grant", wallet, other_wallet)
+    url = drawn_form(staff_client, operation_url("grant", wallet, other_wallet))
     data = {
-        "idempotency_key": form_key(staff_client, url),
         "amount": 250,
         "kind": "promotional",
         "expires_at": "2099-01-31 23:59",
@@ -100,9 +93,8 @@ def test_staff_grant_credits_through_the_intermediate_form(staff_client, wallet,
     ],
 )
 def test_bad_grant_input_shows_an_error_beside_the_field(staff_client, wallet, changes, field):
-    url = operation_url("grant", wallet)
+    url = drawn_form(staff_client, operation_url("grant", wallet))
     data = {
-        "idempotency_key": form_key(staff_client, url),
         "amount": 10,
         "kind": "paid",
         "priority": 50,
@@ -120,8 +112,8 @@ def test_bad_grant_input_shows_an_error_beside_the_field(staff_client, wallet, c
 
 def test_a_deduction_beyond_the_balance_is_reported_and_changes_nothing(staff_client, wallet):
     fund(wallet, 40)
-    url = operation_url("deduct", wallet)
-    data = {"idempotency_key": form_key(staff_client, url), "amount": 50, "reason": "chargeback"}
+    url = drawn_form(staff_client, operation_url("deduct", wallet))
+    data = {"amount": 50, "reason": "chargeback"}
 
     response = staff_client.post(url, data, follow=True)
 
@@ -134,8 +126,8 @@ def test_a_deduction_from_many_wallets_reports_the_done_and_the_refused_once_eac
     for rich in wallets:
         fund(rich, 100)
     poor = UserFactory().wallet
-    url = operation_url("deduct", *wallets, poor)
-    data = {"idempotency_key": form_key(staff_client, url), "amount": 30, "reason": "Fee"}
+    url = drawn_form(staff_client, operation_url("deduct", *wallets, poor))
+    data = {"amount": 30, "reason": "Fee"}
 
     response = staff_client.post(url, data, follow=True)
 
@@ -151,7 +143,8 @@ def test_a_deduction_from_many_wallets_reports_the_done_and_the_refused_once_eac
 
 def test_freeze_unfreeze_and_suspend_record_the_staff_member_and_reason(staff_client, wallet):
     for name in ("freeze", "unfreeze", "suspend"):
-        staff_client.post(operation_url(name, wallet), {"reason": f"{name} for a test"})
+        url = drawn_form(staff_client, operation_url(name, wallet))
+        staff_client.post(url, {"reason": f"{name} for a test"})
 
     wallet.refresh_from_db()
     assert wallet.status == "suspended"
@@ -196,15 +189,21 @@ def test_users_without_staff_rights_cannot_run_operations(client, wallet):
 
 
 def test_a_suspension_is_lifted_only_by_reactivating(staff_client, wallet):
-    staff_client.post(operation_url("suspend", wallet), {"reason": "fraud"})
+    staff_client.post(
+        drawn_form(staff_client, operation_url("suspend", wallet)), {"reason": "fraud"}
+    )
 
-    refused = staff_client.post(operation_url("unfreeze", wallet), {"reason": "oops"}, follow=True)
-    staff_client.post(operation_url("freeze", wallet), {"reason": "oops"})
+    refused = staff_client.post(
+        drawn_form(staff_client, operation_url("unfreeze", wallet)), {"reason": "oops"}, follow=True
+    )
+    staff_client.post(drawn_form(staff_client, operation_url("freeze", wallet)), {"reason": "oops"})
     wallet.refresh_from_db()
     assert wallet.status == "suspended"
     assert "reactivate it instead" in text(refused)
 
-    staff_client.post(operation_url("reactivate", wallet), {"reason": "cleared"})
+    staff_client.post(
+        drawn_form(staff_client, operation_url("reactivate", wallet)), {"reason": "cleared"}
+    )
     wallet.refresh_from_db()
     assert wallet.status == "active"
 
@@ -215,3 +214,49 @@ def test_admin_lists_show_times_in_the_same_iso_format_as_the_wallet_page(staff_
     response = staff_client.get(reverse("admin:credits_credittransaction_changelist"))
 
     assert f"{txn.created_at:%Y-%m-%d %H:%M}" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("status", "funded", "offered"),
+    [
+        ("active", True, ["Grant credits", "Deduct credits", "Freeze", "Suspend"]),
+        ("active", False, ["Grant credits", "Freeze", "Suspend"]),
+        ("frozen", True, ["Grant credits", "Deduct credits", "Unfreeze", "Suspend"]),
+        ("suspended", True, ["Reactivate"]),
+    ],
+)
+def test_the_wallet_page_offers_only_the_operations_that_can_apply(
+    staff_client, wallet, status, funded, offered
+):
+    if funded:
+        fund(wallet, 10)
+    Wallet.objects.filter(pk=wallet.pk).update(status=status)
+
+    response = staff_client.get(reverse("admin:credits_wallet_change", args=[wallet.pk]))
+
+    buttons = page(response).select(".field-operations a.button")
+    assert [button.get_text(strip=True) for button in buttons] == offered
+    assert offered == [
+        OPERATIONS[name].title
+        for name in services.staff_operations_open(Wallet.objects.get(pk=wallet.pk))
+    ]
+
+
+def test_the_wallet_page_links_its_transactions_blocks_holds_and_owner(staff_client, wallet):
+    txn = fund(wallet, 100).transaction
+    held = services.hold(wallet=wallet, amount=5, actor=ACTOR, idempotency_key=key()).hold
+
+    response = staff_client.get(reverse("admin:credits_wallet_change", args=[wallet.pk]))
+
+    links = {a["href"] for a in page(response).select("#content-main a")}
+    assert reverse("admin:credits_credittransaction_change", args=[txn.pk]) in links
+    assert reverse("admin:credits_creditgrant_change", args=[txn.created_grants.get().pk]) in links
+    assert reverse("admin:credits_hold_change", args=[held.pk]) in links
+    assert reverse("admin:accounts_user_change", args=[wallet.user.pk]) in links
+
+
+def test_a_users_admin_page_links_to_their_wallet(staff_client, wallet):
+    response = staff_client.get(reverse("admin:accounts_user_change", args=[wallet.user.pk]))
+
+    link = page(response).select_one(".field-wallet_link a")
+    assert link["href"] == reverse("admin:credits_wallet_change", args=[wallet.pk])

@@ -77,8 +77,18 @@ def test_an_idempotency_key_is_unique_per_caller(wallet, spent):
         )
 
 
-def test_wallets_cannot_be_deleted(wallet):
-    with pytest.raises(DatabaseError, match="append-only"):
-        run_sql(f"DELETE FROM {Wallet._meta.db_table} WHERE id = %s", [wallet.pk])
+def test_wallets_with_history_and_system_accounts_cannot_be_deleted(wallet):
+    fund(wallet, 1)
+    system = Wallet.objects.filter(kind=Wallet.Kind.SYSTEM).first()
 
-    assert Wallet.objects.filter(pk=wallet.pk).exists()
+    for target in (wallet, system):
+        with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
+            run_sql(f"DELETE FROM {Wallet._meta.db_table} WHERE id = %s", [target.pk])
+
+    assert Wallet.objects.filter(pk__in=[wallet.pk, system.pk]).count() == 2
+
+
+def test_an_empty_user_wallet_may_be_deleted(wallet):
+    run_sql(f"DELETE FROM {Wallet._meta.db_table} WHERE id = %s", [wallet.pk])
+
+    assert not Wallet.objects.filter(pk=wallet.pk).exists()

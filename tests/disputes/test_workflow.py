@@ -15,7 +15,7 @@ from disputes.models import Dispute
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
-from tests.pages import accessibility_problems, page, text
+from tests.pages import accessibility_problems, drawn_form, page, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
@@ -291,7 +291,7 @@ def test_staff_resolve_through_the_admin_form(client, alice, charge, staff):
     queue = client.get(reverse("admin:disputes_dispute_changelist"), {"status__exact": "open"})
     assert "1 open" in text(queue)
 
-    url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "resolve"])
+    url = drawn_form(client, reverse("admin:disputes_dispute_step", args=[dispute.pk, "resolve"]))
     refused = client.post(url, {"amount": 90, "note": ""})
     assert "between 1 and 50" in text(refused)
 
@@ -306,7 +306,7 @@ def test_staff_resolve_through_the_admin_form(client, alice, charge, staff):
 def test_rejecting_in_the_admin_needs_a_reason(client, alice, charge, staff):
     dispute = open_dispute(alice, charge)
     sign_in_staff(client, staff)
-    url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "reject"])
+    url = drawn_form(client, reverse("admin:disputes_dispute_step", args=[dispute.pk, "reject"]))
 
     refused = client.post(url, {"reason": ""})
     client.post(url, {"reason": "Delivered."})
@@ -332,7 +332,7 @@ def test_staff_assign_a_dispute_to_a_colleague_through_the_admin_form(client, al
     colleague = StaffFactory(email="colleague@example.com")
     dispute = open_dispute(alice, charge)
     sign_in_staff(client, staff)
-    url = reverse("admin:disputes_dispute_step", args=[dispute.pk, "assign"])
+    url = drawn_form(client, reverse("admin:disputes_dispute_step", args=[dispute.pk, "assign"]))
 
     form = client.get(url)
     refused = client.post(url, {"assignee": alice.pk})
