@@ -57,7 +57,7 @@ def guard_every_wallet(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0006_api_answers_on_the_record"),
+        ("credits", "0007_hold_metadata"),
     ]
 
     operations = [
