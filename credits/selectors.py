@@ -153,7 +153,7 @@ def _taken_part_in(wallet: Wallet, transaction_id: int):
     return (
         CreditTransaction.objects.filter(pk=transaction_id)
         .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
-        .select_related("reverses", "hold")
+        .select_related("reverses", "hold", "wallet__user", "actor_user")
     )
 
 
@@ -212,14 +212,23 @@ def statement(*, wallet: Wallet, since: date, until: date) -> Statement:
             "transaction__reference",
             "amount",
             "balance_after",
+            "transaction__reference_type_id",
         )
         .iterator(chunk_size=STATEMENT_CHUNK)
     )
     return Statement(
         opening_balance=opening,
         closing_balance=closing if last else opening,
-        rows=(StatementRow(*row) for row in rows),
+        rows=(_statement_row(*row) for row in rows),
     )
+
+
+def _statement_row(*columns) -> StatementRow:
+    """A row with the reference its owner may see (`CreditTransaction.own_reference`)."""
+    *shown, reference_type_id = columns
+    if reference_type_id is not None:
+        shown[5] = ""
+    return StatementRow(*shown)
 
 
 # --- monthly summary ------------------------------------------------------------------------------
@@ -384,3 +393,49 @@ def grants_from(obj: models.Model):
         transaction__reference_type=ContentType.objects.get_for_model(obj),
         transaction__reference_id=str(obj.pk),
     )
+
+
+# --- who: the other side of a transfer, who asked ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferParties:
+    sender: Wallet
+    receiver: Wallet | None
+
+
+def transfer_parties(transaction: CreditTransaction) -> TransferParties | None:
+    """A transfer's sending and receiving wallets (with their users), or None if it is not one.
+    The receiver is the other user leg: the transaction's own wallet is the sender's."""
+    if transaction.kind != Kind.TRANSFER:
+        return None
+    legs = Entry.objects.filter(transaction=transaction, wallet__kind=Wallet.Kind.USER)
+    wallets = {
+        leg.wallet_id: leg.wallet for leg in legs.select_related("wallet__user").order_by("id")
+    }
+    sender = wallets.pop(transaction.wallet_id, None) or transaction.wallet
+    return TransferParties(sender=sender, receiver=next(iter(wallets.values()), None))
+
+
+# What the system's own actors did, as a person reads it (labels are the commands' names).
+SYSTEM_ACTORS = {
+    "billing": "CreditDesk, on Stripe's notice of a payment",
+    "credits_expire": "CreditDesk, expiring credits past their date",
+    "credits_release_holds": "CreditDesk, releasing holds past their date",
+    "demo": "CreditDesk's demo data",
+}
+
+
+def asked_by(transaction: CreditTransaction, *, viewer) -> str:
+    """Who asked for the transaction, in words for the wallet's owner: themselves, another
+    user (a transfer's sender), a staff member, a partner app or CreditDesk itself."""
+    Actor = CreditTransaction.ActorKind
+    if transaction.actor_kind == Actor.USER:
+        if transaction.actor_user_id == viewer.pk:
+            return "You"
+        return transaction.actor_user.get_full_name() if transaction.actor_user else "Another user"
+    if transaction.actor_kind == Actor.STAFF:
+        return "A CreditDesk staff member"
+    if transaction.actor_kind == Actor.APP:
+        return f"The partner app {transaction.actor_label}"
+    return SYSTEM_ACTORS.get(transaction.actor_label, "CreditDesk (automatic)")

@@ -95,6 +95,8 @@ def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpRespons
         raise Http404("No such transaction in your wallet.")
     context = {
         "txn": txn,
+        "parties": selectors.transfer_parties(txn),
+        "asked_by": selectors.asked_by(txn, viewer=request.user),
         "leg": txn.entries.filter(wallet=wallet).first(),
         "allocations": txn.own_allocations,
         "refunds": selectors.refunds_of(txn),

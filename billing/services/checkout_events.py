@@ -70,7 +70,7 @@ def _fulfil_pack(purchase: Purchase, session: dict, *, event_id: str, event_type
         source=CreditGrant.Source.PURCHASE,
         cost_basis=(purchase.amount / purchase.credits).quantize(COST_BASIS_PLACES),
         currency=purchase.currency,
-        description=f"{package.name}: {purchase.credits} credits",
+        description=f"Purchase: {package.name} pack, {purchase.credits:,} credits",
         reference=reference,
         idempotency_key=f"checkout:{session['id']}",
     )
@@ -86,7 +86,9 @@ def _fulfil_pack(purchase: Purchase, session: dict, *, event_id: str, event_type
             amount=purchase.bonus_credits,
             source=CreditGrant.Source.PROMOTION,
             expires_at=expiry_for(purchase.promotion),
-            description=f"Promo code {purchase.promotion.code}: bonus credits",
+            description=(
+                f"Bonus: {purchase.bonus_credits:,} credits with code {purchase.promotion.code}"
+            ),
             reference=reference,
             idempotency_key=f"checkout:{session['id']}:bonus",
         )

@@ -104,7 +104,9 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
             txn = credits.revoke(
                 grant=grant,
                 amount=credit_count - taken,
-                reason=f"Money returned for purchase #{purchase.pk}",
+                reason=(
+                    f"Taken back: the payment for your {purchase.package.name} pack was returned"
+                ),
                 reference=Reference(text=key, obj=purchase),
                 actor=BILLING,
                 idempotency_key=f"{key}:grant:{grant.pk}",
@@ -170,7 +172,10 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
             try:
                 txn = credits.hold_grants(
                     grants=grants,
-                    description=f"Payment disputed (Stripe dispute {dispute['id']})",
+                    description=(
+                        f"Held: the payment for your {purchase.package.name} pack is disputed "
+                        "with your bank"
+                    ),
                     reference=Reference(text=dispute["id"], obj=purchase),
                     actor=BILLING,
                     idempotency_key=f"dispute:{dispute['id']}:hold",
