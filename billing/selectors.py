@@ -4,7 +4,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from djstripe.models import Charge
 
-from billing.models import Purchase
+from billing.models import Purchase, SubscriptionInvoice
 from credits import selectors as credit_selectors
 from credits.models import CreditGrant
 
@@ -23,6 +23,13 @@ def purchases_of(user) -> QuerySet[Purchase]:
         user.purchases.select_related("package", "promotion")
         .annotate(charge_receipt=Subquery(charges.values(url=KT("stripe_data__receipt_url"))[:1]))
         .order_by("-created_at", "-pk")
+    )
+
+
+def subscription_invoices_of(user) -> QuerySet[SubscriptionInvoice]:
+    """The user's paid subscription invoices, newest period first: what a plan bought."""
+    return SubscriptionInvoice.objects.filter(subscription__user=user).select_related(
+        "subscription__package"
     )
 
 
