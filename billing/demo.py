@@ -1,7 +1,9 @@
 """Demo catalogue and billing history for `manage.py seed_demo`, with made-up Stripe ids.
 
-The purchase and the subscription go through the same code the webhooks use, fed with
-Stripe-shaped objects, so the pages show what a real payment produces.
+Every purchase is made as a real one is: a pending purchase opened by the checkout service (with
+its promo code reserved), then paid through the code the webhooks call, fed with Stripe-shaped
+objects; the subscription likewise (its checkout, then its paid invoice). So My purchases, My
+subscription and the dashboard show what real payments produce, and agree.
 """
 
 from datetime import timedelta
@@ -10,8 +12,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import User
-from billing.models import CreditPackage, Promotion, Purchase
-from billing.services import checkout_events, subscription_events
+from billing.models import CreditPackage, Promotion
+from billing.services import checkout, checkout_events, subscription_events
+from billing.stripe_api import to_minor_units
 
 PACKS = [
     ("Starter", 500, "5.00", "A first taste: enough for a few small jobs."),
@@ -37,12 +40,13 @@ def seed(stdout) -> None:
     alice = User.objects.filter(email="alice@creditdesk.test").first()
     bob = User.objects.filter(email="bob@creditdesk.test").first()
     if alice:
-        _paid_purchase(alice, packs[1], welcome)
+        _paid_purchase(alice, packs[0], name="starter")
+        _paid_purchase(alice, packs[1], name="standard", promo_code=welcome.code)
     if bob:
         _subscription(bob, plans[0])
     stdout.write(
         "Demo billing: 3 packs, 2 plans, codes WELCOME20 (+20% on a pack) and FREE100 (100 free "
-        "credits); alice bought Standard with WELCOME20, bob subscribes to Monthly."
+        "credits); alice bought Starter, then Standard with WELCOME20; bob subscribes to Monthly."
     )
 
 
@@ -78,39 +82,37 @@ def _plan(order, name, credits, price, interval, rollover, cap) -> CreditPackage
     )
 
 
-def _paid_purchase(user: User, package: CreditPackage, promotion: Promotion) -> None:
-    purchase = Purchase.objects.create(
-        user=user,
-        package=package,
-        promotion=promotion,
-        amount=package.price,
-        currency=package.currency,
-        credits=package.credits,
-        bonus_credits=promotion.bonus_for(package),
-        stripe_checkout_session_id=f"cs_demo_{user.pk}",
-    )
-    promotion.redemptions.create(
-        user=user, purchase=purchase, number=1, credits=purchase.bonus_credits, status="reserved"
-    )
+def _paid_purchase(user: User, package: CreditPackage, *, name: str, promo_code: str = ""):
+    purchase = checkout.open_purchase(user=user, package=package, promo_code=promo_code)
     session = {
-        "id": purchase.stripe_checkout_session_id,
+        "id": f"cs_demo_{user.pk}_{name}",
         "mode": "payment",
         "payment_status": "paid",
-        "payment_intent": f"pi_demo_{user.pk}",
-        "amount_total": 1000,
+        "payment_intent": f"pi_demo_{user.pk}_{name}",
+        "amount_total": to_minor_units(purchase.amount, purchase.currency),
         "metadata": {"purchase_id": str(purchase.pk)},
     }
     checkout_events.checkout_completed(
-        session=session, event_id="evt_demo_purchase", event_type="demo"
+        session=session, event_id=f"evt_demo_{user.pk}_{name}", event_type="demo"
     )
 
 
 def _subscription(user: User, plan: CreditPackage) -> None:
+    purchase = checkout.open_purchase(user=user, package=plan, promo_code="")
+    session = {
+        "id": f"cs_demo_{user.pk}_plan",
+        "mode": "subscription",
+        "subscription": f"sub_demo_{user.pk}",
+        "metadata": {"purchase_id": str(purchase.pk)},
+    }
+    checkout_events.checkout_completed(
+        session=session, event_id=f"evt_demo_{user.pk}_plan", event_type="demo"
+    )
     start = timezone.now().replace(microsecond=0) - timedelta(days=3)
     end = start + timedelta(days=30)
     invoice = {
         "id": f"in_demo_{user.pk}",
-        "amount_paid": 800,
+        "amount_paid": to_minor_units(plan.price, plan.currency),
         "currency": "usd",
         "parent": {
             "subscription_details": {

@@ -4,7 +4,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from djstripe.models import Charge, PaymentIntent
 
-from billing.models import Purchase
+from billing.models import Purchase, SubscriptionInvoice
 from credits import selectors as credit_selectors
 from credits.models import CreditGrant
 
@@ -33,6 +33,13 @@ def purchase_id_of_payment_intent(payment_intent_id: str) -> str:
     intent = PaymentIntent.objects.filter(id=payment_intent_id).only("metadata").first()
     metadata = (intent.metadata if intent else None) or {}
     return str(metadata.get("purchase_id", ""))
+
+
+def subscription_invoices_of(user) -> QuerySet[SubscriptionInvoice]:
+    """The user's paid subscription invoices, newest period first: what a plan bought."""
+    return SubscriptionInvoice.objects.filter(subscription__user=user).select_related(
+        "subscription__package"
+    )
 
 
 def purchase_grants(purchase: Purchase) -> list[CreditGrant]:

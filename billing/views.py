@@ -154,7 +154,9 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 def purchases(request: HttpRequest) -> HttpResponse:
     page = paginate(request, selectors.purchases_of(request.user))
-    return render(request, "billing/purchases.html", {"page": page})
+    # The latest periods: every period is on My subscription too.
+    invoices = selectors.subscription_invoices_of(request.user)[:12]
+    return render(request, "billing/purchases.html", {"page": page, "invoices": invoices})
 
 
 def subscription(request: HttpRequest) -> HttpResponse:

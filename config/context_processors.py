@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest
 
 # allauth's pages (e-mail, password, two-factor) belong to the Account section of the site.
@@ -14,3 +15,8 @@ def navigation(request: HttpRequest) -> dict:
     if (match.url_name or "").startswith(ACCOUNT_URL_PREFIXES):
         return {"nav_section": "accounts"}
     return {"nav_section": ""}
+
+
+def support(request: HttpRequest) -> dict:
+    """Where people write when something is wrong (a frozen wallet, say): linked from any page."""
+    return {"support_email": settings.SUPPORT_EMAIL}

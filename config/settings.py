@@ -172,6 +172,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.navigation",
+                "config.context_processors.support",
                 "accounts.context_processors.two_factor_return",
             ],
         },
@@ -315,6 +316,12 @@ MFA_TRUST_ENABLED = False
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CreditDesk <noreply@localhost>")
+# Where users write for help (linked from a frozen or suspended wallet's pages).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="").strip() or "support@localhost"
+if not re.fullmatch(r"[^@\s]+@[^@\s]+", SUPPORT_EMAIL):
+    raise ImproperlyConfigured(
+        f"SUPPORT_EMAIL must be an e-mail address (got {SUPPORT_EMAIL[:40]!r})"
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work (e-mails): run where they are enqueued by default; in production use the

@@ -1,14 +1,21 @@
-"""Demo ledger for `manage.py seed_demo`: grants of every kind, spends, a hold, a refund."""
+"""Demo ledger for `manage.py seed_demo`: a staff grant, spends, a refund, a hold, a transfer and
+credits that expire soon, each asked by whoever would really ask (the user, a staff member).
+
+It runs after the shop's demo (`SEED_AFTER`): the credits spent here were bought there, through
+the same fulfilment as a Stripe webhook.
+"""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from accounts.models import User
 from credits import services
 from credits.actors import Actor
 from credits.models import CreditGrant, CreditTransaction
+from credits.services import staff as staff_powers
 
+SEED_AFTER = ("billing",)
 DEMO = Actor.system("demo")
+DEMO_USERS = ("alice@creditdesk.test", "bob@creditdesk.test")
 Source = CreditGrant.Source
 
 
@@ -16,15 +23,19 @@ def seed(stdout) -> None:
     """Give the demo users a history, once: a wallet that has one is left as it is."""
     alice = User.objects.filter(email="alice@creditdesk.test").first()
     bob = User.objects.filter(email="bob@creditdesk.test").first()
-    if alice is None or bob is None:
+    staff = User.objects.filter(email="admin@creditdesk.test").first()
+    if alice is None or bob is None or staff is None:
         return
-    if CreditTransaction.objects.filter(actor_label=DEMO.label).exists():
+    if CreditTransaction.objects.filter(idempotency_record__key__startswith="demo:").exists():
         stdout.write("Demo ledger: already there, left unchanged.")
         return
-    _seed_alice(alice)
+    _seed_alice(alice, staff=staff)
     _seed_bob(bob, sender=alice)
-    for user in (alice, bob):
-        user.wallet.refresh_from_db()
+
+
+def report(stdout) -> None:
+    """What the ledger says once every app has seeded: the figures the dashboard shows."""
+    for user in User.objects.filter(email__in=DEMO_USERS).select_related("wallet"):
         wallet = user.wallet
         stdout.write(
             f"Demo ledger: {user.email} has {wallet.balance} credits "
@@ -36,48 +47,36 @@ def _key(user: User, name: str) -> str:
     return f"demo:{user.pk}:{name}"
 
 
-def _seed_alice(alice: User) -> None:
-    wallet, joined = alice.wallet, alice.date_joined
-    usd_cent = Decimal("0.01")
-    services.grant(
-        wallet=wallet,
-        amount=1000,
-        source=Source.PURCHASE,
-        cost_basis=usd_cent,
-        currency="usd",
-        description="Credit purchase: 1,000 credits",
-        actor=DEMO,
-        idempotency_key=_key(alice, "purchase"),
-    )
-    services.grant(
+def _seed_alice(alice: User, *, staff: User) -> None:
+    wallet, joined, herself = alice.wallet, alice.date_joined, Actor.for_user(alice)
+    staff_powers.staff_grant(
         wallet=wallet,
         amount=500,
-        source=Source.ADMIN,
-        is_promotional=False,
+        promotional=False,
         expires_at=joined + timedelta(days=30),
-        description="Loyalty grant from staff: 500 credits",
-        actor=DEMO,
-        idempotency_key=_key(alice, "subscription"),
+        reason="Loyalty grant from staff: 500 credits",
+        staff=staff,
+        idempotency_key=_key(alice, "staff-grant"),
     )
     services.spend(
         wallet=wallet,
         amount=150,
         description="Logo design",
-        actor=DEMO,
+        actor=herself,
         idempotency_key=_key(alice, "spend-logo"),
     )
     api_calls = services.spend(
         wallet=wallet,
         amount=75,
         description="Translation API: 75 calls",
-        actor=DEMO,
+        actor=herself,
         idempotency_key=_key(alice, "spend-api"),
     )
     services.refund(
         transaction=api_calls,
         amount=25,
         description="25 calls failed: refunded",
-        actor=DEMO,
+        actor=Actor.for_staff(staff),
         idempotency_key=_key(alice, "refund-api"),
     )
     services.hold(
@@ -85,7 +84,7 @@ def _seed_alice(alice: User) -> None:
         amount=300,
         description="Website copy job (in progress)",
         expires_at=joined + timedelta(days=14),
-        actor=DEMO,
+        actor=herself,
         idempotency_key=_key(alice, "hold-job"),
     )
 
@@ -102,28 +101,18 @@ def _seed_alice(alice: User) -> None:
 
 
 def _seed_bob(bob: User, *, sender: User) -> None:
-    services.grant(
-        wallet=bob.wallet,
-        amount=300,
-        source=Source.PURCHASE,
-        cost_basis=Decimal("0.01"),
-        currency="usd",
-        description="Credit purchase: 300 credits",
-        actor=DEMO,
-        idempotency_key=_key(bob, "purchase"),
-    )
     services.transfer(
         sender=sender.wallet,
         receiver=bob.wallet,
         amount=100,
         description="Thanks for the help",
-        actor=DEMO,
+        actor=Actor.for_user(sender),
         idempotency_key=_key(bob, "transfer-in"),
     )
     services.spend(
         wallet=bob.wallet,
         amount=40,
         description="Image upscaling",
-        actor=DEMO,
+        actor=Actor.for_user(bob),
         idempotency_key=_key(bob, "spend"),
     )

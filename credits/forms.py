@@ -13,6 +13,7 @@ from accounts.models import User
 from core.fields import DigitsField
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
+from credits.selectors import HistoryFilter
 from credits.services.rules import MAX_AMOUNT
 
 
@@ -126,6 +127,13 @@ class HistoryFilterForm(forms.Form):
         elif data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end date must not be before the start date.")
         return data
+
+    def filters(self) -> HistoryFilter | None:
+        """The history's filters; none at all for an unbound form; None when the form is
+        invalid: the page then lists nothing, never a list filtered by only the valid half."""
+        if not self.is_bound:
+            return HistoryFilter()
+        return HistoryFilter(**self.cleaned_data) if self.is_valid() else None
 
 
 class StatementForm(forms.Form):

@@ -227,6 +227,13 @@ class CreditTransaction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} #{self.pk}"
 
+    @property
+    def own_reference(self) -> str:
+        """The reference a caller wrote (an API client's job id), shown to the wallet's owner. A
+        reference CreditDesk wrote itself beside the object it points to (a Stripe checkout's
+        id, a dispute's number) is for staff pages: the description already says it in words."""
+        return "" if self.reference_type_id else self.reference
+
 
 class Entry(models.Model):
     """One leg of a transaction: a signed amount on one account. Never updated or deleted.

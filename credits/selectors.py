@@ -32,6 +32,7 @@ from credits.models import (
     Hold,
     Wallet,
 )
+from credits.services.rules import MAY_RECEIVE, MAY_SPEND, STATUS_MEANING
 
 Kind = CreditTransaction.Kind
 EXPIRING_WITHIN = timedelta(days=30)
@@ -71,6 +72,26 @@ def expiring_soon(wallet: Wallet, *, within: timedelta = EXPIRING_WITHIN) -> Exp
         wallet=wallet, remaining__gt=0, expires_at__gt=now, expires_at__lte=now + within
     ).aggregate(credits=Sum("remaining"), first_at=Min("expires_at"))
     return Expiring(credits=found["credits"] or 0, first_at=found["first_at"])
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the wallet's status lets its owner do now, and why not in words (pages disable
+    what cannot be done instead of offering it and refusing it on submit)."""
+
+    status: str
+    may_spend: bool
+    may_receive: bool
+    why_not: str = ""
+
+
+def standing(wallet: Wallet) -> Standing:
+    return Standing(
+        status=wallet.status,
+        may_spend=wallet.status in MAY_SPEND,
+        may_receive=wallet.status in MAY_RECEIVE,
+        why_not=STATUS_MEANING.get(wallet.status, ""),
+    )
 
 
 def open_holds(wallet: Wallet) -> list[Hold]:
@@ -147,7 +168,7 @@ def _taken_part_in(wallet: Wallet, transaction_id: int):
     return (
         CreditTransaction.objects.filter(pk=transaction_id)
         .filter(Q(wallet=wallet) | Q(entries__wallet=wallet))
-        .select_related("reverses", "hold")
+        .select_related("reverses", "hold", "wallet__user", "actor_user")
     )
 
 
@@ -206,51 +227,76 @@ def statement(*, wallet: Wallet, since: date, until: date) -> Statement:
             "transaction__reference",
             "amount",
             "balance_after",
+            "transaction__reference_type_id",
         )
         .iterator(chunk_size=STATEMENT_CHUNK)
     )
     return Statement(
         opening_balance=opening,
         closing_balance=closing if last else opening,
-        rows=(StatementRow(*row) for row in rows),
+        rows=(_statement_row(*row) for row in rows),
     )
+
+
+def _statement_row(*columns) -> StatementRow:
+    """A row with the reference its owner may see (`CreditTransaction.own_reference`)."""
+    *shown, reference_type_id = columns
+    if reference_type_id is not None:
+        shown[5] = ""
+    return StatementRow(*shown)
 
 
 # --- monthly summary ------------------------------------------------------------------------------
 
+# A month's totals, in the order its card shows them, each named for where the credits really
+# came from or went: the grant's source for what came in, the transaction's kind for what left.
 CATEGORIES = (
-    "purchased",
-    "subscription",
-    "promotional",
-    "received",
-    "refunded",
-    "spent",
-    "sent",
-    "expired",
-    "taken_back",
+    ("purchases", "Purchases"),
+    ("subscription", "Subscription"),
+    ("promotions", "Promotions"),
+    ("staff_grants", "Staff grants"),
+    ("refunds", "Refunds"),
+    ("transfers_in", "Transfers in"),
+    ("transfers_out", "Transfers out"),
+    ("spent", "Spent"),
+    ("staff_deductions", "Staff deductions"),
+    ("expired", "Expired"),
+    ("taken_back", "Taken back"),  # revoked when the money was returned (refund, chargeback)
 )
+ADDED = ("purchases", "subscription", "promotions", "staff_grants", "refunds", "transfers_in")
 
 
 @dataclass(frozen=True)
 class Month:
     month: date
-    purchased: int = 0
+    purchases: int = 0
     subscription: int = 0
-    promotional: int = 0
-    received: int = 0  # transfers from other users
-    refunded: int = 0
+    promotions: int = 0
+    staff_grants: int = 0
+    refunds: int = 0
+    transfers_in: int = 0
+    transfers_out: int = 0
     spent: int = 0
-    sent: int = 0  # transfers to other users
+    staff_deductions: int = 0
     expired: int = 0
-    taken_back: int = 0  # revoked when the money was returned (a refund or a chargeback)
+    taken_back: int = 0
 
     @property
     def added(self) -> int:
-        return self.purchased + self.subscription + self.promotional + self.received + self.refunded
+        return sum(getattr(self, name) for name in ADDED)
 
     @property
     def removed(self) -> int:
-        return self.spent + self.sent + self.expired + self.taken_back
+        return sum(getattr(self, name) for name, _ in CATEGORIES if name not in ADDED)
+
+    @property
+    def lines(self) -> list[tuple[str, int]]:
+        """(label, credits) of what moved this month: a card lists no zeros."""
+        return [(label, getattr(self, name)) for name, label in CATEGORIES if getattr(self, name)]
+
+    @property
+    def has_movements(self) -> bool:
+        return bool(self.lines)
 
 
 def _sum_where(condition: Q, field: str = "amount") -> Sum:
@@ -277,7 +323,7 @@ def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     settled = timezone.now() - _start_of(current) >= SETTLED_AFTER
-    key = f"credits:months:v2:{wallet.pk}:{timezone.get_current_timezone_name()}:{first}:{current}"
+    key = f"credits:months:v3:{wallet.pk}:{timezone.get_current_timezone_name()}:{first}:{current}"
     ended = cache.get(key) if settled else None
     found = dict(ended) if ended is not None else {}
     found.update(_movements_by_month(wallet, since=current if ended is not None else first))
@@ -288,7 +334,7 @@ def monthly_summary(wallet: Wallet, *, months: int = 12) -> list[Month]:
     month = first
     for _ in range(months):
         values = found.get(month, {})
-        result.append(Month(month=month, **{name: values.get(name) or 0 for name in CATEGORIES}))
+        result.append(Month(month=month, **{name: values.get(name) or 0 for name, _ in CATEGORIES}))
         month = (month + timedelta(days=32)).replace(day=1)
     return result
 
@@ -304,12 +350,11 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(
-            purchased=_sum_where(
-                Q(is_promotional=False) & Q(source__in=[Source.PURCHASE, Source.ADMIN])
-            ),
-            subscription=_sum_where(Q(is_promotional=False, source=Source.SUBSCRIPTION)),
-            promotional=_sum_where(Q(is_promotional=True)),
-            received=_sum_where(Q(source=Source.TRANSFER)),
+            purchases=_sum_where(Q(source=Source.PURCHASE)),
+            subscription=_sum_where(Q(source=Source.SUBSCRIPTION)),
+            promotions=_sum_where(Q(source=Source.PROMOTION)),
+            staff_grants=_sum_where(Q(source=Source.ADMIN)),
+            transfers_in=_sum_where(Q(source=Source.TRANSFER)),
         )
     )
     removed = (
@@ -318,9 +363,10 @@ def _movements_by_month(wallet: Wallet, *, since: date) -> dict[date, dict]:
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(
-            spent=_sum_where(Q(kind__in=[Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT])),
-            refunded=_sum_where(Q(kind=Kind.REFUND)),
-            sent=_sum_where(Q(kind=Kind.TRANSFER)),
+            spent=_sum_where(Q(kind__in=[Kind.SPEND, Kind.CAPTURE])),
+            staff_deductions=_sum_where(Q(kind=Kind.ADJUSTMENT)),
+            refunds=_sum_where(Q(kind=Kind.REFUND)),
+            transfers_out=_sum_where(Q(kind=Kind.TRANSFER)),
             expired=_sum_where(Q(kind=Kind.EXPIRY)),
             taken_back=_sum_where(Q(kind=Kind.REVOCATION)),
         )
@@ -362,3 +408,49 @@ def grants_from(obj: models.Model):
         transaction__reference_type=ContentType.objects.get_for_model(obj),
         transaction__reference_id=str(obj.pk),
     )
+
+
+# --- who: the other side of a transfer, who asked ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferParties:
+    sender: Wallet
+    receiver: Wallet | None
+
+
+def transfer_parties(transaction: CreditTransaction) -> TransferParties | None:
+    """A transfer's sending and receiving wallets (with their users), or None if it is not one.
+    The receiver is the other user leg: the transaction's own wallet is the sender's."""
+    if transaction.kind != Kind.TRANSFER:
+        return None
+    legs = Entry.objects.filter(transaction=transaction, wallet__kind=Wallet.Kind.USER)
+    wallets = {
+        leg.wallet_id: leg.wallet for leg in legs.select_related("wallet__user").order_by("id")
+    }
+    sender = wallets.pop(transaction.wallet_id, None) or transaction.wallet
+    return TransferParties(sender=sender, receiver=next(iter(wallets.values()), None))
+
+
+# What the system's own actors did, as a person reads it (labels are the commands' names).
+SYSTEM_ACTORS = {
+    "billing": "CreditDesk, on Stripe's notice of a payment",
+    "credits_expire": "CreditDesk, expiring credits past their date",
+    "credits_release_holds": "CreditDesk, releasing holds past their date",
+    "demo": "CreditDesk's demo data",
+}
+
+
+def asked_by(transaction: CreditTransaction, *, viewer) -> str:
+    """Who asked for the transaction, in words for the wallet's owner: themselves, another
+    user (a transfer's sender), a staff member, a partner app or CreditDesk itself."""
+    Actor = CreditTransaction.ActorKind
+    if transaction.actor_kind == Actor.USER:
+        if transaction.actor_user_id == viewer.pk:
+            return "You"
+        return transaction.actor_user.get_full_name() if transaction.actor_user else "Another user"
+    if transaction.actor_kind == Actor.STAFF:
+        return "A CreditDesk staff member"
+    if transaction.actor_kind == Actor.APP:
+        return f"The partner app {transaction.actor_label}"
+    return SYSTEM_ACTORS.get(transaction.actor_label, "CreditDesk (automatic)")

@@ -28,9 +28,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     months = selectors.monthly_summary(wallet)
     context = {
         "wallet": wallet,
+        "standing": selectors.standing(wallet),
         "expiring": selectors.expiring_soon(wallet),
         "holds": selectors.open_holds(wallet),
         "months": months,
+        # Cards only for months that moved, newest first: twelve cards of zeros say nothing.
+        "active_months": [month for month in reversed(months) if month.has_movements],
         "chart": _chart(months),
         "recent": selectors.history_page(wallet=wallet, size=RECENT),
     }
@@ -60,22 +63,23 @@ def _chart(months) -> dict:
 
 def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
-    filters = selectors.HistoryFilter()
-    if form.is_valid():
-        filters = selectors.HistoryFilter(**form.cleaned_data)
+    filters = form.filters()
     before = request.GET.get("before", "")
-    entries = selectors.history_page(
-        wallet=_wallet(request),
-        before=int(before) if before.isdecimal() else None,
-        size=selectors.HISTORY_PAGE_SIZE + 1,  # one more tells whether a next page exists
-        filters=filters,
-    )
+    entries = []
+    if filters is not None:  # an invalid filter lists nothing rather than more than was asked
+        entries = selectors.history_page(
+            wallet=_wallet(request),
+            before=int(before) if before.isdecimal() else None,
+            size=selectors.HISTORY_PAGE_SIZE + 1,  # one more tells whether a next page exists
+            filters=filters,
+        )
     has_more = len(entries) > selectors.HISTORY_PAGE_SIZE
     entries = entries[: selectors.HISTORY_PAGE_SIZE]
     query = request.GET.copy()
     query.pop("before", None)
     context = {
         "form": form,
+        "filter_refused": filters is None,
         "entries": entries,
         "next_before": entries[-1].pk if has_more else None,
         "first_page": not before,
@@ -91,6 +95,8 @@ def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpRespons
         raise Http404("No such transaction in your wallet.")
     context = {
         "txn": txn,
+        "parties": selectors.transfer_parties(txn),
+        "asked_by": selectors.asked_by(txn, viewer=request.user),
         "leg": txn.entries.filter(wallet=wallet).first(),
         "allocations": txn.own_allocations,
         "refunds": selectors.refunds_of(txn),
@@ -118,39 +124,45 @@ def credit_blocks(request: HttpRequest) -> HttpResponse:
 
 
 def transfer(request: HttpRequest) -> HttpResponse:
-    """Step one: who and how much. Step two (same form, confirmed) sends it."""
+    """Step one: who and how much. Step two (same form, confirmed) sends it. "Change" on the
+    confirmation posts the details back here, to be shown as typed."""
     wallet = _wallet(request)
-    form = TransferForm(request.POST or None, sender=request.user)
-    allowance = services.transfer_allowance(wallet=wallet)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.check_transfer(
-                sender=wallet, receiver=form.receiver.wallet, amount=form.cleaned_data["amount"]
-            )
-        except CreditError as refusal:
-            form.add_error(None, refusal.message)
-            return render(request, "credits/transfer.html", {"form": form, "allowance": allowance})
-        context = {
-            "form": form,
-            "receiver": form.receiver,
-            "allowance": allowance,
-            "allowance_after": None
-            if allowance is None
-            else allowance - form.cleaned_data["amount"],
-        }
-        return render(request, "credits/transfer_confirm.html", context)
-    return render(request, "credits/transfer.html", {"form": form, "allowance": allowance})
+    changing = request.method == "POST" and "change" in request.POST
+    if changing:
+        form = TransferForm(initial=request.POST.dict(), sender=request.user)
+    else:
+        form = TransferForm(request.POST or None, sender=request.user)
+    context = {
+        "form": form,
+        "allowance": services.transfer_allowance(wallet=wallet),
+        "standing": selectors.standing(wallet),
+    }
+    if changing or request.method != "POST" or not form.is_valid():
+        return render(request, "credits/transfer.html", context)
+    amount = form.cleaned_data["amount"]
+    try:
+        services.check_transfer(sender=wallet, receiver=form.receiver.wallet, amount=amount)
+    except CreditError as refusal:
+        form.add_error(None, refusal.message)
+        return render(request, "credits/transfer.html", context)
+    allowance = context["allowance"]
+    context.update(
+        receiver=form.receiver,
+        allowance_after=None if allowance is None else allowance - amount,
+    )
+    return render(request, "credits/transfer_confirm.html", context)
 
 
 @require_POST
 def transfer_confirm(request: HttpRequest) -> HttpResponse:
     form = TransferForm(request.POST, sender=request.user)
+    context = {
+        "form": form,
+        "allowance": services.transfer_allowance(wallet=_wallet(request)),
+        "standing": selectors.standing(_wallet(request)),
+    }
     if not form.is_valid():
-        return render(
-            request,
-            "credits/transfer.html",
-            {"form": form, "allowance": services.transfer_allowance(wallet=_wallet(request))},
-        )
+        return render(request, "credits/transfer.html", context)
     try:
         txn = services.transfer(
             sender=_wallet(request),
@@ -162,10 +174,6 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
         )
     except CreditError as error:
         form.add_error(None, refusal_text(error))
-        return render(
-            request,
-            "credits/transfer.html",
-            {"form": form, "allowance": services.transfer_allowance(wallet=_wallet(request))},
-        )
+        return render(request, "credits/transfer.html", context)
     messages.success(request, f"{txn.amount} credits were sent to {form.receiver.get_full_name()}.")
     return redirect("credits:transaction", txn.pk)

@@ -7,8 +7,6 @@ from credits.models import CreditTransaction
 from disputes import services
 from disputes.models import Dispute
 
-DEMO = Actor.system("demo")
-
 
 def seed(stdout) -> None:
     alice = User.objects.filter(email="alice@creditdesk.test").first()
@@ -23,7 +21,7 @@ def seed(stdout) -> None:
             wallet=alice.wallet,
             amount=amount,
             description=description,
-            actor=DEMO,
+            actor=Actor.for_user(alice),
             idempotency_key=f"demo:{alice.pk}:dispute-spend-{index}",
         )
         for index, (amount, description) in enumerate(

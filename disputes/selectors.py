@@ -4,16 +4,29 @@ from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from credits.models import CreditTransaction
 from disputes.models import Dispute
+from disputes.services import DISPUTABLE_KINDS
 
 METRICS_DAYS = 30
 
 
 def disputes_of(user):
     return Dispute.objects.filter(user=user).select_related("transaction")
+
+
+def has_something_to_dispute(user) -> bool:
+    """Whether the user has a dispute, or a transaction of a kind that may be disputed inside
+    the window: the dashboard offers disputes only then (one query)."""
+    since = timezone.now() - timedelta(days=settings.DISPUTE_WINDOW_DAYS)
+    disputable = CreditTransaction.objects.filter(
+        wallet__user=user, kind__in=DISPUTABLE_KINDS, created_at__gte=since
+    )
+    return Dispute.objects.filter(user=user).exists() or disputable.exists()
 
 
 def dispute_of(user, dispute_id: int) -> Dispute | None:

@@ -168,3 +168,12 @@ def test_a_process_local_cache_with_debug_off_is_warned_about_by_check_and_the_w
     assert served.returncode == 0, served.stderr
     assert served.stderr.startswith("CreditDesk warning: The cache (CACHE_URL) is process-local")
     assert python("import config.wsgi", **production).stderr == ""
+
+
+def test_a_support_address_that_is_not_one_is_named_in_one_line():
+    result = manage("check", DEBUG="true", SUPPORT_EMAIL="help desk")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "CreditDesk cannot start: SUPPORT_EMAIL must be an e-mail address (got 'help desk')"
+    ]

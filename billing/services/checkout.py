@@ -63,7 +63,7 @@ def start_checkout(*, user, package_id: int, promo_code: str = "", base_url: str
 
 
 def _checkout(*, user, package: CreditPackage, promo_code: str, base_url: str) -> Checkout:
-    purchase = _open_purchase(user=user, package=package, promo_code=promo_code)
+    purchase = open_purchase(user=user, package=package, promo_code=promo_code)
     customer = stripe_api.customer_for(user)
     try:
         session = stripe_api.create_checkout_session(
@@ -79,7 +79,9 @@ def _checkout(*, user, package: CreditPackage, promo_code: str, base_url: str) -
 
 
 @transaction.atomic
-def _open_purchase(*, user, package: CreditPackage, promo_code: str) -> Purchase:
+def open_purchase(*, user, package: CreditPackage, promo_code: str) -> Purchase:
+    """A pending purchase of the package, with the promo code's use reserved: what a checkout
+    pays (and the demo's purchases, which are then paid through the webhooks' code)."""
     promotion = find_promotion(promo_code, lock=True) if promo_code.strip() else None
     purchase = Purchase.objects.create(
         user=user,

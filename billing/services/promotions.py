@@ -116,7 +116,7 @@ def redeem_free_grant(*, code: str, user) -> Redemption:
             amount=promotion.value,
             source="promotion",
             expires_at=expiry_for(promotion),
-            description=f"Promo code {promotion.code}",
+            description=f"Promo code {promotion.code}: {promotion.value:,} free credits",
             reference=Reference(text=promotion.code, obj=redemption),
             actor=BILLING,
             idempotency_key=f"redemption:{redemption.pk}",

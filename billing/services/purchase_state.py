@@ -113,7 +113,7 @@ def _grant_pack(purchase: Purchase, *, event_id: str, event_type: str) -> None:
         source=CreditGrant.Source.PURCHASE,
         cost_basis=(purchase.amount / purchase.credits).quantize(COST_BASIS_PLACES),
         currency=purchase.currency,
-        description=f"{package.name}: {purchase.credits} credits",
+        description=f"Purchase: {package.name} pack, {purchase.credits:,} credits",
         reference=reference,
         idempotency_key=f"checkout:{session_id}",
     )
@@ -129,7 +129,9 @@ def _grant_pack(purchase: Purchase, *, event_id: str, event_type: str) -> None:
             amount=purchase.bonus_credits,
             source=CreditGrant.Source.PROMOTION,
             expires_at=expiry_for(purchase.promotion),
-            description=f"Promo code {purchase.promotion.code}: bonus credits",
+            description=(
+                f"Bonus: {purchase.bonus_credits:,} credits with code {purchase.promotion.code}"
+            ),
             reference=reference,
             idempotency_key=f"checkout:{session_id}:bonus",
         )
@@ -172,7 +174,9 @@ def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
             txn = credits.revoke(
                 grant=grant,
                 amount=credit_count - taken,
-                reason=f"Money returned for purchase #{purchase.pk}",
+                reason=(
+                    f"Taken back: the payment for your {purchase.package.name} pack was returned"
+                ),
                 reference=Reference(text=key, obj=purchase),
                 actor=BILLING,
                 idempotency_key=f"{key}:grant:{grant.pk}",
@@ -204,7 +208,10 @@ def _hold_while_disputed(purchase: Purchase) -> None:
         try:
             txn = credits.hold_grants(
                 grants=grants,
-                description=f"Payment disputed (Stripe dispute {dispute_id})",
+                description=(
+                    f"Held: the payment for your {purchase.package.name} pack is disputed "
+                    "with your bank"
+                ),
                 reference=Reference(text=dispute_id, obj=purchase),
                 actor=BILLING,
                 # A hold released for a refund is placed again after it: a new key each time.

@@ -169,14 +169,20 @@ def _grant_period(
         amount=package.credits,
         cost_basis=package.cost_basis,
         currency=package.currency,
-        description=f"{package.name}: {package.credits} credits for this period",
+        description=(
+            f"Subscription: {package.name} plan, {package.credits:,} credits for "
+            f"{record.period_start:%Y-%m-%d} to {record.period_end:%Y-%m-%d}"
+        ),
         idempotency_key=f"invoice:{record.stripe_invoice_id}",
     )
     if record.rollover_credits:
         grant_for_event(
             **common,
             amount=record.rollover_credits,
-            description=f"{package.name}: {record.rollover_credits} unused credits rolled over",
+            description=(
+                f"Subscription: {package.name} plan, {record.rollover_credits:,} unused "
+                "credits rolled over"
+            ),
             idempotency_key=f"invoice:{record.stripe_invoice_id}:rollover",
         )
 

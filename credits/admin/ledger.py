@@ -1,7 +1,10 @@
 """The ledger's history in the admin: view only. Nothing in it is added, edited or deleted."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
+from credits import selectors
 from credits.models import (
     Allocation,
     CreditGrant,
@@ -53,6 +56,7 @@ class CreditTransactionAdmin(LedgerReadOnly, admin.ModelAdmin):
     readonly_fields = [
         "kind",
         "wallet",
+        "transfer_parties",
         "amount",
         "description",
         "reference",
@@ -63,11 +67,38 @@ class CreditTransactionAdmin(LedgerReadOnly, admin.ModelAdmin):
         "actor_user",
         "actor_app_id",
         "actor_label",
+        "asked_by",
         "idempotency_record",
         "reverses",
         "hold",
         "created_at",
     ]
+
+    @admin.display(description="Transfer")
+    def transfer_parties(self, txn):
+        """Both sides of a transfer, each a link to its wallet (the metadata only has an id)."""
+        parties = selectors.transfer_parties(txn)
+        if parties is None:
+            return "—"
+        return format_html(
+            "from {} to {}", _wallet_link(parties.sender), _wallet_link(parties.receiver)
+        )
+
+    @admin.display(description="Asked by")
+    def asked_by(self, txn):
+        if txn.actor_user_id is None:
+            return f"{txn.get_actor_kind_display()}: {txn.actor_label}"
+        url = reverse("admin:accounts_user_change", args=[txn.actor_user_id])
+        return format_html(
+            '{}: <a href="{}">{}</a>', txn.get_actor_kind_display(), url, txn.actor_label
+        )
+
+
+def _wallet_link(wallet):
+    if wallet is None:
+        return "—"
+    url = reverse("admin:credits_wallet_change", args=[wallet.pk])
+    return format_html('<a href="{}">{}</a>', url, wallet.user.email if wallet.user else wallet)
 
 
 @admin.register(Entry)

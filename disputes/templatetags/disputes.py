@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django import template
 
-from disputes import services
+from disputes import selectors, services
 
 register = template.Library()
 
@@ -39,3 +39,9 @@ def waited(delta: timedelta | None) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min" if minutes else "under a minute"
+
+
+@register.simple_tag
+def has_something_to_dispute(user) -> bool:
+    """For the dashboard: offer disputes only to a user who has something to dispute."""
+    return selectors.has_something_to_dispute(user)

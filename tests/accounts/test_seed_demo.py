@@ -12,6 +12,7 @@ from credits.models import CreditGrant, CreditTransaction, Wallet
 from credits.reconciliation import reconcile
 from credits.services import staff as staff_powers
 from tests.credits.conftest import key
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,12 @@ def test_the_demo_has_a_catalogue_a_paid_purchase_and_a_subscription():
     assert CreditPackage.objects.filter(kind="pack").count() == 3
     assert CreditPackage.objects.filter(kind="plan").count() == 2
     assert Promotion.objects.count() == 2
-    purchase = Purchase.objects.get()
-    assert (purchase.status, purchase.bonus_credits) == ("paid", 240)
+    purchases = Purchase.objects.order_by("pk")
+    assert [(p.package.name, p.status, p.bonus_credits) for p in purchases] == [
+        ("Starter", "paid", 0),
+        ("Standard", "paid", 240),
+        ("Monthly", "paid", 0),
+    ]
     assert Subscription.objects.get().invoices.count() == 1
 
 
@@ -96,3 +101,49 @@ def test_the_demo_admin_asks_for_a_large_grant_and_the_demo_checker_approves_it(
     bob.wallet.refresh_from_db()
     assert bob.wallet.balance == before + 5000
     assert not checker.is_superuser
+
+
+def test_every_credit_the_demo_calls_bought_was_bought_through_a_paid_purchase(client):
+    call_command("seed_demo", force=True)
+
+    for email in ("alice@creditdesk.test", "bob@creditdesk.test"):
+        user = User.objects.get(email=email)
+        bought = CreditGrant.objects.filter(wallet=user.wallet, source="purchase")
+        paid = Purchase.objects.filter(user=user, status="paid", package__kind="pack")
+        assert sum(g.amount for g in bought) == sum(p.credits for p in paid), email
+        assert all(g.transaction.reference_object in paid for g in bought), email
+    staff_grants = CreditGrant.objects.filter(source="admin")
+    assert {g.transaction.actor_kind for g in staff_grants} == {"staff"}
+
+
+def test_the_demo_dashboard_purchases_and_subscription_agree(client):
+    call_command("seed_demo", force=True)
+    bob = User.objects.get(email="bob@creditdesk.test")
+    client.force_login(bob)
+
+    purchases = text(client.get(reverse("billing:purchases")))
+    dashboard = text(client.get(reverse("credits:dashboard")))
+
+    assert "You have not bought anything yet" not in purchases
+    assert "Subscription invoices" in purchases
+    assert "Monthly 1000" in purchases
+    assert "Subscription 1000" in dashboard
+    assert "Purchases" not in dashboard.split("The last 12 months")[-1]
+
+
+def test_seed_demo_prints_the_balances_the_dashboard_shows(client, capsys):
+    call_command("seed_demo", force=True)
+    printed = [line for line in capsys.readouterr().out.splitlines() if "Demo ledger:" in line]
+
+    assert len(printed) == 2
+    for line in printed:
+        email = line.split()[2]
+        user = User.objects.get(email=email)
+        client.force_login(user)
+        figures = text(client.get(reverse("credits:dashboard")))
+        wallet = user.wallet
+        assert (
+            f"has {wallet.balance} credits ({wallet.held} held, {wallet.available} available)"
+            in line
+        )
+        assert f"Available {wallet.available} Balance {wallet.balance}" in figures

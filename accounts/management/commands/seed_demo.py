@@ -44,15 +44,32 @@ class Command(BaseCommand):
                         f"app\n    TOTP secret {entry.totp_secret}\n    or its URI (what a QR "
                         f"code holds) {entry.totp_url}"
                     )
-            for seed in _app_seeders():
-                seed(self.stdout)
+            demos = _app_demos()
+            for demo in demos:
+                demo.seed(self.stdout)
+            # Last, once every app has seeded: what the pages will show right after.
+            for demo in demos:
+                if hasattr(demo, "report"):
+                    demo.report(self.stdout)
 
 
-def _app_seeders():
-    """Each of our apps may offer demo data as `<app>.demo.seed(stdout)`, run in app order."""
+def _app_demos() -> list:
+    """Each of our apps may offer demo data as `<app>.demo.seed(stdout)` (and a closing
+    `report(stdout)`), run in app order except that a module's `SEED_AFTER` apps run first (the
+    ledger's demo spends credits the shop's demo bought)."""
+    modules = {}
     for app in settings.LOCAL_APPS:
-        if app == "accounts":
-            continue  # its users come first, above
-        module_name = f"{app}.demo"
-        if util.find_spec(module_name) is not None:
-            yield import_module(module_name).seed
+        if app != "accounts" and util.find_spec(f"{app}.demo") is not None:  # users come first
+            modules[app] = import_module(f"{app}.demo")
+    ordered: list = []
+
+    def place(app: str) -> None:
+        if modules.get(app) is None or modules[app] in ordered:
+            return
+        for first in getattr(modules[app], "SEED_AFTER", ()):
+            place(first)
+        ordered.append(modules[app])
+
+    for app in modules:
+        place(app)
+    return ordered
