@@ -173,6 +173,8 @@ TEMPLATES = [
                 "config.context_processors.navigation",
                 "accounts.context_processors.two_factor_return",
             ],
+            # {{ n|figure }}: the one way a page shows a number or an amount of money.
+            "builtins": ["core.templatetags.figures"],
         },
     },
 ]

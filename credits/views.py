@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from credits import selectors, services
 from credits.actors import Actor
+from credits.chart import monthly_chart
 from credits.errors import CreditError
 from credits.forms import HistoryFilterForm, StatementForm, TransferForm, refusal_text
 from credits.models import Wallet
@@ -31,31 +32,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "expiring": selectors.expiring_soon(wallet),
         "holds": selectors.open_holds(wallet),
         "months": months,
-        "chart": _chart(months),
+        "chart": monthly_chart(months),
         "recent": selectors.history_page(wallet=wallet, size=RECENT),
     }
     return render(request, "credits/dashboard.html", context)
-
-
-def _chart(months) -> dict:
-    """Bar heights for the server-drawn SVG chart: credits added and removed per month."""
-    peak = max([1, *(m.added for m in months), *(m.removed for m in months)])
-    height = 100
-    bars = []
-    for index, month in enumerate(months):
-        added = round(month.added / peak * height)
-        removed = round(month.removed / peak * height)
-        bars.append(
-            {
-                "month": month.month,
-                "x": index * 40,
-                "added": added,
-                "added_y": height - added,
-                "removed": removed,
-                "removed_y": height - removed,
-            }
-        )
-    return {"height": height, "label_y": height + 14, "view_height": height + 20, "bars": bars}
 
 
 def history(request: HttpRequest) -> HttpResponse:
