@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import figures
 from credits import selectors, services
 from credits.actors import Actor
 from credits.chart import monthly_chart
@@ -147,5 +148,6 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
             "credits/transfer.html",
             {"form": form, "allowance": services.transfer_allowance(wallet=_wallet(request))},
         )
-    messages.success(request, f"{txn.amount} credits were sent to {form.receiver.get_full_name()}.")
+    sent = figures.credits(txn.amount)
+    messages.success(request, f"{sent} credits were sent to {form.receiver.get_full_name()}.")
     return redirect("credits:transaction", txn.pk)

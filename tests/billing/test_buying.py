@@ -335,7 +335,7 @@ def test_the_success_page_polls_until_the_credits_arrive(client, shopper):
         reverse("billing:checkout-status"), {"session_id": session}, HTTP_HX_REQUEST="true"
     )
     assert done.status_code == 286  # tells htmx to stop polling
-    assert "Payment received: 1000 credits have arrived." in text(done)
+    assert "Payment received: 1,000 credits have arrived." in text(done)
 
 
 def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopper):
