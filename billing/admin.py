@@ -23,8 +23,8 @@ from billing.models import (
     UnmatchedStripeEvent,
 )
 from billing.services import catalogue, refunds
-from billing.templatetags.billing import money, per_credit
 from core.fields import MoneyField
+from core.figures import money
 from core.once import OnceToken
 
 
@@ -50,7 +50,7 @@ class CreditPackageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Per credit")
     def per_credit(self, package: CreditPackage) -> str:
-        return per_credit(package.price_per_credit, package.currency)
+        return money(package.price_per_credit, package.currency)
 
     @admin.action(description="Create or update the Stripe Product and Price")
     def sync_with_stripe(self, request, queryset):

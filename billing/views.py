@@ -14,6 +14,7 @@ from billing.forms import CheckoutForm, PromoCodeForm
 from billing.models import CreditPackage, Subscription
 from billing.services import checkout as checkout_service
 from billing.services import promotions
+from core import figures
 from core.pagination import paginate
 
 # htmx stops polling when a response has this status.
@@ -91,7 +92,8 @@ def redeem(request: HttpRequest) -> HttpResponse:
     except BillingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{redemption.credits} free credits were added to your wallet.")
+        added = figures.credits(redemption.credits)
+        messages.success(request, f"{added} free credits were added to your wallet.")
     return redirect("billing:shop")
 
 

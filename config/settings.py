@@ -175,6 +175,8 @@ TEMPLATES = [
                 "config.context_processors.support",
                 "accounts.context_processors.two_factor_return",
             ],
+            # {{ n|figure }}: the one way a page shows a number or an amount of money.
+            "builtins": ["core.templatetags.figures"],
         },
     },
 ]

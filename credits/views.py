@@ -9,8 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import figures
 from credits import selectors, services
 from credits.actors import Actor
+from credits.chart import monthly_chart
 from credits.errors import CreditError
 from credits.forms import HistoryFilterForm, StatementForm, TransferForm, refusal_text
 from credits.models import Wallet
@@ -32,33 +34,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "expiring": selectors.expiring_soon(wallet),
         "holds": selectors.open_holds(wallet),
         "months": months,
-        # Cards only for months that moved, newest first: twelve cards of zeros say nothing.
-        "active_months": [month for month in reversed(months) if month.has_movements],
-        "chart": _chart(months),
+        # Cards only for months that moved, oldest first like the chart: twelve cards of
+        # zeros say nothing.
+        "active_months": [month for month in months if month.has_movements],
+        "chart": monthly_chart(months),
         "recent": selectors.history_page(wallet=wallet, size=RECENT),
     }
     return render(request, "credits/dashboard.html", context)
-
-
-def _chart(months) -> dict:
-    """Bar heights for the server-drawn SVG chart: credits added and removed per month."""
-    peak = max([1, *(m.added for m in months), *(m.removed for m in months)])
-    height = 100
-    bars = []
-    for index, month in enumerate(months):
-        added = round(month.added / peak * height)
-        removed = round(month.removed / peak * height)
-        bars.append(
-            {
-                "month": month.month,
-                "x": index * 40,
-                "added": added,
-                "added_y": height - added,
-                "removed": removed,
-                "removed_y": height - removed,
-            }
-        )
-    return {"height": height, "label_y": height + 14, "view_height": height + 20, "bars": bars}
 
 
 def history(request: HttpRequest) -> HttpResponse:
@@ -175,5 +157,6 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     except CreditError as error:
         form.add_error(None, refusal_text(error))
         return render(request, "credits/transfer.html", context)
-    messages.success(request, f"{txn.amount} credits were sent to {form.receiver.get_full_name()}.")
+    sent = figures.credits(txn.amount)
+    messages.success(request, f"{sent} credits were sent to {form.receiver.get_full_name()}.")
     return redirect("credits:transaction", txn.pk)

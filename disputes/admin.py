@@ -40,6 +40,15 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AssigneeFilter(admin.RelatedFieldListFilter):
+    """Only staff can be assigned (services.assign refuses anyone else), so only staff are
+    offered: a list of every user would be a list of choices that are all refused."""
+
+    def field_choices(self, field, request, model_admin):
+        staff = get_user_model().objects.filter(is_staff=True).order_by("email")
+        return [(user.pk, str(user)) for user in staff]
+
+
 class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_staff=True, is_active=True).order_by("email"),
@@ -118,7 +127,7 @@ class MessageInline(admin.TabularInline):
 class DisputeAdmin(admin.ModelAdmin):
     list_display = ["id", "created_at", "user", "reason", "amount", "status", "level"]
     list_display += ["assignee", "waiting"]
-    list_filter = ["status", "level", "reason", AgeFilter, "assignee"]
+    list_filter = ["status", "level", "reason", AgeFilter, ("assignee", AssigneeFilter)]
     search_fields = ["=id", "user__email", "description"]
     list_select_related = ["user", "assignee"]
     ordering = ["created_at"]

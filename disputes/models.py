@@ -22,7 +22,9 @@ class Dispute(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         UNDER_REVIEW = "under_review", "Under review"
-        AWAITING_USER = "awaiting_user", "Waiting for your reply"
+        # Staff's and partner apps' wording; the user reads "Waiting for your reply"
+        # (disputes/templatetags/disputes.py, status_for_owner).
+        AWAITING_USER = "awaiting_user", "Waiting for the user"
         RESOLVED = "resolved", "Resolved"
         REJECTED = "rejected", "Rejected"
 

@@ -63,10 +63,10 @@ def post_message(request: HttpRequest, dispute_id: int) -> HttpResponse:
     """Add a message; with htmx, answer with the updated thread only."""
     dispute = _own(request, dispute_id)
     form = MessageForm(request.POST)
-    error = None
+    error = sent = None
     if form.is_valid():
         try:
-            services.post_message(
+            sent = services.post_message(
                 dispute=dispute, author=request.user, body=form.cleaned_data["body"]
             )
         except DisputeError as exc:
@@ -79,7 +79,7 @@ def post_message(request: HttpRequest, dispute_id: int) -> HttpResponse:
             "thread": selectors.thread(dispute, include_internal=False),
             "form": MessageForm() if error is None else form,
             "error": error,
-            "sent": error is None,
+            "sent": sent,
         }
         return render(request, "disputes/_thread.html", context)
     if error:

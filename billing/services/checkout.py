@@ -14,6 +14,7 @@ from billing import stripe_api
 from billing.errors import BillingError
 from billing.models import CreditPackage, Purchase, Subscription
 from billing.services.promotions import find_promotion, reserve
+from core import figures
 
 
 @dataclass(frozen=True)
@@ -217,16 +218,15 @@ def checkout_status(*, user, session_id: str) -> CheckoutStatus:
     if purchase.package.is_plan:
         subscription = live_subscription(user)
         if subscription is not None and subscription.invoices.exists():
-            credits = subscription.invoices.first().credits
+            credits = figures.credits(subscription.invoices.first().credits)
             return CheckoutStatus(
                 done=True, message=f"Your subscription is active: {credits} credits have arrived."
             )
         return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
     if purchase.status == Purchase.Status.PENDING:
         return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
-    return CheckoutStatus(
-        done=True, message=f"Payment received: {purchase.total_credits} credits have arrived."
-    )
+    credits = figures.credits(purchase.total_credits)
+    return CheckoutStatus(done=True, message=f"Payment received: {credits} credits have arrived.")
 
 
 def open_portal(*, user, return_url: str) -> str:

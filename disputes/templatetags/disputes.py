@@ -1,5 +1,6 @@
 """`{% dispute_action txn user %}`: the transaction page's "Dispute this charge", or why not.
 `{{ delta|waited }}`: a time span as staff read it ("2 d 3 h").
+`{{ dispute|status_for_owner }}`: the status as the user who opened it reads it.
 
 A template tag, so the credits app's page can offer it without credits importing disputes.
 """
@@ -9,6 +10,7 @@ from datetime import timedelta
 from django import template
 
 from disputes import selectors, services
+from disputes.models import Dispute
 
 register = template.Library()
 
@@ -24,6 +26,15 @@ def dispute_action(txn, user) -> dict:
         "dispute": active,
         "refusal": services.why_not_disputable(user=user, txn=txn),
     }
+
+
+# Where the user's wording differs from the status's own (staff's): it is their move.
+OWNER_WORDING = {Dispute.Status.AWAITING_USER: "Waiting for your reply"}
+
+
+@register.filter
+def status_for_owner(dispute: Dispute) -> str:
+    return OWNER_WORDING.get(dispute.status, dispute.get_status_display())
 
 
 @register.filter

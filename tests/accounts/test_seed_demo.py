@@ -126,8 +126,8 @@ def test_the_demo_dashboard_purchases_and_subscription_agree(client):
 
     assert "You have not bought anything yet" not in purchases
     assert "Subscription invoices" in purchases
-    assert "Monthly 1000" in purchases
-    assert "Subscription 1000" in dashboard
+    assert "Monthly 1,000" in purchases
+    assert "Subscription 1,000" in dashboard
     assert "Purchases" not in dashboard.split("The last 12 months")[-1]
 
 
@@ -146,4 +146,4 @@ def test_seed_demo_prints_the_balances_the_dashboard_shows(client, capsys):
             f"has {wallet.balance} credits ({wallet.held} held, {wallet.available} available)"
             in line
         )
-        assert f"Available {wallet.available} Balance {wallet.balance}" in figures
+        assert f"Available {wallet.available:,} Balance {wallet.balance:,}" in figures

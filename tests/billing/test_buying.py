@@ -47,8 +47,8 @@ def test_the_shop_lists_packs_and_plans_with_price_per_credit(client):
     response = client.get(reverse("billing:shop"))
 
     page_text = text(response)
-    assert "Starter 500 credits 5.00 USD (0.0100 USD per credit)" in page_text
-    assert "Monthly 1000 credits every month 8.00 USD / month (0.0080 USD per credit)" in page_text
+    assert "Starter 500 credits $5.00 ($0.01 per credit)" in page_text
+    assert "Monthly 1,000 credits every month $8.00 / month ($0.008 per credit)" in page_text
     assert "Hidden" not in page_text
     assert accessibility_problems(response) == []
 
@@ -335,7 +335,7 @@ def test_the_success_page_polls_until_the_credits_arrive(client, shopper):
         reverse("billing:checkout-status"), {"session_id": session}, HTTP_HX_REQUEST="true"
     )
     assert done.status_code == 286  # tells htmx to stop polling
-    assert "Payment received: 1000 credits have arrived." in text(done)
+    assert "Payment received: 1,000 credits have arrived." in text(done)
 
 
 def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopper):
@@ -348,7 +348,7 @@ def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopp
     response = client.get(reverse("billing:purchases"))
 
     page_text = text(response)
-    assert "Standard 10.00 USD 0.0083 USD 1000 +200 (SPRING) Paid Receipt" in page_text
+    assert "Standard $10.00 $0.0083 1,000 +200 (SPRING) Paid Receipt" in page_text
     assert "Other" not in page_text
     assert accessibility_problems(response) == []
 
@@ -379,7 +379,7 @@ def test_my_subscription_shows_the_plan_and_opens_the_portal(client, shopper, fa
     shown = client.get(reverse("billing:subscription"))
     portal = client.post(reverse("billing:portal"))
 
-    assert "Monthly (8.00 USD per month, 0.0160 USD per credit)" in text(shown)
+    assert "Monthly ($8.00 per month, $0.016 per credit)" in text(shown)
     assert accessibility_problems(shown) == []
     assert portal.status_code == 303
     assert portal["Location"] == "https://billing.stripe.test/portal"

@@ -210,7 +210,7 @@ def test_the_purchase_list_filters_shortfalls_and_searches_by_email(staff_client
 def test_packages_and_promotions_show_in_the_admin(staff_client):
     make_pack()
     response = staff_client.get(reverse("admin:billing_creditpackage_changelist"))
-    assert "0.0100 USD" in text(response)
+    assert "$0.01" in text(response)
     assert staff_client.get(reverse("admin:billing_promotion_changelist")).status_code == 200
 
 

@@ -285,6 +285,32 @@ def test_the_dispute_list_shows_only_the_users_own(client, alice, charge):
 # --- admin ---------------------------------------------------------------------------------------
 
 
+def test_waiting_for_the_user_is_said_to_each_side_in_its_own_words(client, alice, charge, staff):
+    dispute = open_dispute(alice, charge)
+    services.request_information(dispute=dispute, staff=staff, question="Which file?")
+    UserFactory(email="not-staff@example.com")
+
+    client.force_login(alice)
+    mine = [client.get(reverse(name, args=args)) for name, args in [
+        ("disputes:list", []), ("disputes:detail", [dispute.pk]),
+        ("credits:transaction", [charge.pk]),
+    ]]  # fmt: skip
+    sign_in_staff(client, staff)
+    queue = client.get(reverse("admin:disputes_dispute_changelist"))
+    step = client.get(
+        drawn_form(client, reverse("admin:disputes_dispute_step", args=[dispute.pk, "note"]))
+    )
+
+    assert all("waiting for your reply" in text(shown).lower() for shown in mine)
+    for shown in (queue, step):
+        assert "Waiting for the user" in text(shown)
+        assert "your reply" not in text(shown)
+    assignees = page(queue).find("details", attrs={"data-filter-title": "assignee"}).get_text()
+    assert "staff@example.com" in assignees
+    assert "not-staff@example.com" not in assignees
+    assert "alice@example.com" not in assignees
+
+
 def test_staff_resolve_through_the_admin_form(client, alice, charge, staff):
     dispute = open_dispute(alice, charge)
     sign_in_staff(client, staff)
