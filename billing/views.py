@@ -1,6 +1,5 @@
 """The shop, checkout, and the buyer's purchases and subscription (thin: services decide)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -14,14 +13,11 @@ from billing.forms import CheckoutForm, PromoCodeForm
 from billing.models import CreditPackage, Subscription
 from billing.services import checkout as checkout_service
 from billing.services import promotions
+from core.links import site_url
 from core.pagination import paginate
 
 # htmx stops polling when a response has this status.
 HTMX_STOP_POLLING = 286
-
-
-def _base_url(request: HttpRequest) -> str:
-    return settings.SITE_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")
 
 
 @login_not_required
@@ -106,7 +102,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user=request.user,
             package_id=form.cleaned_data["package"],
             promo_code=form.cleaned_data["promo_code"] or "",
-            base_url=_base_url(request),
+            base_url=site_url(),
         )
     except BillingError as exc:
         messages.error(request, exc.message)
@@ -175,7 +171,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     try:
         url = checkout_service.open_portal(
-            user=request.user, return_url=_base_url(request) + reverse("billing:subscription")
+            user=request.user, return_url=site_url() + reverse("billing:subscription")
         )
     except BillingError as exc:
         messages.error(request, exc.message)
