@@ -1,12 +1,14 @@
-"""Promo codes: checking one, reserving a use of it, redeeming a free grant."""
+"""Promo codes: their terms, checking one, reserving a use of it, redeeming a free grant."""
 
+import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.errors import PromotionError
+from billing.errors import PromotionError, PromotionTermsError
 from billing.models import CreditPackage, Promotion, Redemption
 from credits import services as credits
 from credits.actors import Actor
@@ -15,6 +17,63 @@ from credits.services import Reference
 
 BILLING = Actor.system("billing")
 COUNTED = (Redemption.Status.RESERVED, Redemption.Status.USED)
+
+
+CODE = re.compile(r"[A-Za-z0-9_-]+")
+MAX_PERCENT = 100
+
+
+def terms_problems(promotion: Promotion) -> dict[str, str]:
+    """What is wrong with a code's terms, field by field (empty: nothing).
+
+    A typo in the admin must not print money: a percent bonus is 1 to 100, a fixed bonus or
+    free grant at most BILLING_PROMOTION_MAX_CREDITS, the window ends after it starts, and a
+    code is one word people can type (letters, digits, - and _), unique whatever its case.
+    """
+    problems = {}
+    code = (promotion.code or "").strip()
+    if not CODE.fullmatch(code):
+        problems["code"] = "Use only letters, digits, - and _ (no spaces), e.g. SPRING-25."
+    elif Promotion.objects.filter(code__iexact=code).exclude(pk=promotion.pk).exists():
+        problems["code"] = f"The code “{code}” is taken (case does not matter)."
+    if value_problem := _value_problem(promotion):
+        problems["value"] = value_problem
+    starts, ends = promotion.valid_from, promotion.valid_until
+    if starts and ends and ends <= starts:
+        problems["valid_until"] = "The code must end after it starts."
+    if promotion.max_per_user is not None and promotion.max_per_user < 1:
+        problems["max_per_user"] = "Each user may use it at least once."
+    return problems
+
+
+def _value_problem(promotion: Promotion) -> str | None:
+    value = promotion.value
+    if value is None:
+        return None
+    if promotion.kind == Promotion.Kind.BONUS_PERCENT:
+        if not 1 <= value <= MAX_PERCENT:
+            return f"A percentage bonus is between 1 and {MAX_PERCENT} %."
+    elif not 1 <= value <= settings.BILLING_PROMOTION_MAX_CREDITS:
+        return (
+            f"Give between 1 and {settings.BILLING_PROMOTION_MAX_CREDITS:,} credits "
+            "(BILLING_PROMOTION_MAX_CREDITS)."
+        )
+    return None
+
+
+def check_terms(promotion: Promotion) -> None:
+    """Refuse terms staff may not set (PromotionTermsError, field by field)."""
+    problems = terms_problems(promotion)
+    if problems:
+        raise PromotionTermsError(problems)
+
+
+def _usable_terms(promotion: Promotion) -> None:
+    """A code whose terms are out of bounds gives nothing, however its row was written."""
+    if _value_problem(promotion):
+        raise PromotionError(
+            f"The code “{promotion.code}” cannot be used: its terms are being corrected."
+        )
 
 
 def find_promotion(code: str, *, lock: bool = False) -> Promotion:
@@ -46,6 +105,7 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
         raise PromotionError(f"The code “{promotion.code}” has been used up.")
     if counted.filter(user=user).count() >= promotion.max_per_user:
         raise PromotionError(f"You have already used the code “{promotion.code}”.")
+    _usable_terms(promotion)
     if promotion.kind == Promotion.Kind.FREE_GRANT:
         if user.credit_status == "suspended":
             raise PromotionError("Your wallet is suspended: it cannot receive credits.")
