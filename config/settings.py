@@ -110,6 +110,8 @@ MIDDLEWARE = [
     # Staff pages (the admin) need a session that passed two-factor.
     "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A page answered 405 with nothing to show (require_POST) gets the site's own page.
+    "core.error_pages.MethodNotAllowedPageMiddleware",
     # Innermost, so a view that found the database busy answers 503 (core.faults).
     "core.faults.DatabaseBusyMiddleware",
 ]
