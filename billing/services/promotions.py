@@ -1,6 +1,7 @@
 """Promo codes: their terms, checking one, reserving a use of it, redeeming a free grant."""
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -89,8 +90,11 @@ def find_promotion(code: str, *, lock: bool = False) -> Promotion:
     return promotion
 
 
-def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None) -> None:
-    """Refuse, with the reason, a code this user cannot use now (for this package)."""
+def check_promotion(
+    *, promotion: Promotion, user, package: CreditPackage | None, pack_chosen: bool = True
+) -> None:
+    """Refuse, with the reason, a code this user cannot use now (for this package; with
+    `pack_chosen` False, a bonus code may wait for the pack bought next)."""
     if user.pk in (promotion.created_by_id, promotion.changed_by_id):
         raise PromotionError(
             f"You set up the code “{promotion.code}”, so you cannot use it yourself."
@@ -115,6 +119,8 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
             )
         return
     if package is None:
+        if not pack_chosen:
+            return
         raise PromotionError(f"The code “{promotion.code}” gives a bonus on a pack: choose one.")
     if package.is_plan:
         raise PromotionError(f"The code “{promotion.code}” applies to packs, not subscriptions.")
@@ -126,7 +132,7 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
 def describe(promotion: Promotion, package: CreditPackage | None) -> str:
     """What the code does, in the words the shop shows."""
     if promotion.kind == Promotion.Kind.FREE_GRANT:
-        return f"{promotion.value} free credits: redeem it under “Free credits”"
+        return f"{promotion.value} free credits"
     if package is not None:
         return f"+{promotion.bonus_for(package)} bonus credits"
     if promotion.kind == Promotion.Kind.BONUS_PERCENT:
@@ -139,6 +145,32 @@ def preview(*, code: str, user, package: CreditPackage | None) -> str:
     promotion = find_promotion(code)
     check_promotion(promotion=promotion, user=user, package=package)
     return describe(promotion, package)
+
+
+@dataclass(frozen=True)
+class CodeOutcome:
+    """What the shop's promo box did with a code."""
+
+    message: str
+    # Free credits added to the wallet now; 0 for a bonus code, which applies at checkout.
+    credited: int = 0
+
+
+def apply_code(*, code: str, user, package: CreditPackage | None) -> CodeOutcome:
+    """The shop's one promo box, for both kinds of code: a free-credits code is redeemed at
+    once; a bonus code is checked (for the chosen pack, if any) and applies to the pack bought
+    next. People need not know which kind they hold."""
+    promotion = find_promotion(code)
+    if promotion.kind == Promotion.Kind.FREE_GRANT:
+        redemption = redeem_free_grant(code=code, user=user)
+        return CodeOutcome(
+            message=f"{redemption.credits} free credits were added to your wallet",
+            credited=redemption.credits,
+        )
+    check_promotion(promotion=promotion, user=user, package=package, pack_chosen=False)
+    return CodeOutcome(
+        message=f"{describe(promotion, package)}, applied to the pack you buy next on this page"
+    )
 
 
 def reserve(*, promotion: Promotion, user, package: CreditPackage, purchase) -> Redemption:

@@ -15,7 +15,7 @@ from credits.models import CreditGrant
 from tests.billing.conftest import make_pack, make_plan, make_promotion, pending_purchase
 from tests.credits.conftest import state
 from tests.factories import UserFactory
-from tests.pages import text
+from tests.pages import page, text
 
 pytestmark = pytest.mark.django_db
 
@@ -94,15 +94,45 @@ def test_a_free_grant_code_gives_its_credits_once(client):
     assert state(user.wallet)[0] == 100
 
 
-def test_a_bonus_code_cannot_be_redeemed_for_free_credits(client):
+def test_a_bonus_code_in_the_box_adds_nothing_now_and_waits_for_a_pack(client):
     make_promotion()
     user = UserFactory()
     client.force_login(user)
 
-    response = client.post(reverse("billing:redeem"), {"code": "SPRING"}, follow=True)
+    response = client.post(reverse("billing:promo-code"), {"code": "SPRING"}, follow=True)
 
-    assert "gives a bonus on a pack" in text(response)
+    assert "+200 bonus credits on a pack, applied to the pack you buy next" in text(response)
     assert state(user.wallet)[0] == 0
+
+
+def test_the_shop_has_one_promo_box_for_both_kinds_of_code(client):
+    make_promotion(code="FREE100", kind="free_grant", value=100)
+    make_promotion(code="SPRING", kind="bonus_percent", value=10)
+    pack = make_pack()
+    user = UserFactory()
+    client.force_login(user)
+
+    shop = page(client.get(reverse("billing:shop")))
+    section = shop.find("section", attrs={"aria-labelledby": "promo-heading"})
+    free = client.post(
+        reverse("billing:promo-code"), {"code": "free100", "package": pack.pk},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    bonus = client.post(
+        reverse("billing:promo-code"), {"code": "spring", "package": pack.pk},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+
+    assert len(section.find_all("form")) == 1
+    assert len(section.find_all("input", attrs={"name": "code"})) == 1
+    assert [b.get_text(strip=True) for b in section.find_all("button")] == ["Apply code"]
+    assert "100 free credits were added to your wallet" in text(free)
+    # A redeemed code leaves the box, so it does not travel on to a checkout.
+    emptied = page(free).find("input", id="promo-code")
+    assert (emptied["hx-swap-oob"], emptied["value"]) == ("true", "")
+    assert "+100 bonus credits, applied to the pack you buy next" in text(bonus)
+    assert page(bonus).find("input", id="promo-code") is None
+    assert state(user.wallet)[0] == 100
 
 
 def test_the_promo_box_answers_with_the_effect_or_the_reason(client):

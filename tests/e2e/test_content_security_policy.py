@@ -167,7 +167,7 @@ def use_htmx_and_stripe_checkout(context, world) -> None:
     # htmx: a promo code checked in place, a message added to a dispute's thread.
     page.goto("/billing/")
     page.get_by_role("textbox", name="Promo code").fill("SPRING")
-    page.get_by_role("button", name="Check code").click()
+    page.get_by_role("button", name="Apply code").click()
     page.locator("#promo-result").get_by_text("SPRING").wait_for()
     assert page.url.endswith("/billing/")
 
