@@ -23,6 +23,11 @@ class PromotionAdminForm(forms.ModelForm):
         model = Promotion
         fields = ["code", "kind", "value", "valid_from", "valid_until", "max_redemptions"]
         fields += ["max_per_user", "packages", "credit_lifetime_days", "is_active"]
+        # Staff type amounts too: the digits 0 to 9 only, as on every form of the site.
+        field_classes = {
+            name: DigitsField
+            for name in ("value", "max_redemptions", "max_per_user", "credit_lifetime_days")
+        }
 
     def clean(self):
         cleaned = super().clean()
