@@ -1,11 +1,13 @@
 import secrets
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 
 from accounts import services
+from core.links import absolute_url, site_url
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -23,6 +25,20 @@ class AccountAdapter(DefaultAccountAdapter):
         """Every way allauth sets a password (change, reset, first set) ends the user's other
         sessions and revokes their API tokens; allauth then keeps the current session."""
         services.set_password(user=user, password=password)
+
+    def send_mail(self, template_prefix: str, email: str, context_: dict) -> None:
+        """Every allauth e-mail links to SITE_URL, like ours (core.links): allauth builds its
+        links on the request's address, which with DEBUG off is only what the client sent as
+        Host (or, staff sending a reset from the admin, the admin's)."""
+        request = context.request
+        origin = request.build_absolute_uri("/").rstrip("/") if request is not None else None
+        rebased = {
+            name: absolute_url(value.removeprefix(origin))
+            if origin and isinstance(value, str) and value.startswith(origin + "/")
+            else value
+            for name, value in context_.items()
+        }
+        super().send_mail(template_prefix, email, {**rebased, "site_url": site_url()})
 
     def send_account_already_exists_mail(self, email: str) -> None:
         """A sign-up with a known address e-mails its owner, and takes as long as a real one:

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from billing import selectors
 from billing.errors import BillingError
+from billing.forms import PromotionAdminForm
 from billing.models import (
     CreditPackage,
     Promotion,
@@ -65,6 +66,7 @@ class CreditPackageAdmin(admin.ModelAdmin):
 
 @admin.register(Promotion)
 class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionAdminForm
     list_display = ["code", "kind", "value", "valid_from", "valid_until", "used", "limit"]
     list_display += ["is_active"]
     list_filter = ["kind", "is_active"]

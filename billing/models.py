@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -136,9 +136,14 @@ class Promotion(models.Model):
         BONUS_PERCENT = "bonus_percent", "Bonus credits (a percentage of the pack)"
         FREE_GRANT = "free_grant", "Free credits, no purchase"
 
-    code = models.CharField(max_length=40, help_text="Case does not matter: SPRING = spring.")
+    code = models.CharField(
+        max_length=40,
+        help_text="Letters, digits, - and _; case does not matter: SPRING = spring.",
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    value = models.PositiveIntegerField(help_text="Credits, or a percentage for percent bonuses.")
+    value = models.PositiveIntegerField(
+        help_text="Credits (at most BILLING_PROMOTION_MAX_CREDITS), or a percentage (1 to 100)."
+    )
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
     max_redemptions = models.PositiveIntegerField(
@@ -172,9 +177,32 @@ class Promotion(models.Model):
                 name="billing_promotion_code_ci_unique",
                 violation_error_message="A promotion with this code already exists.",
             ),
-            models.CheckConstraint(condition=Q(value__gt=0), name="billing_promotion_value"),
+            # The database's share of billing.services.promotions.terms_problems (the credit
+            # maximum is a setting, so the service alone checks it, and again at each use).
             models.CheckConstraint(
-                condition=Q(max_per_user__gt=0), name="billing_promotion_per_user"
+                condition=Q(value__gt=0),
+                name="billing_promotion_value",
+                violation_error_message="The value must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus_percent") | Q(value__lte=100),
+                name="billing_promotion_percent_at_most_100",
+                violation_error_message="A percentage bonus is between 1 and 100 %.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="billing_promotion_ends_after_it_starts",
+                violation_error_message="The code must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Za-z0-9_-]+$"),
+                name="billing_promotion_code_one_word",
+                violation_error_message="Use only letters, digits, - and _ (no spaces).",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_user__gt=0),
+                name="billing_promotion_per_user",
+                violation_error_message="Each user may use it at least once.",
             ),
         ]
 

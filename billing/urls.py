@@ -6,8 +6,10 @@ app_name = "billing"
 
 urlpatterns = [
     path("", views.shop, name="shop"),
-    path("promo/check/", views.promo_check, name="promo-check"),
-    path("promo/redeem/", views.redeem, name="redeem"),
+    # One promo box for both kinds of code; promo/redeem/ is its former free-credits address.
+    path("promo/", views.promo_code, name="promo-code"),
+    path("promo/check/", views.promo_code, name="promo-check"),
+    path("promo/redeem/", views.promo_code, name="redeem"),
     path("checkout/", views.checkout, name="checkout"),
     path("success/", views.success, name="success"),
     path("success/status/", views.checkout_status, name="checkout-status"),

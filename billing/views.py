@@ -1,6 +1,5 @@
 """The shop, checkout, and the buyer's purchases and subscription (thin: services decide)."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -14,15 +13,11 @@ from billing.forms import CheckoutForm, PromoCodeForm
 from billing.models import CreditPackage, Subscription
 from billing.services import checkout as checkout_service
 from billing.services import promotions
-from core import figures
+from core.links import site_url
 from core.pagination import paginate
 
 # htmx stops polling when a response has this status.
 HTMX_STOP_POLLING = 286
-
-
-def _base_url(request: HttpRequest) -> str:
-    return settings.SITE_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/")
 
 
 @login_not_required
@@ -45,28 +40,30 @@ def shop(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def promo_check(request: HttpRequest) -> HttpResponse:
-    """Check a code before paying: the shop's promo box (htmx) shows its effect, or why not."""
+def promo_code(request: HttpRequest) -> HttpResponse:
+    """The shop's one promo box: a free-credits code adds its credits now, a bonus code is
+    checked and travels with the next pack bought (htmx shows the outcome in the box)."""
     form = PromoCodeForm(request.POST)
-    effect, error = None, None
+    outcome, error = None, None
     if form.is_valid():
         package = CreditPackage.objects.filter(
             pk=form.cleaned_data["package"] or 0, is_active=True
         ).first()
         try:
-            effect = promotions.preview(
+            outcome = promotions.apply_code(
                 code=form.cleaned_data["code"], user=request.user, package=package
             )
         except BillingError as exc:
             error = exc.message
     else:
         error = _first_error(form)
-    context = {"effect": effect, "error": error, "code": request.POST.get("code", "")}
     if not request.htmx:
-        messages.add_message(
-            request, messages.ERROR if error else messages.SUCCESS, error or effect
-        )
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"“{form.cleaned_data['code']}”: {outcome.message}.")
         return redirect("billing:shop")
+    context = {"outcome": outcome, "error": error, "code": request.POST.get("code", "")}
     return render(request, "billing/_promo_result.html", context)
 
 
@@ -78,23 +75,7 @@ def _first_error(form: PromoCodeForm) -> str:
             if not form.data.get("code", "").strip()
             else "There is no promo code that long: codes have at most 40 characters."
         )
-    return "Choose a pack from the list, then check the code again."
-
-
-@require_POST
-def redeem(request: HttpRequest) -> HttpResponse:
-    form = PromoCodeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter a promo code to redeem.")
-        return redirect("billing:shop")
-    try:
-        redemption = promotions.redeem_free_grant(code=form.cleaned_data["code"], user=request.user)
-    except BillingError as exc:
-        messages.error(request, exc.message)
-    else:
-        added = figures.credits(redemption.credits)
-        messages.success(request, f"{added} free credits were added to your wallet.")
-    return redirect("billing:shop")
+    return "Choose a pack from the list, then apply the code again."
 
 
 @require_POST
@@ -108,7 +89,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user=request.user,
             package_id=form.cleaned_data["package"],
             promo_code=form.cleaned_data["promo_code"] or "",
-            base_url=_base_url(request),
+            base_url=site_url(),
         )
     except BillingError as exc:
         messages.error(request, exc.message)
@@ -179,7 +160,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     try:
         url = checkout_service.open_portal(
-            user=request.user, return_url=_base_url(request) + reverse("billing:subscription")
+            user=request.user, return_url=site_url() + reverse("billing:subscription")
         )
     except BillingError as exc:
         messages.error(request, exc.message)

@@ -4,100 +4,55 @@ Every variable is listed, with its meaning, in `.env.example`. Development needs
 (`make run` sets DEBUG=true); production needs at least SECRET_KEY and ALLOWED_HOSTS.
 """
 
-import re
-import warnings
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
 
 from config import startup
+from config.environment import (
+    bool_setting,
+    choice_setting,
+    count_setting,
+    dotted_path_setting,
+    email_setting,
+    env,
+    env_file_setting,
+    hosts_setting,
+    origins_setting,
+    path_setting,
+    prefixed_setting,
+    rate_setting,
+    secret_key_setting,
+    site_url_setting,
+    url_setting,
+)
 from core.api.tags import TAGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-class Env(environ.Env):
-    """django-environ's reader, except that an empty variable means "use the default".
-
-    So `KEY=` in a .env file or a process manager behaves like leaving KEY out.
-    """
-
-    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
-        if self.ENVIRON.get(var) == "" and default is not self.NOTSET:
-            if parse_default and default is not None:
-                return self.parse_value(default, cast)
-            return default
-        return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
-
-
-env = Env()
-
-
-def count_setting(name: str, default: int, *, minimum: int = 0) -> int:
-    """A whole-number variable (empty means the default), naming the variable if it is bad."""
-    raw = env.str(name, default="").strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdecimal() or int(raw) < minimum:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number of at least {minimum} (got {raw[:20]!r})"
-        )
-    return int(raw)
-
-
-RATE = re.compile(r"([1-9][0-9]*)/(second|minute|hour|day)")
-
-
-def rate_setting(name: str, default: str) -> str:
-    """A rate such as 600/minute (empty means the default), naming the variable if it is bad."""
-    raw = env.str(name, default="").strip() or default
-    if not RATE.fullmatch(raw):
-        raise ImproperlyConfigured(
-            f"{name} must be a rate such as 600/minute: a whole number of at least 1, then "
-            f"/second, /minute, /hour or /day (got {raw[:20]!r})"
-        )
-    return raw
-
-
-def url_setting(name: str, parse, default: str) -> dict:
-    """Parse a URL-valued variable (empty means the default), naming the variable if it is bad."""
-    value = env.str(name, default="") or default
-    try:
-        with warnings.catch_warnings():
-            # django-environ only warns about an unknown scheme, then fails later, obscurely.
-            warnings.simplefilter("error")
-            return parse(value)
-    except (ImproperlyConfigured, ValueError, KeyError, UserWarning) as exc:
-        # Name the scheme, never the URL: it may hold a password.
-        scheme = value.split("://", 1)[0] if "://" in value else value[:20]
-        raise ImproperlyConfigured(
-            f"{name} is not a valid URL for this setting (scheme {scheme!r}; see .env.example)"
-        ) from exc
-
-
 # A local `.env` file fills in what the real environment leaves unset; ENV_FILE names another
 # one (the test suite names /dev/null, so a developer's .env never changes what tests see).
-ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+ENV_FILE = env_file_setting("ENV_FILE", BASE_DIR / ".env")
 if ENV_FILE.is_file():
     environ.Env.read_env(ENV_FILE)
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = bool_setting("DEBUG", default=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set; it is required when DEBUG is off "
-            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
-        )
-    SECRET_KEY = "django-insecure-development-only-never-use-in-production"  # noqa: S105
+SECRET_KEY = secret_key_setting("SECRET_KEY", required=not DEBUG) or (
+    "django-insecure-development-only-never-use-in-production"
+)
 
-ALLOWED_HOSTS = env.list(
+ALLOWED_HOSTS = hosts_setting(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = origins_setting("CSRF_TRUSTED_ORIGINS")
+
+# The site's public address (https://credits.example.com): links in e-mails and the pages Stripe
+# sends buyers back to are built on it (core.links). Required with DEBUG off, where a link built
+# from a request's Host header, or from none at all, would be wrong; with DEBUG on, empty means
+# the request's address (or, outside a request, the development server's).
+SITE_URL = site_url_setting("SITE_URL", required=not DEBUG)
 
 # CreditDesk's own apps, in dependency order (each may offer `<app>.demo.seed` to seed_demo).
 LOCAL_APPS = ["accounts", "credits", "billing", "disputes", "jobs", "integrations"]
@@ -140,6 +95,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Before anything reads the request: a NUL character is a 400, an over-large body a 413.
     "core.malformed.MalformedRequestMiddleware",
+    # Links in e-mails sent while serving a request may take its address (core.links).
+    "core.links.CurrentRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,6 +111,8 @@ MIDDLEWARE = [
     # Staff pages (the admin) need a session that passed two-factor.
     "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A page answered 405 with nothing to show (require_POST) gets the site's own page.
+    "core.error_pages.MethodNotAllowedPageMiddleware",
     # Innermost, so a view that found the database busy answers 503 (core.faults).
     "core.faults.DatabaseBusyMiddleware",
 ]
@@ -187,9 +146,18 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # --- Database -------------------------------------------------------------------------------------
 DATABASES = {
     "default": url_setting(
-        "DATABASE_URL", env.db_url_config, default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+        "DATABASE_URL",
+        env.db_url_config,
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        engines={
+            "postgres://…": "django.db.backends.postgresql",
+            "sqlite:///…": "django.db.backends.sqlite3",
+        },
     ),
 }
+# Read (and checked) whatever the database, so a typo shows before the move to PostgreSQL.
+DATABASE_CONN_MAX_AGE = count_setting("DATABASE_CONN_MAX_AGE", 60)
+DATABASE_PREPARED_STATEMENTS = bool_setting("DATABASE_PREPARED_STATEMENTS", default=True)
 # How long one statement may wait for a lock another transaction holds (a wallet row), and how
 # long it may run, in seconds; 0 means no limit. A request gives up early and answers 503 with
 # Retry-After, keeping nothing (core.faults), rather than wait until the server kills its
@@ -228,13 +196,13 @@ else:
     )
     database_options = DATABASES["default"].setdefault("OPTIONS", {})
     database_options["options"] = f"{database_options.get('options', '')} {timeouts}".strip()
-    DATABASES["default"]["CONN_MAX_AGE"] = count_setting("DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # psycopg prepares a statement once it has run this many times on a connection. Only the
     # ledger's hot statements can be (credits.services.posting.prepared_cursor); Django's own
     # cursors bind on the client and never are. Off for poolers that drop prepared statements
     # between transactions (PgBouncer in transaction mode before 1.21).
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    if DATABASE_PREPARED_STATEMENTS:
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -317,21 +285,17 @@ MFA_TRUST_ENABLED = False
 
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CreditDesk <noreply@localhost>")
+DEFAULT_FROM_EMAIL = email_setting("DEFAULT_FROM_EMAIL", "CreditDesk <noreply@localhost>")
 # Where users write for help (linked from a frozen or suspended wallet's pages).
-SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="").strip() or "support@localhost"
-if not re.fullmatch(r"[^@\s]+@[^@\s]+", SUPPORT_EMAIL):
-    raise ImproperlyConfigured(
-        f"SUPPORT_EMAIL must be an e-mail address (got {SUPPORT_EMAIL[:40]!r})"
-    )
+SUPPORT_EMAIL = email_setting("SUPPORT_EMAIL", "support@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work (e-mails): run where they are enqueued by default; in production use the
 # database backend and run `manage.py db_worker` beside the web processes.
 TASKS = {
     "default": {
-        "BACKEND": env.str(
-            "TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend"
+        "BACKEND": dotted_path_setting(
+            "TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"
         )
     }
 }
@@ -345,7 +309,7 @@ FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files (whitenoise) --------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = path_setting("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -359,10 +323,10 @@ STORAGES = {
 }
 
 # --- Security (production defaults; `manage.py check --deploy` is clean with them) ---------------
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = bool_setting("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+if bool_setting("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies (load balancer, CDN) stand in front and append to X-Forwarded-For: the
 # client's address is that many entries from its end. 0: the connection's own address (what
@@ -373,8 +337,8 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = count_setting("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = bool_setting("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = bool_setting("SECURE_HSTS_PRELOAD", default=False)
 if not SECURE_HSTS_PRELOAD:
     # Preloading a domain into browsers is the domain owner's decision, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
@@ -512,10 +476,10 @@ TRANSFER_RECEIVER_LOOKUPS_PER_HOUR = count_setting(
 DISPUTE_WINDOW_DAYS = count_setting("DISPUTE_WINDOW_DAYS", 60, minimum=1)
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
-STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_LIVE_MODE = bool_setting("STRIPE_LIVE_MODE", default=False)
+STRIPE_SECRET_KEY = prefixed_setting("STRIPE_SECRET_KEY", ("sk_", "rk_"), "a secret key")
+STRIPE_PUBLISHABLE_KEY = prefixed_setting("STRIPE_PUBLISHABLE_KEY", ("pk_",), "a publishable key")
+STRIPE_WEBHOOK_SECRET = prefixed_setting("STRIPE_WEBHOOK_SECRET", ("whsec_",), "a signing secret")
 # Pinned: dj-stripe would otherwise send stripe-python's newest version, and the fields billing
 # reads (invoice.parent, subscription items' periods) are where this version puts them.
 STRIPE_API_VERSION = "2026-05-27.dahlia"
@@ -523,9 +487,9 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_SUBSCRIBER_MODEL = AUTH_USER_MODEL
 # A subscription invoice paid after its period ended grants its credits living this long.
 BILLING_LATE_INVOICE_GRACE_DAYS = count_setting("BILLING_LATE_INVOICE_GRACE_DAYS", 7, minimum=1)
-# The public address Stripe sends buyers back to (Checkout, the customer portal); empty: the
-# address of the request.
-SITE_URL = env.str("SITE_URL", default="")
+# The most credits a promo code may give (a fixed bonus or a free grant): a typo of a few zeros in
+# the admin must not print money. Percent bonuses are capped at 100 % in billing.
+BILLING_PROMOTION_MAX_CREDITS = count_setting("BILLING_PROMOTION_MAX_CREDITS", 100_000, minimum=1)
 
 # --- Logging: one line per record on stderr, where gunicorn and the process manager collect it ----
 LOGGING = {
@@ -533,7 +497,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": choice_setting(
+            "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        ),
+    },
     # stripe-python logs every request at INFO; its warnings and errors are what matter.
     "loggers": {"stripe": {"level": "WARNING"}},
 }

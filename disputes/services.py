@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.email import send_after_commit
+from core.links import absolute_url
 from credits import services as credits
 from credits.actors import Actor
 from credits.errors import CreditError
@@ -77,7 +78,7 @@ def open_dispute(*, user, txn: CreditTransaction, reason: str, description: str,
 
 
 def _tell_user(dispute: Dispute, subject: str, text: str) -> None:
-    link = settings.SITE_URL.rstrip("/") + reverse("disputes:detail", args=[dispute.pk])
+    link = absolute_url(reverse("disputes:detail", args=[dispute.pk]))
     send_after_commit(
         to=[dispute.user.email],
         subject=f"Dispute #{dispute.pk}: {subject}",
@@ -87,8 +88,12 @@ def _tell_user(dispute: Dispute, subject: str, text: str) -> None:
 
 def _tell_assignee(dispute: Dispute, subject: str, text: str) -> None:
     if dispute.assignee_id:
+        # Staff work on disputes in the admin's dispute queue.
+        link = absolute_url(reverse("admin:disputes_dispute_change", args=[dispute.pk]))
         send_after_commit(
-            to=[dispute.assignee.email], subject=f"Dispute #{dispute.pk}: {subject}", body=text
+            to=[dispute.assignee.email],
+            subject=f"Dispute #{dispute.pk}: {subject}",
+            body=f"{text}\n\nThe dispute: {link}\n",
         )
 
 

@@ -115,3 +115,22 @@ def test_every_get_is_uncached_under_the_policy_and_writes_nothing(client_as, wo
     changed = sorted(table for table in before if before[table] != after[table])
     assert problems == {"may be stored": [], "no policy": [], "inline": [], "writes": []}
     assert changed == []
+
+
+def test_every_page_a_browser_cannot_open_says_why_in_the_base_layout(client_as, world):
+    """A GET that a page answers with an error (405 on a POST-only address, 403, 404) shows the
+    site's page, never a blank one or Django's."""
+    blank, refused = [], []
+    for route in routes():
+        address = world.address(route)
+        if address.startswith("/api/"):
+            continue
+        response = client_as.get(address)
+        if response.status_code < 400:
+            continue
+        refused.append(response.status_code)
+        if '<main id="main"' not in response.content.decode():
+            blank.append(f"{address} ({response.status_code})")
+
+    assert blank == []
+    assert 405 in refused

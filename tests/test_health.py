@@ -34,7 +34,8 @@ def test_healthz_answers_503_naming_the_database_when_it_is_down(tmp_path):
     result = python(
         CHECK_HEALTH,
         DEBUG="false",
-        SECRET_KEY="x" * 50,
+        SECRET_KEY="health-tests-only-" * 3,
+        SITE_URL="http://testserver",
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="false",
         DATABASE_URL=unreachable,

@@ -54,7 +54,7 @@ def test_a_key_pruned_after_its_spend_is_refused_and_never_spends_twice(api):
         retried = api.post("spends", LOGO, idempotency_key="logo")
         changed = api.post("spends", {**LOGO, "amount": 5}, idempotency_key="logo")
 
-    assert "Let go of 1 kept API answers and deleted 0 records of requests" in output
+    assert "Let go of 1 kept API answer and deleted 0 records of requests" in output
     assert not IdempotencyRecord.objects.filter(response_status__isnull=False).exists()
     for refused in (retried, changed):
         assert refused.status_code == 409
@@ -100,7 +100,7 @@ def test_a_shorter_retention_prunes_sooner_and_a_newer_key_still_replays(api):
         old_again = api.post("spends", LOGO, idempotency_key="old")
         newer_again = api.post("spends", {**LOGO, "amount": 7}, idempotency_key="newer")
 
-    assert "Let go of 1 kept API answers" in output
+    assert "Let go of 1 kept API answer" in output
     assert old_again.status_code == 409
     assert (newer_again.status_code, newer_again.json()) == (201, newer.json())
     assert state(api.user.wallet)[0] == 893
@@ -137,7 +137,7 @@ def test_a_dry_run_counts_and_deletes_nothing(api):
     with days_later(31):
         output = prune("--dry-run")
 
-    assert output.startswith("Would let go of 1 kept API answers and would delete 1 records")
+    assert output.startswith("Would let go of 1 kept API answer and would delete 1 record")
     assert IdempotencyRecord.objects.filter(response_status__isnull=False).count() == 2
 
 

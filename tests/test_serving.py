@@ -45,7 +45,8 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
 def test_gunicorn_serves_pages_and_hashed_static_files(tmp_path):
     production = {
         "DEBUG": "false",
-        "SECRET_KEY": "s" * 50,
+        "SECRET_KEY": "serving-tests-only-" * 3,
+        "SITE_URL": "http://127.0.0.1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",

@@ -25,7 +25,8 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serving")
     production = {
         "DEBUG": "false",
-        "SECRET_KEY": "s" * 50,
+        "SECRET_KEY": "serving-tests-only-" * 3,
+        "SITE_URL": "http://127.0.0.1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3",

@@ -1,9 +1,11 @@
 """Settings come from the environment and refuse unsafe combinations."""
 
 import re
+import runpy
 import secrets
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from tests.processes import PROJECT_DIR, manage, python
 
@@ -13,6 +15,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "credits.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://credits.example.com",
     "EMAIL_URL": "smtp+tls://mailer:password@smtp.example.com:587",
+    "SITE_URL": "https://credits.example.com",
 }
 
 
@@ -73,11 +76,7 @@ def test_env_example_lists_exactly_the_variables_the_settings_read():
     settings_source = (PROJECT_DIR / "config" / "settings.py").read_text()
     example = (PROJECT_DIR / ".env.example").read_text()
 
-    read = set(
-        re.findall(
-            r'(?:env\.\w+|url_setting|count_setting|rate_setting)\(\s*"([A-Z_]+)"', settings_source
-        )
-    )
+    read = set(re.findall(r'(?:env\.\w+|\w+_setting)\(\s*"([A-Z_]+)"', settings_source))
     listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
 
     assert read == listed
@@ -170,10 +169,132 @@ def test_a_process_local_cache_with_debug_off_is_warned_about_by_check_and_the_w
     assert python("import config.wsgi", **production).stderr == ""
 
 
-def test_a_support_address_that_is_not_one_is_named_in_one_line():
-    result = manage("check", DEBUG="true", SUPPORT_EMAIL="help desk")
+# --- Every variable of .env.example: a value it accepts, one it refuses, and the refusal -------
+# (variable: (accepted, refused, the start of the one-line refusal after "<variable> ")).
+# A variable added to .env.example without a row here fails test_every_variable_has_a_row.
+A_KEY = "k" * 25 + "ey-0123456789abcdefghijklmnopqrstuvwxyz"
+ROWS = {
+    "DEBUG": ("yes", "maybe", "must be true or false (got 'maybe')"),
+    "SECRET_KEY": (A_KEY, "short", "must be at least 50 characters"),
+    "ALLOWED_HOSTS": (".example.com,[::1]", "https://credits.example.com", "must be host names"),
+    "CSRF_TRUSTED_ORIGINS": (
+        "https://a.example.com,http://b:8000",
+        "a.example.com",
+        "must be origins",
+    ),
+    "ENV_FILE": ("/nonexistent/.env", str(PROJECT_DIR), "must name a file of variables, not"),
+    "DATABASE_URL": (
+        "postgres://u:p@db/x",
+        "mysq://u:p@db/x",
+        "must be a postgres://… or sqlite:///… URL",
+    ),
+    "DATABASE_CONN_MAX_AGE": ("0", "xyz", "must be a whole number of at least 0 (got 'xyz')"),
+    "DATABASE_PREPARED_STATEMENTS": ("off", "sometimes", "must be true or false"),
+    "DATABASE_LOCK_TIMEOUT": ("5", "3s", "must be a whole number of at least 0"),
+    "DATABASE_STATEMENT_TIMEOUT": ("0", "-1", "must be a whole number of at least 0"),
+    "DATABASE_COMMAND_LOCK_TIMEOUT": ("120", "1.5", "must be a whole number of at least 0"),
+    "DATABASE_COMMAND_STATEMENT_TIMEOUT": ("600", "ten", "must be a whole number of at least 0"),
+    "CACHE_URL": ("redis://127.0.0.1:6379/0", "redi://127.0.0.1", "is not a valid URL"),
+    "API_THROTTLE_USER_RATE": ("10/second", "600/min", "must be a rate such as 600/minute"),
+    "API_THROTTLE_ANON_RATE": ("5/day", "0/minute", "must be a rate such as 600/minute"),
+    "SESSION_LIFETIME_HOURS": ("1", "0", "must be a whole number of at least 1"),
+    "STAFF_SESSION_LIFETIME_HOURS": ("2", "two", "must be a whole number of at least 1"),
+    "SESSION_IDLE_MINUTES": ("5", "0", "must be a whole number of at least 1"),
+    "STAFF_SESSION_IDLE_MINUTES": ("5", "0", "must be a whole number of at least 1"),
+    "EMAIL_URL": ("smtp://mail.example.com:25", "carrier-pigeon://coop", "is not a valid URL"),
+    "DEFAULT_FROM_EMAIL": ("Desk <desk@example.com>", "noreply", "must be an e-mail address"),
+    "TASKS_BACKEND": (
+        "django_tasks_db.DatabaseBackend",
+        "no_such_package.Backend",
+        "must be the dotted path",
+    ),
+    "SECURE_SSL_REDIRECT": ("0", "always", "must be true or false"),
+    "TRUST_X_FORWARDED_PROTO": ("1", "y", "must be true or false"),
+    "TRUSTED_PROXY_COUNT": ("2", "one", "must be a whole number of at least 0"),
+    "SECURE_HSTS_SECONDS": ("3600", "1y", "must be a whole number of at least 0"),
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": ("no", "ja", "must be true or false"),
+    "SECURE_HSTS_PRELOAD": ("on", "preload", "must be true or false"),
+    "STATIC_ROOT": ("/srv/static", "static", "must be the absolute path of a folder"),
+    "LOG_LEVEL": ("warning", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    "CREDITS_REFUND_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
+    "CREDITS_DAILY_TRANSFER_LIMIT": ("5", "0", "must be a whole number of at least 1"),
+    "CREDITS_HOLD_TTL_HOURS": ("1", "0", "must be a whole number of at least 1"),
+    "CREDITS_STAFF_APPROVAL_ABOVE": ("0", "1k", "must be a whole number of at least 0"),
+    "CREDITS_STAFF_DAILY_LIMIT": ("0", "lots", "must be a whole number of at least 0"),
+    "CREDITS_STAFF_APPROVAL_HOURS": ("1", "0", "must be a whole number of at least 1"),
+    "TRANSFER_RECEIVER_LOOKUPS_PER_HOUR": ("1", "0", "must be a whole number of at least 1"),
+    "DISPUTE_WINDOW_DAYS": ("1", "sixty", "must be a whole number of at least 1"),
+    "STRIPE_LIVE_MODE": ("true", "live", "must be true or false"),
+    "STRIPE_SECRET_KEY": ("sk_test_abc", "pk_test_abc", "must be empty or a secret key"),
+    "STRIPE_PUBLISHABLE_KEY": ("pk_test_abc", "sk_test_abc", "must be empty or a publishable key"),
+    "STRIPE_WEBHOOK_SECRET": ("whsec_abc", "abc", "must be empty or a signing secret"),
+    "BILLING_LATE_INVOICE_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
+    "BILLING_PROMOTION_MAX_CREDITS": ("500", "0", "must be a whole number of at least 1"),
+    "SUPPORT_EMAIL": ("help@example.com", "help desk", "must be an e-mail address"),
+    "SITE_URL": (
+        "https://credits.example.com/desk/",
+        "credits.example.com",
+        "must be the site's address",
+    ),
+}
+
+
+def example_variables() -> list[str]:
+    example = (PROJECT_DIR / ".env.example").read_text()
+    return re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE)
+
+
+def test_every_variable_of_env_example_has_a_row():
+    assert sorted(ROWS) == sorted(example_variables())
+
+
+def load_settings(monkeypatch, **variables: str) -> dict:
+    """Run config/settings.py afresh with only the production values plus `variables` set."""
+    for name in example_variables():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**PRODUCTION, "ENV_FILE": "/dev/null", **variables}.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(PROJECT_DIR / "config" / "settings.py"))
+
+
+@pytest.mark.parametrize("variable", sorted(ROWS))
+def test_each_variable_accepts_a_good_value_and_refuses_a_bad_one_naming_itself(
+    variable, monkeypatch
+):
+    accepted, refused, message = ROWS[variable]
+
+    load_settings(monkeypatch, **{variable: accepted})
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        load_settings(monkeypatch, **{variable: refused})
+
+    assert str(refusal.value).startswith(f"{variable} {message}")
+    assert "\n" not in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DATABASE_URL", "mysq://user:secret@db/x"), ("DATABASE_CONN_MAX_AGE", "xyz")],
+)
+def test_the_processes_stop_with_one_line_naming_the_variable(variable, value):
+    result = manage("check", DEBUG="true", **{variable: value})
 
     assert result.returncode != 0
+    assert result.stderr.startswith(f"CreditDesk cannot start: {variable} must ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "secret" not in result.stderr
+
+
+def test_debug_must_be_true_or_false():
+    result = manage("check", DEBUG="maybe")
+
     assert result.stderr.strip().splitlines() == [
-        "CreditDesk cannot start: SUPPORT_EMAIL must be an e-mail address (got 'help desk')"
+        "CreditDesk cannot start: DEBUG must be true or false (got 'maybe')"
     ]
+
+
+def test_debug_off_needs_the_sites_address():
+    result = manage("check", **{**PRODUCTION, "SITE_URL": ""})
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("CreditDesk cannot start: SITE_URL is not set; it is required")
+    assert len(result.stderr.strip().splitlines()) == 1

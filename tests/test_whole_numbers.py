@@ -166,6 +166,10 @@ def test_every_whole_number_on_the_pages_forms_is_ascii_digits_only():
         ("ResolveForm", "amount"),
         ("PromoCodeForm", "package"),
         ("CheckoutForm", "package"),
+        ("PromotionAdminForm", "value"),
+        ("PromotionAdminForm", "max_redemptions"),
+        ("PromotionAdminForm", "max_per_user"),
+        ("PromotionAdminForm", "credit_lifetime_days"),
     }
     for (form, name), field in found.items():
         assert isinstance(field, DigitsField), f"{form}.{name} reads digits of any script"

@@ -6,6 +6,7 @@ from django.db import transaction
 from billing import stripe_api
 from billing.errors import BillingError
 from billing.models import CreditPackage, Promotion
+from billing.services import promotions
 from credits import services as credits
 from credits.models import StaffAction
 
@@ -79,6 +80,8 @@ def save_by_staff(obj: CreditPackage | Promotion, *, staff, created: bool) -> No
     audit trail; a promo code remembers who set it up and who last changed it (neither may
     redeem it)."""
     if isinstance(obj, Promotion):
+        promotions.check_terms(obj)
+        obj.code = obj.code.strip()
         if created:
             obj.created_by = staff
         obj.changed_by = staff

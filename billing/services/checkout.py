@@ -204,29 +204,39 @@ def _session_status(session_id: str) -> str:
 class CheckoutStatus:
     done: bool
     message: str
+    # The page's heading: thanks only once there is a payment to thank for.
+    heading: str = "Confirming your payment"
 
 
 def checkout_status(*, user, session_id: str) -> CheckoutStatus:
     """Whether the credits of a checkout have arrived (the success page polls this)."""
     purchase = Purchase.objects.filter(user=user, stripe_checkout_session_id=session_id).first()
     if purchase is None:
-        return CheckoutStatus(done=True, message="We could not find this payment.")
+        return CheckoutStatus(
+            done=True, message="We could not find this payment.", heading="Payment not found"
+        )
     if purchase.status in (Purchase.Status.FAILED, Purchase.Status.EXPIRED):
         return CheckoutStatus(
-            done=True, message="The payment did not go through; nothing was charged."
+            done=True,
+            message="The payment did not go through; nothing was charged.",
+            heading="Payment not completed",
         )
     if purchase.package.is_plan:
         subscription = live_subscription(user)
         if subscription is not None and subscription.invoices.exists():
             credits = figures.credits(subscription.invoices.first().credits)
             return CheckoutStatus(
-                done=True, message=f"Your subscription is active: {credits} credits have arrived."
+                done=True,
+                message=f"Your subscription is active: {credits} credits have arrived.",
+                heading="Thank you",
             )
         return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
     if purchase.status == Purchase.Status.PENDING:
         return CheckoutStatus(done=False, message="Confirming your payment with Stripe…")
     credits = figures.credits(purchase.total_credits)
-    return CheckoutStatus(done=True, message=f"Payment received: {credits} credits have arrived.")
+    return CheckoutStatus(
+        done=True, message=f"Payment received: {credits} credits have arrived.", heading="Thank you"
+    )
 
 
 def open_portal(*, user, return_url: str) -> str:

@@ -1,13 +1,17 @@
-"""Promo codes: checking one, reserving a use of it, redeeming a free grant."""
+"""Promo codes: their terms, checking one, reserving a use of it, redeeming a free grant."""
 
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.errors import PromotionError
+from billing.errors import PromotionError, PromotionTermsError
 from billing.models import CreditPackage, Promotion, Redemption
+from core import figures
 from credits import services as credits
 from credits.actors import Actor
 from credits.errors import CreditError
@@ -15,6 +19,63 @@ from credits.services import Reference
 
 BILLING = Actor.system("billing")
 COUNTED = (Redemption.Status.RESERVED, Redemption.Status.USED)
+
+
+CODE = re.compile(r"[A-Za-z0-9_-]+")
+MAX_PERCENT = 100
+
+
+def terms_problems(promotion: Promotion) -> dict[str, str]:
+    """What is wrong with a code's terms, field by field (empty: nothing).
+
+    A typo in the admin must not print money: a percent bonus is 1 to 100, a fixed bonus or
+    free grant at most BILLING_PROMOTION_MAX_CREDITS, the window ends after it starts, and a
+    code is one word people can type (letters, digits, - and _), unique whatever its case.
+    """
+    problems = {}
+    code = (promotion.code or "").strip()
+    if not CODE.fullmatch(code):
+        problems["code"] = "Use only letters, digits, - and _ (no spaces), e.g. SPRING-25."
+    elif Promotion.objects.filter(code__iexact=code).exclude(pk=promotion.pk).exists():
+        problems["code"] = f"The code “{code}” is taken (case does not matter)."
+    if value_problem := _value_problem(promotion):
+        problems["value"] = value_problem
+    starts, ends = promotion.valid_from, promotion.valid_until
+    if starts and ends and ends <= starts:
+        problems["valid_until"] = "The code must end after it starts."
+    if promotion.max_per_user is not None and promotion.max_per_user < 1:
+        problems["max_per_user"] = "Each user may use it at least once."
+    return problems
+
+
+def _value_problem(promotion: Promotion) -> str | None:
+    value = promotion.value
+    if value is None:
+        return None
+    if promotion.kind == Promotion.Kind.BONUS_PERCENT:
+        if not 1 <= value <= MAX_PERCENT:
+            return f"A percentage bonus is between 1 and {MAX_PERCENT} %."
+    elif not 1 <= value <= settings.BILLING_PROMOTION_MAX_CREDITS:
+        return (
+            f"Give between 1 and {settings.BILLING_PROMOTION_MAX_CREDITS:,} credits "
+            "(BILLING_PROMOTION_MAX_CREDITS)."
+        )
+    return None
+
+
+def check_terms(promotion: Promotion) -> None:
+    """Refuse terms staff may not set (PromotionTermsError, field by field)."""
+    problems = terms_problems(promotion)
+    if problems:
+        raise PromotionTermsError(problems)
+
+
+def _usable_terms(promotion: Promotion) -> None:
+    """A code whose terms are out of bounds gives nothing, however its row was written."""
+    if _value_problem(promotion):
+        raise PromotionError(
+            f"The code “{promotion.code}” cannot be used: its terms are being corrected."
+        )
 
 
 def find_promotion(code: str, *, lock: bool = False) -> Promotion:
@@ -30,8 +91,11 @@ def find_promotion(code: str, *, lock: bool = False) -> Promotion:
     return promotion
 
 
-def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None) -> None:
-    """Refuse, with the reason, a code this user cannot use now (for this package)."""
+def check_promotion(
+    *, promotion: Promotion, user, package: CreditPackage | None, pack_chosen: bool = True
+) -> None:
+    """Refuse, with the reason, a code this user cannot use now (for this package; with
+    `pack_chosen` False, a bonus code may wait for the pack bought next)."""
     if user.pk in (promotion.created_by_id, promotion.changed_by_id):
         raise PromotionError(
             f"You set up the code “{promotion.code}”, so you cannot use it yourself."
@@ -46,6 +110,7 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
         raise PromotionError(f"The code “{promotion.code}” has been used up.")
     if counted.filter(user=user).count() >= promotion.max_per_user:
         raise PromotionError(f"You have already used the code “{promotion.code}”.")
+    _usable_terms(promotion)
     if promotion.kind == Promotion.Kind.FREE_GRANT:
         if user.credit_status == "suspended":
             raise PromotionError("Your wallet is suspended: it cannot receive credits.")
@@ -55,6 +120,8 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
             )
         return
     if package is None:
+        if not pack_chosen:
+            return
         raise PromotionError(f"The code “{promotion.code}” gives a bonus on a pack: choose one.")
     if package.is_plan:
         raise PromotionError(f"The code “{promotion.code}” applies to packs, not subscriptions.")
@@ -66,7 +133,7 @@ def check_promotion(*, promotion: Promotion, user, package: CreditPackage | None
 def describe(promotion: Promotion, package: CreditPackage | None) -> str:
     """What the code does, in the words the shop shows."""
     if promotion.kind == Promotion.Kind.FREE_GRANT:
-        return f"{promotion.value} free credits: redeem it under “Free credits”"
+        return f"{promotion.value} free credits"
     if package is not None:
         return f"+{promotion.bonus_for(package)} bonus credits"
     if promotion.kind == Promotion.Kind.BONUS_PERCENT:
@@ -79,6 +146,32 @@ def preview(*, code: str, user, package: CreditPackage | None) -> str:
     promotion = find_promotion(code)
     check_promotion(promotion=promotion, user=user, package=package)
     return describe(promotion, package)
+
+
+@dataclass(frozen=True)
+class CodeOutcome:
+    """What the shop's promo box did with a code."""
+
+    message: str
+    # Free credits added to the wallet now; 0 for a bonus code, which applies at checkout.
+    credited: int = 0
+
+
+def apply_code(*, code: str, user, package: CreditPackage | None) -> CodeOutcome:
+    """The shop's one promo box, for both kinds of code: a free-credits code is redeemed at
+    once; a bonus code is checked (for the chosen pack, if any) and applies to the pack bought
+    next. People need not know which kind they hold."""
+    promotion = find_promotion(code)
+    if promotion.kind == Promotion.Kind.FREE_GRANT:
+        redemption = redeem_free_grant(code=code, user=user)
+        return CodeOutcome(
+            message=f"{figures.credits(redemption.credits)} free credits were added to your wallet",
+            credited=redemption.credits,
+        )
+    check_promotion(promotion=promotion, user=user, package=package, pack_chosen=False)
+    return CodeOutcome(
+        message=f"{describe(promotion, package)}, applied to the pack you buy next on this page"
+    )
 
 
 def reserve(*, promotion: Promotion, user, package: CreditPackage, purchase) -> Redemption:

@@ -77,7 +77,8 @@ class Server:
         self.port = free_port()
         production = {
             "DEBUG": "false",
-            "SECRET_KEY": "s" * 50,
+            "SECRET_KEY": "serving-tests-only-" * 3,
+            "SITE_URL": "http://127.0.0.1",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": url,

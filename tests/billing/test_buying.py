@@ -338,6 +338,30 @@ def test_the_success_page_polls_until_the_credits_arrive(client, shopper):
     assert "Payment received: 1,000 credits have arrived." in text(done)
 
 
+@pytest.mark.parametrize(
+    ("status", "heading", "message"),
+    [
+        (None, "Payment not found", "We could not find this payment."),
+        ("expired", "Payment not completed", "did not go through"),
+        ("pending", "Confirming your payment", "Confirming your payment with Stripe"),
+        ("paid", "Thank you", "Payment received"),
+    ],
+)
+def test_the_success_page_thanks_only_for_a_payment_it_found(
+    client, shopper, status, heading, message
+):
+    session = "cs_unknown"
+    if status is not None:
+        purchase = pending_purchase(shopper, make_pack())
+        Purchase.objects.filter(pk=purchase.pk).update(status=status)
+        session = purchase.stripe_checkout_session_id
+
+    shown = page(client.get(reverse("billing:success"), {"session_id": session}))
+
+    assert [h1.get_text(strip=True) for h1 in shown.find_all("h1")] == [heading]
+    assert message in shown.find(role="status").get_text()
+
+
 def test_my_purchases_lists_money_credits_bonus_status_and_receipt(client, shopper):
     purchase = pending_purchase(shopper, make_pack(), bonus=200, promotion=make_promotion())
     Purchase.objects.filter(pk=purchase.pk).update(

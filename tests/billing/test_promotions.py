@@ -15,7 +15,7 @@ from credits.models import CreditGrant
 from tests.billing.conftest import make_pack, make_plan, make_promotion, pending_purchase
 from tests.credits.conftest import state
 from tests.factories import UserFactory
-from tests.pages import text
+from tests.pages import page, text
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,13 @@ pytestmark = pytest.mark.django_db
     [
         ({"is_active": False}, "is not active"),
         ({"valid_from": timezone.now() + timedelta(days=1)}, "is not active"),
-        ({"valid_until": timezone.now() - timedelta(minutes=1)}, "has expired"),
+        (
+            {
+                "valid_from": timezone.now() - timedelta(days=1),
+                "valid_until": timezone.now() - timedelta(minutes=1),
+            },
+            "has expired",
+        ),
         ({"max_redemptions": 0}, "has been used up"),
     ],
 )
@@ -88,15 +94,45 @@ def test_a_free_grant_code_gives_its_credits_once(client):
     assert state(user.wallet)[0] == 100
 
 
-def test_a_bonus_code_cannot_be_redeemed_for_free_credits(client):
+def test_a_bonus_code_in_the_box_adds_nothing_now_and_waits_for_a_pack(client):
     make_promotion()
     user = UserFactory()
     client.force_login(user)
 
-    response = client.post(reverse("billing:redeem"), {"code": "SPRING"}, follow=True)
+    response = client.post(reverse("billing:promo-code"), {"code": "SPRING"}, follow=True)
 
-    assert "gives a bonus on a pack" in text(response)
+    assert "+200 bonus credits on a pack, applied to the pack you buy next" in text(response)
     assert state(user.wallet)[0] == 0
+
+
+def test_the_shop_has_one_promo_box_for_both_kinds_of_code(client):
+    make_promotion(code="FREE100", kind="free_grant", value=100)
+    make_promotion(code="SPRING", kind="bonus_percent", value=10)
+    pack = make_pack()
+    user = UserFactory()
+    client.force_login(user)
+
+    shop = page(client.get(reverse("billing:shop")))
+    section = shop.find("section", attrs={"aria-labelledby": "promo-heading"})
+    free = client.post(
+        reverse("billing:promo-code"), {"code": "free100", "package": pack.pk},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    bonus = client.post(
+        reverse("billing:promo-code"), {"code": "spring", "package": pack.pk},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+
+    assert len(section.find_all("form")) == 1
+    assert len(section.find_all("input", attrs={"name": "code"})) == 1
+    assert [b.get_text(strip=True) for b in section.find_all("button")] == ["Apply code"]
+    assert "100 free credits were added to your wallet" in text(free)
+    # A redeemed code leaves the box, so it does not travel on to a checkout.
+    emptied = page(free).find("input", id="promo-code")
+    assert (emptied["hx-swap-oob"], emptied["value"]) == ("true", "")
+    assert "+100 bonus credits, applied to the pack you buy next" in text(bonus)
+    assert page(bonus).find("input", id="promo-code") is None
+    assert state(user.wallet)[0] == 100
 
 
 def test_the_promo_box_answers_with_the_effect_or_the_reason(client):
@@ -177,3 +213,123 @@ def test_a_suspended_wallet_cannot_redeem_a_free_grant(client):
     assert response.status_code == 200
     assert "Your wallet is suspended" in text(response)
     assert Redemption.objects.count() == 0
+
+
+# --- Guardrails on a code's terms: the service refuses them, the admin says why beside the field
+
+GOOD_TERMS = {
+    "code": "SPRING-25_b",
+    "kind": "bonus_fixed",
+    "value": 500,
+    "valid_from_0": "2030-01-01",
+    "valid_from_1": "00:00",
+    "max_per_user": 1,
+    "is_active": "on",
+}
+
+
+def post_promotion(client, **change):
+    from tests.clients import sign_in_staff
+    from tests.factories import StaffFactory
+
+    sign_in_staff(client, StaffFactory())
+    return client.post(reverse("admin:billing_promotion_add"), {**GOOD_TERMS, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (
+            {"kind": "free_grant", "value": 999_999_999_999},
+            "value",
+            "between 1 and 100,000 credits",
+        ),
+        ({"kind": "free_grant", "value": 100_001}, "value", "between 1 and 100,000 credits"),
+        ({"kind": "bonus_fixed", "value": 100_001}, "value", "between 1 and 100,000 credits"),
+        ({"kind": "bonus_percent", "value": 5000}, "value", "between 1 and 100 %"),
+        ({"kind": "bonus_percent", "value": 0}, "value", "between 1 and 100 %"),
+        ({"kind": "free_grant", "value": 0}, "value", "between 1 and 100,000 credits"),
+        ({"valid_until_0": "2029-12-31", "valid_until_1": "00:00"}, "valid_until", "end after"),
+        ({"valid_until_0": "2030-01-01", "valid_until_1": "00:00"}, "valid_until", "end after"),
+        ({"code": "TWO WORDS"}, "code", "no spaces"),
+        ({"code": "ÉTÉ"}, "code", "letters, digits, - and _"),
+        ({"code": "spring-25_B"}, "code", "is taken (case does not matter)"),
+        ({"max_per_user": 0}, "max_per_user", "at least once"),
+    ],
+)
+def test_the_admin_refuses_terms_out_of_bounds_in_words_beside_the_field(
+    client, change, field, message
+):
+    if field == "code" and "taken" in message:
+        make_promotion(code="SPRING-25_b")
+
+    answer = post_promotion(client, **change)
+
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert message in " ".join(errors[field])
+    assert "Constraint" not in text(answer)
+    assert (
+        not promotions.Promotion.objects.filter(code__iexact=GOOD_TERMS["code"])
+        .exclude(pk__in=promotions.Promotion.objects.filter(code="SPRING-25_b").values("pk"))
+        .exists()
+    )
+
+
+def test_the_admin_takes_terms_within_bounds(client, settings):
+    settings.BILLING_PROMOTION_MAX_CREDITS = 1000
+
+    answers = [
+        post_promotion(client, code="A", kind="free_grant", value=1000),
+        post_promotion(client, code="B", kind="bonus_percent", value=100),
+        post_promotion(client, code="C", kind="free_grant", value=1001),
+    ]
+
+    assert [answer.status_code for answer in answers] == [302, 302, 200]
+    assert "between 1 and 1,000 credits" in text(answers[2])
+
+
+def test_the_service_refuses_bad_terms_whatever_the_surface():
+    from billing.errors import PromotionTermsError
+    from billing.models import Promotion
+    from billing.services import catalogue
+    from tests.factories import StaffFactory
+
+    promotion = Promotion(code="big one", kind="free_grant", value=10**9)
+
+    with pytest.raises(PromotionTermsError) as refusal:
+        catalogue.save_by_staff(promotion, staff=StaffFactory(), created=True)
+
+    assert set(refusal.value.problems) == {"code", "value"}
+    assert not Promotion.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"kind": "bonus_percent", "value": 5000},
+        {"code": "with space"},
+        {"valid_until": timezone.now() - timedelta(days=2)},
+    ],
+)
+def test_the_database_refuses_what_it_can_check(terms):
+    from django.db import IntegrityError, transaction
+
+    promotion = make_promotion(valid_from=timezone.now() - timedelta(days=1))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        promotions.Promotion.objects.filter(pk=promotion.pk).update(**terms)
+
+
+def test_a_code_above_the_maximum_that_slipped_in_gives_nothing(client, settings):
+    make_promotion(code="HUGE", kind="free_grant", value=50_000)
+    settings.BILLING_PROMOTION_MAX_CREDITS = 10_000  # lowered since the code was set up
+    user = UserFactory()
+
+    with pytest.raises(PromotionError, match="cannot be used"):
+        promotions.redeem_free_grant(code="HUGE", user=user)
+    make_promotion(code="BONUS", kind="bonus_fixed", value=50_000)
+    with pytest.raises(PromotionError, match="cannot be used"):
+        promotions.preview(code="BONUS", user=user, package=make_pack())
+
+    assert state(user.wallet) == (0, 0, 0)

@@ -4,6 +4,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from djstripe.models import WebhookEndpoint
@@ -139,6 +140,50 @@ def test_make_runs_demo_records_no_endpoint_without_a_secret(settings):
 
     assert not WebhookEndpoint.objects.exists()
     assert "not configured" in out.getvalue()
+
+
+@pytest.mark.parametrize("base_url", ["", "/", "credits.example.com"])
+def test_the_endpoint_command_refuses_without_the_sites_address_naming_the_setting(
+    settings, base_url
+):
+    settings.SITE_URL = ""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
+    with pytest.raises(CommandError, match="set SITE_URL or give --base-url"):
+        call_command("billing_webhook_endpoint", "--base-url", base_url, stdout=StringIO())
+
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_endpoint_records_its_whole_absolute_url(settings):
+    settings.SITE_URL = "https://credits.example.com"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
+    call_command("billing_webhook_endpoint", stdout=StringIO())
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == (f"https://credits.example.com/stripe/webhook/{endpoint.djstripe_uuid}/")
+
+
+def test_remove_deletes_the_endpoint_and_the_warnings_it_caused(settings):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    out = StringIO()
+    call_command("billing_webhook_endpoint", "--base-url", "https://c.example.com", stdout=out)
+    assert "djstripe.W005" in {message.id for message in run_checks()}
+    out.truncate(0)
+    out.seek(0)
+
+    call_command("billing_webhook_endpoint", "--remove", stdout=out)
+    call_command("billing_webhook_endpoint", "--remove", stdout=out)
+
+    assert not WebhookEndpoint.objects.exists()
+    assert {"djstripe.W005", "djstripe.I006"}.isdisjoint(m.id for m in run_checks())
+    assert out.getvalue().splitlines() == [
+        "Webhook endpoint removed (https://c.example.com/stripe/webhook/"
+        + out.getvalue().split("/stripe/webhook/")[1].split("/")[0]
+        + "/); delete it in Stripe's dashboard too.",
+        "No webhook endpoint recorded by this command: nothing removed.",
+    ]
 
 
 def test_a_malformed_webhook_secret_is_refused(settings):

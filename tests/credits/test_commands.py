@@ -74,8 +74,8 @@ def test_expire_dry_run_lists_and_changes_nothing_then_the_run_expires(wallet):
         again = run("credits_expire")
 
     assert f"grant #{grant.pk} (wallet #{wallet.pk}): 40 credits" in listed
-    assert "Would expire 40 credits from 1 grants." in listed
-    assert "Expired 40 credits from 1 grants." in expired
+    assert "Would expire 40 credits from 1 grant." in listed
+    assert "Expired 40 credits from 1 grant." in expired
     assert "Expired 0 credits from 0 grants." in again
     assert state(wallet) == (0, 0, 0)
 
@@ -94,7 +94,7 @@ def test_release_holds_releases_expired_holds_once(wallet):
         first = run("credits_release_holds")
         second = run("credits_release_holds")
 
-    assert "Released 25 credits from 1 expired holds." in first
+    assert "Released 25 credits from 1 expired hold." in first
     assert "Released 0 credits from 0 expired holds." in second
     assert state(wallet) == (100, 0, 100)
 
@@ -175,3 +175,29 @@ def test_bench_refuses_an_unmigrated_database_in_one_line_and_writes_nothing(
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [f"{name}_bench"])
         assert cursor.fetchone() is None  # no scratch database was made either
+
+
+ONE_WITH_A_PLURAL = re.compile(r"(?<![\d,.])1 (?:\w+ )?\w+s\b")
+
+
+def test_no_command_says_one_of_something_in_the_plural(wallet, other_wallet):
+    """Each operator command, run with exactly one of each thing it counts."""
+    fund(wallet, 1, days=1)
+    fund(other_wallet, 1)
+    hold = services.hold(
+        wallet=other_wallet, amount=1, actor=ACTOR, idempotency_key=key(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    assert hold is not None
+
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        outputs = [
+            run("credits_release_holds"),
+            run("credits_expire", "--dry-run"),
+            run("credits_expire"),
+        ]
+
+    assert outputs[0].startswith("Released 1 credit from 1 expired hold.")
+    assert "Would expire 1 credit from 1 grant." in outputs[1]
+    assert outputs[2].startswith("Expired 1 credit from 1 grant.")
+    assert [ONE_WITH_A_PLURAL.findall(output) for output in outputs] == [[], [], []]

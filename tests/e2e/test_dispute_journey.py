@@ -62,6 +62,8 @@ def test_a_user_disputes_a_spend_and_sees_the_refund(live_server, browser, setti
     )
     base = live_server.url
     problems = []
+    # Links that leave the site (Stripe's return pages, e-mails) come back to the live server.
+    settings.SITE_URL = base
 
     user = browser.new_page()
     sign_in(user, base, "alice@example.com")

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.errors import BillingError
 from billing.models import CreditPackage
 from billing.services import catalogue
+from core.text import counted
 
 
 class Command(BaseCommand):
@@ -28,4 +29,4 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"{package.name}: {done}.")
         if failures:
-            raise CommandError(f"{failures} package(s) could not be synced.")
+            raise CommandError(f"{counted(failures, 'package')} could not be synced.")

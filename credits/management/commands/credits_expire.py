@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core.text import counted
 from credits import services
 
 
@@ -20,11 +21,16 @@ class Command(BaseCommand):
             due = list(services.due_grants())
             for grant in due:
                 self.stdout.write(
-                    f"grant #{grant.pk} (wallet #{grant.wallet_id}): {grant.remaining} credits, "
+                    f"grant #{grant.pk} (wallet #{grant.wallet_id}): "
+                    f"{counted(grant.remaining, 'credit')}, "
                     f"expired {grant.expires_at:%Y-%m-%d %H:%M} UTC"
                 )
             total = sum(grant.remaining for grant in due)
-            self.stdout.write(f"Would expire {total} credits from {len(due)} grants.")
+            self.stdout.write(
+                f"Would expire {counted(total, 'credit')} from {counted(len(due), 'grant')}."
+            )
             return
         run = services.expire_due_grants()
-        self.stdout.write(f"Expired {run.credits} credits from {run.grants} grants.")
+        self.stdout.write(
+            f"Expired {counted(run.credits, 'credit')} from {counted(run.grants, 'grant')}."
+        )

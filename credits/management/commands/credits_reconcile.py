@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.text import counted
 from credits.reconciliation import reconcile
 
 
@@ -19,10 +20,11 @@ class Command(BaseCommand):
         for problem in report.problems:
             self.stdout.write(problem)
         summary = (
-            f"{report.checks} checks over {report.wallets} wallets and {report.entries} entries "
-            f"in {seconds:.2f} s: "
+            f"{counted(report.checks, 'check')} over {counted(report.wallets, 'wallet')} and "
+            f"{counted(report.entries, 'entry', 'entries')} in {seconds:.2f} s: "
         )
         if report.clean:
             self.stdout.write(summary + "the ledger is consistent.")
             return
-        raise CommandError(summary + f"{len(report.problems)} discrepancies.")
+        found = counted(len(report.problems), "discrepancy", "discrepancies")
+        raise CommandError(summary + f"{found}.")

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core.text import counted
 from credits import services
 
 
@@ -12,4 +13,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         released = services.release_expired_holds()
         total = sum(txn.amount for txn in released)
-        self.stdout.write(f"Released {total} credits from {len(released)} expired holds.")
+        holds = counted(len(released), "expired hold")
+        self.stdout.write(f"Released {counted(total, 'credit')} from {holds}.")

@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.text import counted
 from credits.services.retention import DEFAULT_RETENTION, MIN_RETENTION, prune
 
 AGE = re.compile(r"([0-9]{1,5})([dh])")
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         let_go, deleted = prune(before=before, dry_run=dry_run)
         would = "Would let go" if dry_run else "Let go"
         self.stdout.write(
-            f"{would} of {let_go} kept API answers and "
-            f"{'would delete' if dry_run else 'deleted'} {deleted} records of requests that "
-            f"moved nothing, first made before {before:%Y-%m-%d %H:%M} UTC."
+            f"{would} of {counted(let_go, 'kept API answer')} and "
+            f"{'would delete' if dry_run else 'deleted'} {counted(deleted, 'record')} of "
+            f"requests that moved nothing, first made before {before:%Y-%m-%d %H:%M} UTC."
         )
