@@ -64,7 +64,7 @@ def dispute_opened(*, dispute: dict, event_id: str, event_type: str) -> None:
     Its closing may have arrived first (events come in any order): then it stays decided, and
     this changes nothing.
     """
-    _dispute_changed(dispute, event_id=event_id, event_type=event_type)
+    _dispute_changed(dispute, event_id=event_id, event_type=event_type, closed=False)
 
 
 @transaction.atomic
@@ -72,14 +72,16 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
     """Won: the held credits are free again. Lost: they are taken back (the money went back).
     An inquiry closed (warning_closed): its hold is released, and a later chargeback still
     counts. Once a chargeback is decided, no later dispute of the payment holds anything."""
-    _dispute_changed(dispute, event_id=event_id, event_type=event_type)
+    _dispute_changed(dispute, event_id=event_id, event_type=event_type, closed=True)
 
 
-def _dispute_changed(dispute: dict, *, event_id: str, event_type: str) -> None:
+def _dispute_changed(dispute: dict, *, event_id: str, event_type: str, closed: bool) -> None:
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
     purchase_state.record_payment_intent(purchase, dispute.get("payment_intent"))
-    purchase_state.record_dispute(purchase, dispute["id"], dispute.get("status") or "")
+    purchase_state.record_dispute(
+        purchase, dispute["id"], dispute.get("status") or "", closed=closed
+    )
     purchase_state.settle(purchase, event_id=event_id, event_type=event_type)

@@ -69,10 +69,16 @@ def record_refunded(purchase: Purchase, refunded: Decimal) -> None:
     purchase.refunded_amount = max(purchase.refunded_amount, refunded)
 
 
-def record_dispute(purchase: Purchase, dispute_id: str, status: str) -> None:
-    """A dispute's status: once decided it stays decided (a late `created` changes nothing)."""
+def record_dispute(purchase: Purchase, dispute_id: str, status: str, *, closed: bool) -> None:
+    """A dispute's status: once decided it stays decided (a late `created` changes nothing).
+
+    A dispute Stripe closed is decided whatever status it names: one closed without a
+    chargeback decided (`charge_refunded`, `prevented`) moved no money itself, as an inquiry
+    closed, and must not hold the credits for ever."""
     if dispute_id in purchase.decided_dispute_ids:
         return
+    if closed and status not in DISPUTE_CLOSED:
+        status = "warning_closed"
     if status not in DISPUTE_CLOSED:
         if dispute_id not in purchase.open_dispute_ids:
             purchase.open_dispute_ids = sorted([*purchase.open_dispute_ids, dispute_id])
