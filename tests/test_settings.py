@@ -219,6 +219,7 @@ ROWS = {
     "CREDITS_REFUND_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
     "CREDITS_DAILY_TRANSFER_LIMIT": ("5", "0", "must be a whole number of at least 1"),
     "CREDITS_HOLD_TTL_HOURS": ("1", "0", "must be a whole number of at least 1"),
+    "CREDITS_HOLD_MAX_TTL_DAYS": ("30", "ninety", "must be a whole number of at least 1"),
     "CREDITS_STAFF_APPROVAL_ABOVE": ("0", "1k", "must be a whole number of at least 0"),
     "CREDITS_STAFF_DAILY_LIMIT": ("0", "lots", "must be a whole number of at least 0"),
     "CREDITS_STAFF_APPROVAL_HOURS": ("1", "0", "must be a whole number of at least 1"),
