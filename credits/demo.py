@@ -38,8 +38,8 @@ def report(stdout) -> None:
     for user in User.objects.filter(email__in=DEMO_USERS).select_related("wallet"):
         wallet = user.wallet
         stdout.write(
-            f"Demo ledger: {user.email} has {wallet.balance} credits "
-            f"({wallet.held} held, {wallet.available} available)."
+            f"Demo ledger: {user.email} has {wallet.balance:,} credits "
+            f"({wallet.held:,} held, {wallet.available:,} available)."
         )
 
 

@@ -143,7 +143,7 @@ def test_seed_demo_prints_the_balances_the_dashboard_shows(client, capsys):
         figures = text(client.get(reverse("credits:dashboard")))
         wallet = user.wallet
         assert (
-            f"has {wallet.balance} credits ({wallet.held} held, {wallet.available} available)"
+            f"has {wallet.balance:,} credits ({wallet.held:,} held, {wallet.available:,} available)"
             in line
         )
         assert f"Available {wallet.available:,} Balance {wallet.balance:,}" in figures
