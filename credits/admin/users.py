@@ -19,6 +19,9 @@ from credits.services import users as user_services
 
 
 class DeactivateForm(forms.Form):
+    # The admin action's own inputs travel as hidden fields, so the page is the shared step form.
+    action = forms.CharField(widget=forms.HiddenInput, initial="deactivate_users")
+    _selected_action = forms.Field(widget=forms.MultipleHiddenInput, required=False)
     reason = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -39,7 +42,11 @@ class UserAdmin(AccountsUserAdmin):
     )
     def deactivate_users(self, request, queryset):
         """Users with ledger history cannot be deleted: this is how their accounts end."""
-        form = DeactivateForm(request.POST if "reason" in request.POST else None)
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        form = DeactivateForm(
+            request.POST if "reason" in request.POST else None,
+            initial={helpers.ACTION_CHECKBOX_NAME: selected},
+        )
         if not form.is_valid():
             context = {
                 **self.admin_site.each_context(request),
@@ -47,7 +54,7 @@ class UserAdmin(AccountsUserAdmin):
                 "opts": self.model._meta,
                 "users": queryset,
                 "form": form,
-                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "cancel_url": reverse("admin:accounts_user_changelist"),
             }
             return TemplateResponse(request, "admin/accounts/user/deactivate.html", context)
         done = []

@@ -11,7 +11,7 @@ from credits.models import StaffAction, Wallet
 from tests.clients import sign_in_staff
 from tests.credits.conftest import fund
 from tests.factories import StaffFactory, UserFactory
-from tests.pages import text
+from tests.pages import page, text
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,20 @@ def test_nobody_deactivates_their_own_account_and_only_superusers_a_staff_accoun
         assert target.email in text(response)
     assert User.objects.filter(pk__in=[manager.pk, colleague.pk], is_active=True).count() == 2
     assert not StaffAction.objects.filter(kind="deactivate").exists()
+
+
+def test_the_deactivate_page_posts_back_the_users_it_was_asked_for(superuser_client):
+    customer = UserFactory()
+    fund(customer.wallet, 10)
+    asked = bulk(superuser_client, "deactivate_users", customer)
+    form = page(asked).find("textarea", attrs={"name": "reason"}).find_parent("form")
+    data = {
+        field["name"]: field.get("value", "")
+        for field in form.find_all("input", attrs={"type": "hidden"})
+    }
+
+    superuser_client.post(reverse(CHANGELIST), {**data, "reason": "Closed"}, follow=True)
+
+    customer.refresh_from_db()
+    assert data["action"] == "deactivate_users"
+    assert not customer.is_active
