@@ -475,6 +475,18 @@ TRANSFER_RECEIVER_LOOKUPS_PER_HOUR = count_setting(
 # How long after a transaction its owner may dispute it.
 DISPUTE_WINDOW_DAYS = count_setting("DISPUTE_WINDOW_DAYS", 60, minimum=1)
 
+# --- Jobs --------------------------------------------------------------------------------------
+# Every waiting state of a milestone has a deadline and a default outcome (docs/jobs.md).
+# A delivered milestone the client neither accepts nor questions is accepted after this many days.
+JOBS_REVIEW_DAYS = count_setting("JOBS_REVIEW_DAYS", 7, minimum=1)
+# Change requests a client may make per milestone; after them, they accept or dispute.
+JOBS_MAX_REVISIONS = count_setting("JOBS_MAX_REVISIONS", 3, minimum=0)
+# A milestone not delivered this many days after its due date (or after changes were asked,
+# if later) is cancelled and its credits go back to the client.
+JOBS_DELIVERY_GRACE_DAYS = count_setting("JOBS_DELIVERY_GRACE_DAYS", 14, minimum=1)
+# The largest file a job accepts.
+JOBS_MAX_UPLOAD_MB = count_setting("JOBS_MAX_UPLOAD_MB", 25, minimum=1)
+
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = bool_setting("STRIPE_LIVE_MODE", default=False)
 STRIPE_SECRET_KEY = prefixed_setting("STRIPE_SECRET_KEY", ("sk_", "rk_"), "a secret key")

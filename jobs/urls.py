@@ -3,16 +3,15 @@ from django.views.generic import TemplateView
 
 app_name = "jobs"
 
+placeholder = TemplateView.as_view(
+    template_name="placeholder.html",
+    extra_context={
+        "heading": "Jobs",
+        "summary": "The jobs you commission and pay for in credits will be listed here.",
+    },
+)
+
 urlpatterns = [
-    path(
-        "",
-        TemplateView.as_view(
-            template_name="placeholder.html",
-            extra_context={
-                "heading": "Jobs",
-                "summary": "The jobs you commission and pay for in credits will be listed here.",
-            },
-        ),
-        name="list",
-    ),
+    path("", placeholder, name="list"),
+    path("<int:pk>/", placeholder, name="detail"),
 ]

@@ -48,6 +48,7 @@ def hold(
     description: str = "",
     reference: Reference | None = None,
     metadata: dict | None = None,
+    until_settled: bool = False,
 ) -> CreditTransaction:
     """Reserve credits for later capture. The transaction's `hold` is the new Hold.
 
@@ -56,11 +57,18 @@ def hold(
     `expires_at` (default: CREDITS_HOLD_TTL_HOURS from now; at most CREDITS_HOLD_MAX_TTL_DAYS
     ahead) is released by `credits_release_holds`. `metadata` is the caller's
     (rules.check_metadata), kept on the hold and its transaction.
+
+    `until_settled` holds have no clock of their own: a caller of ours whose own deadlines
+    always settle them (a job's milestone: accepted on the review's end, released past its
+    delivery deadline; see docs/jobs.md) asks for one, so the credits never expire in the middle
+    of the work. Only system callers may: a partner app's or a person's hold always ends.
     """
     check_amount(amount)
     description = check_text(description, what="The description")
     metadata = check_metadata(metadata)
     _check_expiry(expires_at)
+    if until_settled and (actor.kind != "system" or expires_at is not None):
+        raise InvalidRequest("Only CreditDesk's own services hold credits until settled.")
     reference = reference or Reference()
     params = {
         "wallet": wallet.pk,
@@ -69,6 +77,7 @@ def hold(
         "description": description,
         "metadata": metadata,
         **reference.as_params(),
+        **({"until_settled": True} if until_settled else {}),  # keys of before keep theirs
     }
 
     def perform(posting, claim):
@@ -88,8 +97,7 @@ def hold(
                 description=description,
                 reference=reference.text,
                 metadata=metadata or {},
-                expires_at=expires_at
-                or posting.now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS),
+                expires_at=_expiry(posting.now, expires_at, until_settled=until_settled),
                 created_at=posting.now,
             )
         )
@@ -117,6 +125,12 @@ def hold(
         perform=perform,
         lock_wallet=wallet.pk,
     )
+
+
+def _expiry(now: datetime, expires_at: datetime | None, *, until_settled: bool) -> datetime:
+    if until_settled:
+        return now + UNTIL_CLOSED
+    return expires_at or now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS)
 
 
 def _check_expiry(expires_at: datetime | None) -> None:

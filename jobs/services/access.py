@@ -1,0 +1,40 @@
+"""Who may see a job and who may work on it: one rule for pages, the API and the admin.
+
+A job is its client's and its team's: the client, and staff who may deliver jobs. Anyone else
+is told it does not exist (a 404), so job numbers reveal nothing.
+"""
+
+from jobs.errors import JobNotFound, NotAllowed
+from jobs.models import Job
+
+DELIVER_PERMISSION = "jobs.deliver"
+
+
+def may_deliver(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff) and (
+        user.has_perm(DELIVER_PERMISSION)
+    )
+
+
+def may_see(job: Job, user) -> bool:
+    return job.client_id == user.pk or may_deliver(user)
+
+
+def require_can_see(job: Job, user) -> None:
+    if not may_see(job, user):
+        raise JobNotFound(f"No job #{job.pk}.")
+
+
+def require_can_work_on(job: Job, user) -> None:
+    require_can_see(job, user)
+
+
+def require_deliverer(user) -> None:
+    if not may_deliver(user):
+        raise NotAllowed("Only staff who may deliver jobs can do this.")
+
+
+def require_client(job: Job, user) -> None:
+    require_can_see(job, user)
+    if job.client_id != user.pk:
+        raise NotAllowed("Only the job's client can do this.")
