@@ -17,15 +17,6 @@ from tests.pages import text
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def files_in_memory(settings):
-    """The jobs demo uploads a few files: kept in memory, not written beside the code."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-    }
-
-
 def snapshot():
     users = User.objects.values_list("email", "password", "name", "is_staff", "is_superuser")
     addresses = EmailAddress.objects.values_list("email", "verified", "primary", "user__email")

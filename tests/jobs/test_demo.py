@@ -12,14 +12,6 @@ from jobs.services import may_deliver
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def files_in_memory(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-    }
-
-
 def jobs_snapshot():
     return (
         sorted(Job.objects.values_list("client__email", "title", "status")),
