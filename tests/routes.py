@@ -165,6 +165,8 @@ class World:
             "url": "no-such-page/",
             "path": "no-such-endpoint",
         }
+        if name == "name" and route.name == "admin:jobs_milestone_override":
+            return "force_accept"  # admin/jobs/milestone/override/<name>/
         if name == "transaction_id" and route.name == "disputes:open":
             return str(self.undisputed.pk)
         if name == "object_id" and route.admin_model:

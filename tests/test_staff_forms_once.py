@@ -21,10 +21,13 @@ from credits.services import staff as staff_powers
 from disputes import services as disputes
 from disputes.admin import STEPS
 from disputes.models import DisputeMessage
+from jobs.admin import OVERRIDES
+from jobs.models import Activity
 from tests.billing.conftest import fake_stripe, make_pack, pending_purchase, stripe_keys  # noqa: F401 (fixtures)
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
+from tests.jobs.test_admin import delivered_job
 from tests.pages import drawn_form, page, text
 from tests.routes import routes
 
@@ -80,6 +83,15 @@ def _dispute_step(step: str, data: dict):
     return make
 
 
+def _override(name: str):
+    def make(fake) -> Form:
+        milestone = delivered_job().milestones.get(position=1)
+        url = reverse("admin:jobs_milestone_override", args=[name]) + f"?ids={milestone.pk}"
+        return Form(url, {"reason": "The client asked us by phone."})
+
+    return make
+
+
 def _refund(fake) -> Form:
     purchase = pending_purchase(UserFactory(), make_pack())
     Purchase.objects.filter(pk=purchase.pk).update(status="paid", stripe_payment_intent_id="pi_1")
@@ -104,6 +116,7 @@ FORMS = {
     "dispute ask": _dispute_step("ask", {"question": "Which file?"}),
     "dispute note": _dispute_step("note", {"body": "Looked at it.", "internal": "on"}),
     "purchase refund": _refund,
+    **{f"milestone {name}": _override(name) for name in OVERRIDES},
 }
 
 
@@ -115,6 +128,7 @@ def effects(fake) -> tuple[int, ...]:
         WalletStatusChange.objects.count(),
         StaffAction.objects.count(),
         DisputeMessage.objects.count(),
+        Activity.objects.count(),
         len(fake.posted("/v1/refunds")),
     )
 
@@ -132,14 +146,14 @@ def staff_client(client):
 
 def test_the_walk_covers_every_staff_form():
     staff_views = {"credits_wallet_operation", "credits_approvalrequest_decide"}
-    staff_views |= {"billing_purchase_refund", "disputes_dispute_step"}
+    staff_views |= {"billing_purchase_refund", "disputes_dispute_step", "jobs_milestone_override"}
     standard = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
     ours = {
         route.name.removeprefix("admin:")
         for route in routes()
         if route.name.startswith("admin:")
         and route.admin_model
-        and route.admin_model[0] in {"accounts", "credits", "billing", "disputes"}
+        and route.admin_model[0] in {"accounts", "credits", "billing", "disputes", "jobs"}
         and not route.name.endswith(standard)
     }
     assert ours - {"accounts_user_password_change"} == staff_views
@@ -148,6 +162,7 @@ def test_the_walk_covers_every_staff_form():
         *(f"approval {decision}" for decision in DECISIONS),
         *(f"dispute {step}" for step in STEPS),
         "purchase refund",
+        *(f"milestone {name}" for name in OVERRIDES),
     }
     assert set(FORMS) == walked
 

@@ -105,10 +105,13 @@ def _act(milestone_id: int, report: ClockReport, now: datetime, *, expected) -> 
 
 
 def _remind(now: datetime, report: ClockReport) -> None:
-    for hours, column in REMINDERS:
+    # Each reminder is due until the next one is: a first run with 20 hours left sends "24 hours
+    # left" alone, not a "72 hours left" that is no longer true beside it.
+    next_hours = [hours for hours, _ in REMINDERS[1:]] + [0]
+    for (hours, column), until in zip(REMINDERS, next_hours, strict=True):
         due = Delivery.objects.filter(
             milestone__status=Status.SUBMITTED,
-            milestone__review_ends_at__gt=now,
+            milestone__review_ends_at__gt=now + timedelta(hours=until),
             milestone__review_ends_at__lte=now + timedelta(hours=hours),
             **{f"{column}__isnull": True},
         ).select_related("milestone__job__client")
