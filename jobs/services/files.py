@@ -190,10 +190,21 @@ def delete_file(*, file: File, by) -> None:
                 f"{file.name!r} is part of delivery {delivery.number} of "
                 f"{delivery.milestone.title!r}: it stays as it was delivered."
             )
-        storage, stored = file.content.storage, file.content.name
+        remove_bytes_after_commit([file])
         file.delete()
         record(job, Verb.FILE_REMOVED, actor=by, file=file.name)
-        transaction.on_commit(lambda: storage.delete(stored))
+
+
+def remove_bytes_after_commit(files) -> None:
+    """Remove these files' stored bytes once the transaction deleting their rows commits (a
+    rollback keeps both); call it before the rows go."""
+    stored = [(file.content.storage, file.content.name) for file in files]
+
+    def remove() -> None:
+        for storage, name in stored:
+            storage.delete(name)
+
+    transaction.on_commit(remove)
 
 
 # --- names and content ---------------------------------------------------------------------------

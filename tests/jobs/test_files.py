@@ -215,6 +215,22 @@ def test_deleting_a_file_removes_its_bytes_and_logs_it(
     assert Activity.objects.filter(job=job, verb=Activity.Verb.FILE_REMOVED).count() == 1
 
 
+def test_deleting_a_draft_takes_its_folders_files_and_bytes(
+    client_user, django_capture_on_commit_callbacks
+):
+    job = draft_job(client_user)
+    top = jobs.create_folder(job=job, by=client_user, name="Top")
+    inner = jobs.create_folder(job=job, by=client_user, name="Inner", parent=top)
+    file = upload(job, client_user, folder=inner)
+    storage, stored = file.content.storage, file.content.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.delete_draft(job=job, by=client_user)
+
+    assert (Folder.objects.count(), File.objects.count()) == (0, 0)
+    assert not storage.exists(stored)
+
+
 def test_a_delivered_file_cannot_be_deleted(client_user, deliverer):
     job = open_job(client_user, 600)
     file = upload(job, deliverer, "final.png")
