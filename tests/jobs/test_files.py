@@ -173,6 +173,18 @@ def test_a_file_goes_into_a_folder_of_the_same_job_only(client_user):
     assert not File.objects.exists()
 
 
+def test_another_storage_backend_is_a_setting_away(client_user, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+
+    file = upload(draft_job(client_user), client_user)
+
+    assert type(file.content.storage._wrapped).__name__ == "InMemoryStorage"
+    assert stored_bytes(File.objects.get()) == PNG
+
+
 def test_a_refused_record_leaves_no_bytes_behind(client_user, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     job = draft_job(client_user)
