@@ -258,3 +258,44 @@ def secret_key_setting(name: str, *, required: bool) -> str:
             "python -c 'import secrets; print(secrets.token_urlsafe(50))')"
         )
     return raw
+
+
+def pattern_setting(name: str, pattern: str, what: str, *, secret: bool = False) -> str:
+    """A word of a known form (a bucket name, a region, a key), or empty; a secret's value is
+    never quoted back."""
+    raw = _raw(name)
+    if raw and not re.fullmatch(pattern, raw):
+        shown = "the value is not shown" if secret else f"got {_shown(raw)}"
+        raise ImproperlyConfigured(f"{name} must be {what} ({shown})")
+    return raw
+
+
+def origin_setting(name: str) -> str:
+    """One origin (http:// or https:// and a host, perhaps a port), or empty."""
+    raw = _raw(name).rstrip("/")
+    if raw and not _is_origin(raw, path_allowed=False):
+        raise ImproperlyConfigured(
+            f"{name} must be an address, http:// or https:// and a host, e.g. "
+            f"https://s3.example.com (got {_shown(raw)})"
+        )
+    return raw
+
+
+def check_file_storage(storage: str, bucket: str, access_key, secret_key) -> None:
+    """FILE_STORAGE=s3 needs a bucket, django-storages with boto3, and both keys or neither."""
+    if storage != "S3":
+        return
+    if not bucket:
+        raise ImproperlyConfigured(
+            "AWS_STORAGE_BUCKET_NAME is not set; it is required when FILE_STORAGE is s3"
+        )
+    if any(importlib.util.find_spec(package) is None for package in ("storages", "boto3")):
+        raise ImproperlyConfigured(
+            "FILE_STORAGE is s3 but django-storages[s3] is not installed "
+            "(pip install -r requirements.txt)"
+        )
+    if bool(access_key) != bool(secret_key):
+        raise ImproperlyConfigured(
+            "AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET_ACCESS_KEY go together: set both, or "
+            "neither to use boto3's own credentials"
+        )

@@ -12,6 +12,7 @@ from csp.constants import NONE, SELF
 from config import startup
 from config.environment import (
     bool_setting,
+    check_file_storage,
     choice_setting,
     count_setting,
     dotted_path_setting,
@@ -19,8 +20,10 @@ from config.environment import (
     env,
     env_file_setting,
     hosts_setting,
+    origin_setting,
     origins_setting,
     path_setting,
+    pattern_setting,
     prefixed_setting,
     rate_setting,
     secret_key_setting,
@@ -307,12 +310,55 @@ USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["config.formats"]
 
+# --- Uploaded files (jobs' files) -----------------------------------------------------------------
+# Kept through STORAGES["default"]: the file system under MEDIA_ROOT, or an S3 bucket (any
+# S3-compatible service) through django-storages. There is no MEDIA_URL: files are never served
+# from a public address, only by the download views, to people who may see the job.
+MEDIA_ROOT = path_setting("MEDIA_ROOT", BASE_DIR / "media")
+FILE_STORAGE = choice_setting("FILE_STORAGE", "FILESYSTEM", ("FILESYSTEM", "S3"))
+# django-storages reads these settings by these names; empty keys: boto3's own credentials
+# (an instance role, ~/.aws), never keys in the repository.
+AWS_STORAGE_BUCKET_NAME = pattern_setting(
+    "AWS_STORAGE_BUCKET_NAME",
+    r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+    "an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, e.g. "
+    "creditdesk-files",
+)
+AWS_S3_REGION_NAME = (
+    pattern_setting(
+        "AWS_S3_REGION_NAME",
+        r"[a-z0-9]+(-[a-z0-9]+)*",
+        "a region name: lower-case words joined by hyphens, e.g. eu-west-1",
+    )
+    or None
+)
+AWS_S3_ENDPOINT_URL = origin_setting("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_ACCESS_KEY_ID = (
+    pattern_setting("AWS_S3_ACCESS_KEY_ID", r"\S{1,128}", "an access key id without spaces") or None
+)
+AWS_S3_SECRET_ACCESS_KEY = (
+    pattern_setting(
+        "AWS_S3_SECRET_ACCESS_KEY", r"\S{1,256}", "a secret access key without spaces", secret=True
+    )
+    or None
+)
+# A stored name is never reused (each upload has its own uuid) and the bucket stays private.
+AWS_S3_FILE_OVERWRITE = False
+AWS_DEFAULT_ACL = None
+check_file_storage(
+    FILE_STORAGE, AWS_STORAGE_BUCKET_NAME, AWS_S3_ACCESS_KEY_ID, AWS_S3_SECRET_ACCESS_KEY
+)
+FILE_STORAGE_BACKENDS = {
+    "FILESYSTEM": "django.core.files.storage.FileSystemStorage",
+    "S3": "storages.backends.s3.S3Storage",
+}
+
 # --- Static files (whitenoise) --------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = path_setting("STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": FILE_STORAGE_BACKENDS[FILE_STORAGE]},
     "staticfiles": {
         # Hashed, compressed names in production; plain files while developing, so no
         # collectstatic is needed before `runserver`.

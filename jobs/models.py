@@ -220,8 +220,10 @@ class Folder(models.Model):
     """A folder of a job's files; folders nest."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="folders")
+    # RESTRICT, not PROTECT: a folder with subfolders or files is never deleted alone
+    # (jobs.services.files deletes empty ones only), yet deleting its job takes them all.
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children"
     )
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
@@ -260,7 +262,7 @@ class File(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="files")
     folder = models.ForeignKey(
-        Folder, on_delete=models.PROTECT, null=True, blank=True, related_name="files"
+        Folder, on_delete=models.RESTRICT, null=True, blank=True, related_name="files"
     )
     delivery = models.ForeignKey(
         Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="files"

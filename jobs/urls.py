@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
 
 app_name = "jobs"
@@ -14,4 +14,5 @@ placeholder = TemplateView.as_view(
 urlpatterns = [
     path("", placeholder, name="list"),
     path("<int:pk>/", placeholder, name="detail"),
+    path("", include("jobs.file_urls")),
 ]

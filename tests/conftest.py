@@ -32,6 +32,17 @@ def _fast_and_isolated(settings):
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _temporary_media_root(settings, _media_root):
+    """Uploaded files go to a temporary folder, never the project's media/."""
+    settings.MEDIA_ROOT = str(_media_root)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     from django.db import connection
 

@@ -124,6 +124,19 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
+        # A draft job of the user's, with a folder and a file in it (the Files tab's pages).
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from jobs import services as jobs
+
+        self.job = jobs.create_draft(client=user, title="A logo")
+        self.folder = jobs.create_folder(job=self.job, by=user, name="Assets")
+        self.file = jobs.upload(
+            job=self.job,
+            by=user,
+            upload=SimpleUploadedFile("brief.txt", b"A round logo."),
+            folder=self.folder,
+        )
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -153,6 +166,10 @@ class World:
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
             "token_id": self.api_token.token.pk,
+            "pk": self.job.pk,  # jobs/<int:pk>/
+            "job_pk": self.job.pk,
+            "folder_pk": self.folder.pk,
+            "file_pk": self.file.pk,
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/
             "step": "resolve",  # admin/disputes/dispute/<id>/step/<step>/

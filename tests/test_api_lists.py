@@ -4,10 +4,12 @@ list item's `id` is the one its detail address takes."""
 
 import pytest
 import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from credits import selectors, services
 from disputes import services as disputes
+from jobs import services as jobs
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
@@ -39,7 +41,7 @@ def document(client) -> dict:
 
 @pytest.fixture
 def world():
-    """A user with grants, movements and a dispute; a staff member; an approval request."""
+    """A user with grants, movements, a dispute and a job with a file; a staff member."""
     user = UserFactory()
     fund(user.wallet, 500)
     fund(user.wallet, 30, days=3, source="promotion")
@@ -47,7 +49,9 @@ def world():
     disputes.open_dispute(
         user=user, txn=spent, reason="not_delivered", description="Nothing came.", amount=5
     )
-    return {"user": Api(user), "staff": Api(StaffFactory(is_superuser=True))}
+    job = jobs.create_draft(client=user, title="A logo")
+    jobs.upload(job=job, by=user, upload=SimpleUploadedFile("brief.txt", b"A round logo."))
+    return {"user": Api(user), "staff": Api(StaffFactory(is_superuser=True)), "job": job}
 
 
 def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
@@ -57,6 +61,7 @@ def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
         "/api/v1/transactions",
         "/api/v1/grants",
         "/api/v1/disputes",
+        "/api/v1/jobs/{job_pk}/files",
         "/api/v1/admin/wallets",
         "/api/v1/admin/approvals",
         "/api/v1/admin/disputes",
@@ -72,7 +77,7 @@ def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
 
 def test_every_list_answers_the_envelope_and_its_next_page(document, world):
     for path, _, _ in list_operations(document):
-        concrete = path.removeprefix("/api/v1/")
+        concrete = path.removeprefix("/api/v1/").replace("{job_pk}", str(world["job"].pk))
         api = world["staff"] if concrete.startswith("admin/") else world["user"]
 
         first = api.get(f"{concrete}?page_size=1")

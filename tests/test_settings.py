@@ -76,15 +76,15 @@ def test_env_example_lists_exactly_the_variables_the_settings_read():
     settings_source = (PROJECT_DIR / "config" / "settings.py").read_text()
     example = (PROJECT_DIR / ".env.example").read_text()
 
-    read = set(re.findall(r'(?:env\.\w+|\w+_setting)\(\s*"([A-Z_]+)"', settings_source))
-    listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
+    read = set(re.findall(r'(?:env\.\w+|\w+_setting)\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
 
     assert read == listed
 
 
 def test_env_example_as_it_is_plus_production_values_passes_the_deployment_checklist():
     example = (PROJECT_DIR / ".env.example").read_text()
-    variables = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, flags=re.MULTILINE))
+    variables = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", example, flags=re.MULTILINE))
 
     result = manage("check", "--deploy", "--fail-level", "WARNING", **{**variables, **PRODUCTION})
 
@@ -149,6 +149,32 @@ def test_the_trusted_proxy_count_sets_allauths_and_drfs():
 
     assert shown_setting(expression, DEBUG="true") == "(0, 0)"
     assert shown_setting(expression, DEBUG="true", TRUSTED_PROXY_COUNT="2") == "(2, 2)"
+
+
+def test_files_are_kept_on_the_file_system_by_default_and_in_s3_by_setting_only():
+    storage = "settings.STORAGES['default']['BACKEND']"
+    bucket = {"FILE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "creditdesk-files"}
+
+    assert shown_setting(storage, DEBUG="true") == "django.core.files.storage.FileSystemStorage"
+    assert shown_setting(storage, DEBUG="true", **bucket) == "storages.backends.s3.S3Storage"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"FILE_STORAGE": "s3"}, "AWS_STORAGE_BUCKET_NAME is not set; it is required when"),
+        (
+            {"FILE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b-1", "AWS_S3_ACCESS_KEY_ID": "A"},
+            "AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET_ACCESS_KEY go together",
+        ),
+    ],
+)
+def test_s3_storage_without_what_it_needs_refuses_to_start_with_one_line(variables, message):
+    result = manage("check", DEBUG="true", **variables)
+
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"CreditDesk cannot start: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_process_local_cache_with_debug_off_is_warned_about_by_check_and_the_wsgi_server(
@@ -229,6 +255,13 @@ ROWS = {
     "JOBS_MAX_REVISIONS": ("0", "three", "must be a whole number of at least 0"),
     "JOBS_DELIVERY_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
     "JOBS_MAX_UPLOAD_MB": ("5", "25MB", "must be a whole number of at least 1"),
+    "MEDIA_ROOT": ("/srv/media", "media", "must be the absolute path of a folder"),
+    "FILE_STORAGE": ("filesystem", "ftp", "must be one of FILESYSTEM, S3"),
+    "AWS_STORAGE_BUCKET_NAME": ("creditdesk-files", "My_Bucket", "must be an S3 bucket name"),
+    "AWS_S3_REGION_NAME": ("eu-west-1", "EU West 1", "must be a region name"),
+    "AWS_S3_ENDPOINT_URL": ("http://127.0.0.1:9000", "s3.example.com", "must be an address"),
+    "AWS_S3_ACCESS_KEY_ID": ("AKIAEXAMPLE", "two words", "must be an access key id"),
+    "AWS_S3_SECRET_ACCESS_KEY": ("s3cr3t/Key+x", "two words", "must be a secret access key"),
     "STRIPE_LIVE_MODE": ("true", "live", "must be true or false"),
     "STRIPE_SECRET_KEY": ("sk_test_abc", "pk_test_abc", "must be empty or a secret key"),
     "STRIPE_PUBLISHABLE_KEY": ("pk_test_abc", "sk_test_abc", "must be empty or a publishable key"),
@@ -246,7 +279,7 @@ ROWS = {
 
 def example_variables() -> list[str]:
     example = (PROJECT_DIR / ".env.example").read_text()
-    return re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE)
+    return re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE)
 
 
 def test_every_variable_of_env_example_has_a_row():

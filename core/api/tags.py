@@ -10,6 +10,7 @@ class Tag:
     TRANSACTIONS = "Transactions"
     HOLDS = "Holds"
     TRANSFERS = "Transfers"
+    JOBS = "Jobs"
     DISPUTES = "Disputes"
     ACCOUNT = "Account"
     STAFF = "Staff"
@@ -21,6 +22,7 @@ TAGS = [
     {"name": Tag.TRANSACTIONS, "description": "The wallet's history, and spends."},
     {"name": Tag.HOLDS, "description": "Reserve credits, then capture or release them."},
     {"name": Tag.TRANSFERS, "description": "Paid credits to another user."},
+    {"name": Tag.JOBS, "description": "Work commissioned and paid for in credits: its files."},
     {"name": Tag.DISPUTES, "description": "Disputes on the caller's own transactions."},
     {"name": Tag.ACCOUNT, "description": "Who the credentials belong to; where the docs are."},
     {

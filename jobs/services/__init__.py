@@ -20,6 +20,15 @@ from jobs.services.drafts import (
     submit,
     update_draft,
 )
+from jobs.services.files import (
+    create_folder,
+    delete_file,
+    delete_folder,
+    move_file,
+    move_folder,
+    rename_folder,
+    upload,
+)
 from jobs.services.work import (
     accept,
     accept_in_part,
@@ -46,7 +55,10 @@ __all__ = [
     "cancel_job",
     "cancel_milestone",
     "create_draft",
+    "create_folder",
     "delete_draft",
+    "delete_file",
+    "delete_folder",
     "deliver",
     "delivery_deadline",
     "force_accept",
@@ -54,11 +66,15 @@ __all__ = [
     "mark_disputed",
     "may_deliver",
     "may_see",
+    "move_file",
+    "move_folder",
     "plan_milestones",
+    "rename_folder",
     "request_changes",
     "require_can_see",
     "run_clock",
     "settle_dispute",
     "submit",
     "update_draft",
+    "upload",
 ]

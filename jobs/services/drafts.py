@@ -16,6 +16,7 @@ from jobs.errors import JobError, NotAllowed, WrongStatus
 from jobs.models import Job, Link, Milestone
 from jobs.services.access import require_can_work_on
 from jobs.services.actor import JOBS
+from jobs.services.files import remove_bytes_after_commit
 from jobs.services.log import Verb, record
 from jobs.services.notify import tell_team
 
@@ -139,9 +140,10 @@ def submit(*, job: Job, by) -> Job:
 
 
 def delete_draft(*, job: Job, by) -> None:
-    """A draft reserves nothing: its client may throw it away."""
+    """A draft reserves nothing: its client may throw it away, with its folders and files."""
     with transaction.atomic():
         job = _locked_draft(job, by)
+        remove_bytes_after_commit(job.files.all())
         job.delete()
 
 
