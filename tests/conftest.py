@@ -20,10 +20,8 @@ def _fast_and_isolated(settings):
     # A cheap hasher keeps sign-up and sign-in tests fast; production keeps Django's default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests render pages without running collectstatic (test_static.py checks the real pipeline).
-    # Uploaded files (the jobs demo's, say) stay in memory, never written beside the code.
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     # Rate-limit counters live in the cache: no test inherits another's failed sign-ins.
