@@ -70,14 +70,16 @@ def routes() -> list[Route]:
 
 
 class World:
-    """One user's wallet with a spend, a hold, a dispute and a pending checkout: the objects the
-    addresses of `routes()` name, and the query strings that make a page do its real work (the
-    checkout a cancel link names, the wallets an admin operation is for)."""
+    """One user's wallet with a spend, a hold, a dispute, a delivered job milestone and a pending
+    checkout: the objects the addresses of `routes()` name, and the query strings that make a
+    page do its real work (the checkout a cancel link names, the wallets an admin operation is
+    for)."""
 
     def __init__(self, user):
         from billing.models import CreditPackage, Promotion, Purchase
         from credits import services
         from disputes import services as disputes
+        from jobs import services as jobs
         from tests.credits.conftest import ACTOR, fund, key
 
         self.user = user
@@ -124,6 +126,12 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
+        from tests.jobs.conftest import delivered, draft_job
+
+        # A job whose one milestone is delivered and in review (it may be disputed).
+        job = draft_job(user, 100)
+        jobs.submit(job=job, by=user)
+        self.milestone = delivered(job, StaffFactory())
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -149,6 +157,9 @@ class World:
             "transaction_id": self.spend.pk,
             "dispute_id": self.dispute.pk,
             "hold_id": self.hold.pk,
+            "job_id": self.milestone.job_id,
+            "pk": self.milestone.job_id,  # jobs/<int:pk>/ (the jobs app's pages)
+            "milestone_id": self.milestone.pk,
             "wallet_id": self.user.wallet.pk,
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
