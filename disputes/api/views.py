@@ -174,7 +174,9 @@ class StaffDisputeListView(generics.ListAPIView):
     serializer_class = StaffDisputeSerializer
     filterset_class = StaffDisputeFilter
     cursor_ordering = ("id",)  # a queue: the oldest first
-    queryset = Dispute.objects.select_related("user", "assignee")
+    queryset = Dispute.objects.select_related(
+        "user", "assignee", "refund", "milestone__job", "milestone__hold"
+    )
 
     @extend_schema(summary="The dispute queue (staff)", tags=STAFF_TAG)
     def get(self, request, *args, **kwargs):

@@ -512,3 +512,41 @@ def test_the_api_answers_409_for_a_milestone_not_in_review(client_user, in_revie
     assert (response.status_code, funded.status_code) == (409, 409)
     assert response.json()["errors"][0]["code"] == "wrong_status"
     assert Dispute.objects.count() == 1
+
+
+# --- the job page's offer (a template tag: jobs never imports disputes) ----------------------
+
+
+def offer(milestone: Milestone, user) -> str:
+    from django.template import Context, Template
+
+    template = Template("{% load disputes %}{% milestone_dispute_action milestone user %}")
+    return template.render(Context({"milestone": reread(milestone), "user": user}))
+
+
+def test_the_job_page_offers_the_client_a_dispute_then_links_to_it(client_user, in_review, staff):
+    form_url = reverse("disputes:open-milestone", args=[in_review.pk])
+    assert form_url in offer(in_review, client_user)
+    assert offer(in_review, staff).strip() == ""
+    assert offer(milestones(in_review.job)[1], client_user).strip() == ""
+
+    dispute = dispute_milestone(client_user, in_review)
+    shown = offer(in_review, client_user)
+
+    assert form_url not in shown
+    assert reverse("disputes:detail", args=[dispute.pk]) in shown
+
+
+def test_staff_decide_a_milestone_dispute_through_the_staff_api(client_user, in_review, staff):
+    dispute = dispute_milestone(client_user, in_review, amount=300)
+    desk = Api(staff)
+
+    queue = desk.get("admin/disputes").json()["results"]
+    resolved = desk.post(
+        f"admin/disputes/{dispute.pk}/resolve", {"amount": 300}, idempotency_key=None
+    )
+
+    assert [(row["job"], row["milestone"]) for row in queue] == [(in_review.job_id, in_review.pk)]
+    assert resolved.status_code == 200
+    assert (resolved.json()["status"], resolved.json()["refunded"]) == ("resolved", 300)
+    assert state(client_user.wallet) == (700, 400, 300)
