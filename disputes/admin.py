@@ -1,5 +1,6 @@
 """Staff's dispute queue: filters, time waiting, metrics, and every step through a form that
-calls the dispute services (which post refunds through the ledger)."""
+calls the dispute services (which post refunds through the ledger, and settle a disputed
+milestone through the jobs services)."""
 
 from datetime import timedelta
 
@@ -98,11 +99,15 @@ def _run(step: str, dispute: Dispute, staff, data: dict) -> str:
         services.assign(dispute=dispute, assignee=data["assignee"], by=staff)
         return f"Assigned to {data['assignee'].email}."
     if step == "resolve":
+        settles_milestone = dispute.transaction_id is None
         services.resolve(dispute=dispute, staff=staff, amount=data["amount"], note=data["note"])
+        if settles_milestone:
+            return f"Gave {data['amount']} credits back, paid the rest; the dispute is resolved."
         return f"Refunded {data['amount']} credits; the dispute is resolved."
     if step == "reject":
+        settles_milestone = dispute.transaction_id is None
         services.reject(dispute=dispute, staff=staff, reason=data["reason"])
-        return "The dispute is rejected."
+        return "The dispute is rejected" + (", the milestone paid." if settles_milestone else ".")
     if step == "ask":
         services.request_information(dispute=dispute, staff=staff, question=data["question"])
         return "Question sent; the dispute waits for the user."
@@ -125,11 +130,11 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "user", "reason", "amount", "status", "level"]
+    list_display = ["id", "created_at", "user", "subject", "reason", "amount", "status", "level"]
     list_display += ["assignee", "waiting"]
     list_filter = ["status", "level", "reason", AgeFilter, ("assignee", AssigneeFilter)]
     search_fields = ["=id", "user__email", "description"]
-    list_select_related = ["user", "assignee"]
+    list_select_related = ["user", "assignee", "transaction", "milestone__job"]
     ordering = ["created_at"]
     actions = ["assign_to_me"]
     inlines = [MessageInline]
@@ -137,6 +142,7 @@ class DisputeAdmin(admin.ModelAdmin):
     readonly_fields = [
         "user",
         "transaction_link",
+        "milestone_link",
         "reason",
         "description",
         "amount",
@@ -168,9 +174,32 @@ class DisputeAdmin(admin.ModelAdmin):
             return "—"
         return waited(timezone.now() - dispute.created_at)
 
+    @admin.display(description="About")
+    def subject(self, dispute: Dispute) -> str:
+        if dispute.milestone_id:
+            return f"Job #{dispute.milestone.job_id}: {dispute.milestone.title}"
+        return f"{dispute.transaction.get_kind_display()} #{dispute.transaction_id}"
+
+    @admin.display(description="Milestone")
+    def milestone_link(self, dispute: Dispute) -> str:
+        milestone = dispute.milestone
+        if milestone is None:
+            return "—"
+        return format_html(
+            '<a href="{}">Job #{}: {}</a> · {}: {} credits ({})',
+            reverse("jobs:detail", args=[milestone.job_id]),
+            milestone.job_id,
+            milestone.job.title,
+            milestone.title,
+            milestone.amount,
+            milestone.get_status_display().lower(),
+        )
+
     @admin.display(description="Transaction")
     def transaction_link(self, dispute: Dispute) -> str:
         txn = dispute.transaction
+        if txn is None:
+            return "— (the milestone is not paid yet)"
         url = reverse("admin:credits_credittransaction_change", args=[txn.pk])
         return format_html(
             '<a href="{}">{} #{}</a>: {} credits, {}',

@@ -3,6 +3,7 @@ from django import forms
 from core.fields import DigitsField
 from credits.services.rules import MAX_AMOUNT
 from disputes.models import Dispute
+from disputes.services import MILESTONE_REASONS
 
 
 class OpenDisputeForm(forms.Form):
@@ -26,6 +27,24 @@ class OpenDisputeForm(forms.Form):
         if amount > self.most:
             raise forms.ValidationError(f"You can ask back at most {self.most} credits.")
         return amount
+
+
+class MilestoneDisputeForm(OpenDisputeForm):
+    """Opening a dispute on a delivered milestone: its reasons are the work's, and the credits
+    asked back are at most the milestone's."""
+
+    def __init__(self, *args, most: int, **kwargs):
+        super().__init__(*args, most=most, **kwargs)
+        self.fields["reason"].choices = [
+            ("", "Choose a reason"),
+            *((reason.value, reason.label) for reason in MILESTONE_REASONS),
+        ]
+        self.fields["description"].label = "What is wrong with the delivery?"
+        self.fields[
+            "amount"
+        ].help_text = (
+            f"At most {most:,}, the milestone's amount. What staff do not give back is paid."
+        )
 
 
 class MessageForm(forms.Form):

@@ -1,4 +1,5 @@
-"""Disputes on transactions: the workflow's state and its thread of messages."""
+"""Disputes on transactions and on jobs' delivered milestones: the workflow's state and its
+thread of messages."""
 
 from django.conf import settings
 from django.db import models
@@ -8,7 +9,13 @@ from django.utils import timezone
 
 class Dispute(models.Model):
     """A user's challenge of one of their own transactions (a spend, capture, adjustment or
-    expiry), until staff resolve it with a refund or reject it."""
+    expiry), or of a delivered milestone of their own job instead of accepting it, until staff
+    resolve it (a refund; for a milestone, credits given back instead of paid) or reject it.
+
+    A milestone dispute names no transaction until its rejection pays the milestone: the
+    capture then becomes its `transaction`, so an escalation is an ordinary transaction dispute
+    (disputes.services says how each step maps onto the milestone's outcomes).
+    """
 
     class Reason(models.TextChoices):
         NOT_RECOGNISED = "not_recognised", "I do not recognise this charge"
@@ -34,7 +41,18 @@ class Dispute(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes"
     )
     transaction = models.ForeignKey(
-        "credits.CreditTransaction", on_delete=models.PROTECT, related_name="disputes"
+        "credits.CreditTransaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes",
+    )
+    milestone = models.ForeignKey(
+        "jobs.Milestone",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disputes",
     )
     reason = models.CharField(max_length=20, choices=Reason.choices)
     description = models.TextField()
@@ -70,6 +88,20 @@ class Dispute(models.Model):
                 name="disputes_one_active_per_transaction",
                 violation_error_message="This transaction already has an open dispute.",
             ),
+            models.UniqueConstraint(
+                fields=["milestone"],
+                condition=Q(status__in=["open", "under_review", "awaiting_user"]),
+                name="disputes_one_active_per_milestone",
+                violation_error_message="This milestone already has an open dispute.",
+            ),
+            # One subject: a transaction, or a milestone. A milestone dispute takes on its
+            # capture only once rejected (the milestone paid), never while its first review runs.
+            models.CheckConstraint(
+                condition=Q(transaction__isnull=False, milestone__isnull=True)
+                | Q(transaction__isnull=True, milestone__isnull=False)
+                | (Q(milestone__isnull=False) & (Q(status="rejected") | Q(level=2))),
+                name="disputes_one_subject",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="disputes_amount_positive"),
             models.CheckConstraint(condition=Q(level__in=[1, 2]), name="disputes_level_1_or_2"),
         ]
@@ -79,6 +111,8 @@ class Dispute(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.milestone_id:
+            return f"Dispute #{self.pk} on milestone #{self.milestone_id}"
         return f"Dispute #{self.pk} on transaction #{self.transaction_id}"
 
     @property
@@ -87,7 +121,14 @@ class Dispute(models.Model):
 
     @property
     def refunded_amount(self) -> int:
-        return self.refund.amount if self.refund_id else 0
+        """Credits the dispute won back: its refund; for a milestone it settled, what the
+        milestone's hold gave back instead of paying (read from the ledger's hold)."""
+        if self.refund_id:
+            return self.refund.amount
+        if self.status == self.Status.RESOLVED and self.milestone_id and not self.transaction_id:
+            hold = self.milestone.hold
+            return hold.amount - hold.captured_amount
+        return 0
 
 
 class DisputeMessage(models.Model):

@@ -1,4 +1,4 @@
-"""Reads of disputes: a user's own, the staff queue's metrics."""
+"""Reads of disputes: a user's own, a milestone they may dispute, the staff queue's metrics."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,12 +11,16 @@ from django.utils import timezone
 from credits.models import CreditTransaction
 from disputes.models import Dispute
 from disputes.services import DISPUTABLE_KINDS
+from jobs import services as jobs
+from jobs.models import Milestone
 
 METRICS_DAYS = 30
 
 
 def disputes_of(user):
-    return Dispute.objects.filter(user=user).select_related("transaction")
+    return Dispute.objects.filter(user=user).select_related(
+        "transaction", "milestone__job", "milestone__hold", "refund"
+    )
 
 
 def has_something_to_dispute(user) -> bool:
@@ -32,6 +36,18 @@ def has_something_to_dispute(user) -> bool:
 def dispute_of(user, dispute_id: int) -> Dispute | None:
     """The user's own dispute; another user's answers None (the caller says 404)."""
     return disputes_of(user).filter(pk=dispute_id).first()
+
+
+def milestone_for(user, milestone_id: int, *, job_id: int | None = None) -> Milestone | None:
+    """A milestone of a job the user may see (of `job_id`, if given); else None (the caller
+    says 404, as for another user's job)."""
+    milestones = Milestone.objects.select_related("job", "hold")
+    if job_id is not None:
+        milestones = milestones.filter(job_id=job_id)
+    milestone = milestones.filter(pk=milestone_id).first()
+    if milestone is None or not jobs.may_see(milestone.job, user):
+        return None
+    return milestone
 
 
 def thread(dispute: Dispute, *, include_internal: bool):

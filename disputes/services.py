@@ -1,6 +1,18 @@
 """The dispute workflow: open → under review (→ waiting for the user) → resolved or rejected;
 a rejection may be escalated once, to level 2. Refunds go through `credits.refund`.
 
+A dispute is about a transaction of the user's, or about a delivered milestone of their job
+that they dispute instead of accepting (`open_milestone_dispute`: the milestone's hold stays
+reserved and its review clock stops). The same queue, steps and levels decide both; for a
+milestone whose hold is still reserved, the steps map onto the job's outcomes, settled once
+through `jobs.services.settle_dispute`:
+
+- resolve with X credits back (1 ≤ X ≤ what was asked): the milestone's amount - X is paid
+  and X goes back to the client (capture part); X = the whole amount pays nothing (release);
+- reject: the whole milestone is paid (capture all: the client's claim is turned down), and
+  that capture becomes the dispute's `transaction`, so an escalation (level 2) is an ordinary
+  transaction dispute, resolved with a refund through `credits.refund` or rejected again.
+
 Every change e-mails the people concerned once the database transaction commits.
 """
 
@@ -20,10 +32,16 @@ from credits.models import CreditTransaction, StaffAction
 from credits.services import Reference
 from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
+from jobs import services as jobs
+from jobs.errors import JobError
+from jobs.models import Milestone
 
 Kind = CreditTransaction.Kind
 DISPUTABLE_KINDS = (Kind.SPEND, Kind.CAPTURE, Kind.ADJUSTMENT, Kind.EXPIRY)
 Status = Dispute.Status
+Reason = Dispute.Reason
+# What a client may say of a delivered milestone (not "charged twice" or "expired unfairly").
+MILESTONE_REASONS = (Reason.NOT_DELIVERED, Reason.POOR_QUALITY, Reason.WRONG_AMOUNT, Reason.OTHER)
 
 
 def disputable_amount(txn: CreditTransaction) -> int:
@@ -75,6 +93,81 @@ def open_dispute(*, user, txn: CreditTransaction, reason: str, description: str,
         raise DisputeError("This transaction already has an open dispute.") from error
     _tell_user(dispute, "We received your dispute", "We will look at it and reply here.")
     return dispute
+
+
+def why_milestone_not_disputable(*, user, milestone: Milestone) -> str | None:
+    """None if the user may dispute the milestone now; otherwise the reason, in words (the
+    caller has checked that the user may see the job)."""
+    if milestone.job.client_id != user.pk:
+        return "Only the job's client can dispute its milestones."
+    if milestone.disputes.filter(status__in=Dispute.ACTIVE).exists():
+        return "This milestone already has an open dispute."
+    if milestone.status != Milestone.Status.SUBMITTED:
+        return (
+            f"Milestone {milestone.title!r} is {milestone.get_status_display().lower()}: only a "
+            "delivered milestone in review can be disputed."
+        )
+    return None
+
+
+@transaction.atomic
+def open_milestone_dispute(
+    *, user, milestone: Milestone, reason: str, description: str, amount: int
+) -> Dispute:
+    """The client disputes a delivered milestone instead of accepting it, asking `amount` of its
+    credits back. Nothing is paid, and the clock never accepts it, until staff decide.
+
+    Another user's job is a 404 (jobs.errors.JobNotFound) before any input is looked at;
+    `jobs.services.mark_disputed` refuses a milestone not in review and anyone but the client.
+    """
+    jobs.require_can_see(milestone.job, user)
+    if reason not in MILESTONE_REASONS:
+        raise DisputeError("Choose a reason from the list.", field="reason")
+    description = description.strip() if isinstance(description, str) else ""
+    if not description:
+        raise DisputeError("Describe what went wrong.", field="description")
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or not 1 <= amount <= milestone.amount
+    ):
+        raise DisputeError(
+            f"The amount must be between 1 and {milestone.amount:,} credits.", field="amount"
+        )
+    milestone = jobs.mark_disputed(milestone=milestone, by=user, reason=description)
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(
+                user=user,
+                milestone=milestone,
+                reason=reason,
+                description=description,
+                amount=amount,
+            )
+    except IntegrityError as error:  # cannot happen while mark_disputed guards it; kept as a net
+        raise DisputeError("This milestone already has an open dispute.") from error
+    _tell_user(dispute, "We received your dispute", "We will look at it and reply here.")
+    return dispute
+
+
+def _milestone_waits(dispute: Dispute) -> bool:
+    """Whether the dispute is about a milestone whose hold is still reserved (so deciding it
+    settles the milestone), rather than about a transaction."""
+    return dispute.transaction_id is None
+
+
+def _settle_milestone(dispute: Dispute, staff, *, pay: int, note: str) -> Milestone:
+    """Pay `pay` of the disputed milestone (the rest goes back) through the jobs service, which
+    settles a hold once and refuses a milestone no longer disputed."""
+    try:
+        return jobs.settle_dispute(milestone=dispute.milestone, staff=staff, pay=pay, note=note)
+    except (JobError, CreditError) as error:
+        raise DisputeError(error.message) from error
+
+
+def _wallet(dispute: Dispute):
+    """The disputing user's wallet, where the staff audit trail files each step."""
+    return dispute.transaction.wallet if dispute.transaction_id else dispute.user.wallet
 
 
 def _tell_user(dispute: Dispute, subject: str, text: str) -> None:
@@ -129,7 +222,7 @@ def assign(*, dispute: Dispute, assignee, by) -> Dispute:
     credits.record_staff_action(
         staff_id=by.pk,
         kind=StaffAction.Kind.DISPUTE_ASSIGNED,
-        wallet=dispute.transaction.wallet,
+        wallet=_wallet(dispute),
         reason=f"Assigned to {assignee}",
         reference=dispute,
     )
@@ -186,7 +279,7 @@ def request_information(*, dispute: Dispute, staff, question: str) -> Dispute:
     credits.record_staff_action(
         staff_id=staff.pk,
         kind=StaffAction.Kind.INFORMATION_REQUESTED,
-        wallet=dispute.transaction.wallet,
+        wallet=_wallet(dispute),
         reason=question,
         reference=dispute,
     )
@@ -200,11 +293,14 @@ def request_information(*, dispute: Dispute, staff, question: str) -> Dispute:
 
 @transaction.atomic
 def resolve(*, dispute: Dispute, staff, amount: int, note: str = "") -> Dispute:
-    """Close the dispute with a refund of `amount` credits, posted through the ledger."""
+    """Close the dispute with a refund of `amount` credits, posted through the ledger; for a
+    milestone still reserved, `amount` goes back to the client and the rest is paid."""
     dispute = _locked(dispute)
     _require_staff(staff, dispute)
     if not dispute.is_active:
         raise DisputeError("This dispute is already closed.")
+    if _milestone_waits(dispute):
+        return _resolve_milestone(dispute, staff, amount=amount, note=note.strip())
     left = disputable_amount(dispute.transaction)
     if not isinstance(amount, int) or not 1 <= amount <= min(left, dispute.amount):
         raise DisputeError(f"The refund must be between 1 and {min(left, dispute.amount)} credits.")
@@ -226,13 +322,40 @@ def resolve(*, dispute: Dispute, staff, amount: int, note: str = "") -> Dispute:
     credits.record_staff_action(
         staff_id=staff.pk,
         kind=StaffAction.Kind.DISPUTE_REFUND,
-        wallet=dispute.transaction.wallet,
+        wallet=_wallet(dispute),
         amount=amount,
         reason=note.strip(),
         transaction=refund,
         reference=dispute,
     )
     _tell_user(dispute, "resolved", f"{amount} credits were refunded to your wallet.\n\n{note}")
+    return dispute
+
+
+def _resolve_milestone(dispute: Dispute, staff, *, amount: int, note: str) -> Dispute:
+    milestone = dispute.milestone
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= dispute.amount:
+        raise DisputeError(f"The credits given back must be between 1 and {dispute.amount:,}.")
+    pay = milestone.amount - amount
+    _settle_milestone(dispute, staff, pay=pay, note=note)
+    if note:
+        DisputeMessage.objects.create(dispute=dispute, author=staff, body=note)
+    _close(dispute, Status.RESOLVED, staff)
+    credits.record_staff_action(
+        staff_id=staff.pk,
+        kind=StaffAction.Kind.DISPUTE_REFUND,
+        wallet=_wallet(dispute),
+        amount=amount,
+        reason=note,
+        reference=dispute,
+    )
+    paid = f"; {pay:,} were paid for the work" if pay else "; nothing was paid for the work"
+    _tell_user(
+        dispute,
+        "resolved",
+        f"{amount:,} of the {milestone.amount:,} credits reserved for {milestone.title} are back "
+        f"in your wallet{paid}.\n\n{note}",
+    )
     return dispute
 
 
@@ -245,17 +368,26 @@ def reject(*, dispute: Dispute, staff, reason: str) -> Dispute:
     reason = (reason or "").strip()
     if not reason:
         raise DisputeError("Give the reason for rejecting the dispute.")
+    paid = ""
+    if _milestone_waits(dispute):
+        # Rejecting the claim pays the whole milestone; its capture is then what an escalation
+        # disputes, as any charge.
+        milestone = _settle_milestone(dispute, staff, pay=dispute.milestone.amount, note=reason)
+        dispute.transaction = CreditTransaction.objects.get(
+            hold_id=milestone.hold_id, kind=Kind.CAPTURE
+        )
+        paid = f" The {milestone.amount:,} credits of {milestone.title} were paid."
     dispute.rejection_reason = reason
     _close(dispute, Status.REJECTED, staff)
     credits.record_staff_action(
         staff_id=staff.pk,
         kind=StaffAction.Kind.DISPUTE_REJECTED,
-        wallet=dispute.transaction.wallet,
+        wallet=_wallet(dispute),
         reason=reason,
         reference=dispute,
     )
     escalation = " You may escalate it once from the dispute page." if dispute.level == 1 else ""
-    _tell_user(dispute, "rejected", f"{reason}{escalation}")
+    _tell_user(dispute, "rejected", f"{reason}{paid}{escalation}")
     return dispute
 
 

@@ -1,4 +1,5 @@
-"""The user's disputes: open one from a transaction, follow its thread, escalate a rejection."""
+"""The user's disputes: open one from a transaction or a delivered milestone, follow its thread,
+escalate a rejection."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,7 +10,8 @@ from core.pagination import paginate
 from credits import selectors as credit_selectors
 from disputes import selectors, services
 from disputes.errors import DisputeError
-from disputes.forms import EscalateForm, MessageForm, OpenDisputeForm
+from disputes.forms import EscalateForm, MessageForm, MilestoneDisputeForm, OpenDisputeForm
+from jobs.errors import JobError
 
 
 def dispute_list(request: HttpRequest) -> HttpResponse:
@@ -38,6 +40,31 @@ def open_dispute(request: HttpRequest, transaction_id: int) -> HttpResponse:
             messages.success(request, "Your dispute is open; staff will reply here.")
             return redirect("disputes:detail", dispute.pk)
     return render(request, "disputes/open.html", {"form": form, "txn": txn})
+
+
+def open_milestone_dispute(request: HttpRequest, milestone_id: int) -> HttpResponse:
+    milestone = selectors.milestone_for(request.user, milestone_id)
+    if milestone is None:
+        raise Http404("No such milestone in your jobs.")
+    refusal = services.why_milestone_not_disputable(user=request.user, milestone=milestone)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("jobs:detail", milestone.job_id)
+    form = MilestoneDisputeForm(
+        request.POST or None, most=milestone.amount, initial={"amount": milestone.amount}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            dispute = services.open_milestone_dispute(
+                user=request.user, milestone=milestone, **form.cleaned_data
+            )
+        except (DisputeError, JobError) as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Your dispute is open; nothing is paid until staff decide.")
+            return redirect("disputes:detail", dispute.pk)
+    context = {"form": form, "milestone": milestone, "job": milestone.job}
+    return render(request, "disputes/open_milestone.html", context)
 
 
 def _own(request: HttpRequest, dispute_id: int):

@@ -70,15 +70,18 @@ def routes() -> list[Route]:
 
 
 class World:
-    """One user's wallet with a spend, a hold, a dispute and a pending checkout: the objects the
-    addresses of `routes()` name, and the query strings that make a page do its real work (the
-    checkout a cancel link names, the wallets an admin operation is for)."""
+    """One user's wallet with a spend, a hold, a dispute, a delivered job milestone and a pending
+    checkout: the objects the addresses of `routes()` name, and the query strings that make a
+    page do its real work (the checkout a cancel link names, the wallets an admin operation is
+    for)."""
 
     def __init__(self, user):
         from billing.models import CreditPackage, Promotion, Purchase
         from credits import services
         from disputes import services as disputes
+        from jobs import services as jobs
         from tests.credits.conftest import ACTOR, fund, key
+        from tests.jobs.conftest import delivered, draft_job
 
         self.user = user
         wallet = user.wallet
@@ -127,8 +130,6 @@ class World:
         # A draft job of the user's, with a folder and a file in it (the Files tab's pages).
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        from jobs import services as jobs
-
         self.job = jobs.create_draft(client=user, title="A logo")
         self.folder = jobs.create_folder(job=self.job, by=user, name="Assets")
         self.file = jobs.upload(
@@ -137,6 +138,10 @@ class World:
             upload=SimpleUploadedFile("brief.txt", b"A round logo."),
             folder=self.folder,
         )
+        # A job whose one milestone is delivered and in review (it may be disputed).
+        job = draft_job(user, 100)
+        jobs.submit(job=job, by=user)
+        self.milestone = delivered(job, StaffFactory())
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -162,6 +167,8 @@ class World:
             "transaction_id": self.spend.pk,
             "dispute_id": self.dispute.pk,
             "hold_id": self.hold.pk,
+            "job_id": self.milestone.job_id,
+            "milestone_id": self.milestone.pk,
             "wallet_id": self.user.wallet.pk,
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,

@@ -18,6 +18,7 @@ from disputes import services as disputes
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
+from tests.jobs.conftest import delivered, open_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
@@ -48,13 +49,15 @@ def write_operations(document: dict):
 
 @pytest.fixture
 def world(api):
-    """Real rows for every id a write path names: a hold, a dispute, an approval request."""
+    """Real rows for every id a write path names: a hold, a dispute, an approval request, a
+    delivered job milestone."""
     spent = services.spend(wallet=api.user.wallet, amount=10, actor=ACTOR, idempotency_key=key())
     hold = services.hold(wallet=api.user.wallet, amount=10, actor=ACTOR, idempotency_key=key())
     dispute = disputes.open_dispute(
         user=api.user, txn=spent, reason="not_delivered", description="Nothing came.", amount=5
     )
     maker, checker = Api(StaffFactory(is_superuser=True)), Api(StaffFactory(is_superuser=True))
+    milestone = delivered(open_job(api.user, 100), checker.user)
     asked = maker.post(
         f"admin/wallets/{api.user.wallet.pk}/grants", {"amount": 5000, "reason": "x"}
     )
@@ -64,6 +67,8 @@ def world(api):
         "{wallet_id}": api.user.wallet.pk,
         "{dispute_id}": dispute.pk,
         "{approval_id}": asked.json()["id"],
+        "{job_id}": milestone.job_id,
+        "{milestone_id}": milestone.pk,
     }
     return {"user": api, "staff": checker, "ids": ids}
 
@@ -81,7 +86,7 @@ def test_every_write_endpoint_refuses_an_unknown_field_and_does_nothing(document
     found = list(write_operations(document))
     before = (CreditTransaction.objects.count(), state(world["user"].user.wallet))
 
-    assert len(found) == 16
+    assert len(found) == 17
     for path, method, _ in found:
         assert method == "post", path
 
@@ -101,7 +106,7 @@ def test_every_request_body_says_it_takes_no_other_field(document):
         if "requestBody" in operation  # a release takes none (and refuses any field, above)
     ]
 
-    assert len(bodies) == 15
+    assert len(bodies) == 16
     for path, reference in bodies:
         assert schemas[reference.rsplit("/", 1)[-1]]["additionalProperties"] is False, path
 

@@ -56,6 +56,7 @@ def world():
     fund(user.wallet, 1000)
     hold = services.hold(wallet=user.wallet, amount=10, actor=ACTOR, idempotency_key=key()).hold
     ids = {"{hold_id}": hold.pk, "{wallet_id}": user.wallet.pk, "{dispute_id}": 1}
+    ids |= {"{job_id}": 1, "{milestone_id}": 1}  # the body is read before the milestone
     return {"user": Api(user), "staff": Api(StaffFactory()), "ids": ids}
 
 
@@ -82,6 +83,7 @@ def test_every_integer_the_api_reads_is_a_json_integer_only(client, world):
         ("/api/v1/transfers", "amount"),
         ("/api/v1/disputes", "transaction"),
         ("/api/v1/disputes", "amount"),
+        ("/api/v1/jobs/{job_id}/milestones/{milestone_id}/dispute", "amount"),
         ("/api/v1/admin/wallets/{wallet_id}/grants", "amount"),
         ("/api/v1/admin/wallets/{wallet_id}/grants", "priority"),
         ("/api/v1/admin/wallets/{wallet_id}/deductions", "amount"),
@@ -163,6 +165,7 @@ def test_every_whole_number_on_the_pages_forms_is_ascii_digits_only():
         ("DeductForm", "amount"),
         ("TransferForm", "amount"),
         ("OpenDisputeForm", "amount"),
+        ("MilestoneDisputeForm", "amount"),
         ("ResolveForm", "amount"),
         ("PromoCodeForm", "package"),
         ("CheckoutForm", "package"),

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from core.fields import JsonIntegerField
 from credits.api.serializers import AmountField
 from disputes.models import Dispute, DisputeMessage
+from disputes.services import MILESTONE_REASONS
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -18,12 +19,29 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class DisputeSerializer(serializers.ModelSerializer):
-    refunded = serializers.IntegerField(source="refunded_amount", read_only=True)
+    refunded = serializers.IntegerField(
+        source="refunded_amount",
+        read_only=True,
+        help_text="Credits won back: the refund, or for a milestone what was given back unpaid.",
+    )
+    job = serializers.IntegerField(
+        source="milestone.job_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The job of the disputed milestone; null for a dispute about a transaction.",
+    )
 
     class Meta:
         model = Dispute
-        fields = ["id", "transaction", "reason", "description", "amount", "status", "level"]
-        fields += ["refunded", "rejection_reason", "created_at", "closed_at"]
+        fields = ["id", "transaction", "job", "milestone", "reason", "description", "amount"]
+        fields += ["status", "level", "refunded", "rejection_reason", "created_at", "closed_at"]
+        extra_kwargs = {
+            "transaction": {
+                "help_text": "The disputed transaction; for a milestone, its capture once a "
+                "rejection paid it (null before)."
+            },
+            "milestone": {"help_text": "The disputed milestone; null for a transaction."},
+        }
 
 
 class DisputeDetailSerializer(DisputeSerializer):
@@ -64,6 +82,30 @@ class OpenDisputeRequest(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     description = serializers.CharField(min_length=1, max_length=4000)
     amount = AmountField()
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A milestone dispute",
+            value={
+                "reason": "poor_quality",
+                "description": "Half the pages are missing.",
+                "amount": 300,
+            },
+            request_only=True,
+        )
+    ]
+)
+class OpenMilestoneDisputeRequest(serializers.Serializer):
+    # The one reason enum of the schema; a reason that does not fit work (a duplicate charge) is
+    # refused by the service as a 400 on `reason`.
+    reason = serializers.ChoiceField(
+        choices=Dispute.Reason.choices,
+        help_text="One of " + ", ".join(f"`{r.value}`" for r in MILESTONE_REASONS) + ".",
+    )
+    description = serializers.CharField(min_length=1, max_length=4000)
+    amount = AmountField(help_text="Credits asked back: 1 to the milestone's amount.")
 
 
 @extend_schema_serializer(

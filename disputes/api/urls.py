@@ -18,6 +18,13 @@ user_urlpatterns = [
         views.DisputeEscalateView.as_view(),
         name="dispute-escalate",
     ),
+    # Under the job it is about (the jobs API's own addresses are the jobs app's; jobs never
+    # imports disputes, so this one lives here).
+    path(
+        "jobs/<int:job_id>/milestones/<int:milestone_id>/dispute",
+        views.MilestoneDisputeView.as_view(),
+        name="job-milestone-dispute",
+    ),
 ]
 
 staff_urlpatterns = [

@@ -1,21 +1,24 @@
-"""The disputes API: a user's own disputes (others' answer 404), and staff's queue."""
+"""The disputes API: a user's own disputes (others' answer 404), a dispute on a delivered
+milestone of their job (another user's job answers 404), and staff's queue."""
 
 import django_filters
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from core.api.errors import REFUSALS
+from core.api.errors import REFUSALS, DomainErrorResponse
 from core.api.filters import StrictFilterSet
+from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import StaffPermission
 from core.api.tags import Tag
 from credits import selectors as credit_selectors
+from credits.api.idempotency import created, idempotent
 from disputes import selectors, services
 from disputes.api.serializers import (
     AssignRequest,
@@ -25,11 +28,13 @@ from disputes.api.serializers import (
     MessageRequest,
     MessageSerializer,
     OpenDisputeRequest,
+    OpenMilestoneDisputeRequest,
     RejectRequest,
     ResolveRequest,
     StaffDisputeSerializer,
 )
 from disputes.models import Dispute
+from jobs.errors import JobNotFound
 
 TAG = [Tag.DISPUTES]
 STAFF_TAG = [Tag.STAFF]
@@ -66,6 +71,39 @@ class DisputeListView(generics.ListAPIView):
             raise ValidationError({"transaction": "There is no such transaction in your wallet."})
         dispute = services.open_dispute(user=request.user, txn=txn, **data)
         return Response(DisputeDetailSerializer(dispute).data, status=status.HTTP_201_CREATED)
+
+
+class MilestoneDisputeView(APIView):
+    @extend_schema(
+        summary="Dispute a delivered milestone instead of accepting it",
+        description="The job's client asks back 1 to the milestone's amount; the milestone "
+        "must be delivered and in review (409 otherwise), and has at most one open dispute. "
+        "Nothing is paid, and the review window no longer accepts it, until staff decide in "
+        "the dispute queue: part or all of `amount` given back (the rest paid), or the claim "
+        "rejected (all paid). Another user's job is a 404.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=OpenMilestoneDisputeRequest,
+        responses={
+            201: DisputeDetailSerializer,
+            409: OpenApiResponse(
+                DomainErrorResponse,
+                description="The milestone is not delivered and in review, or already disputed "
+                "(wrong_status); or the Idempotency-Key was used for another request "
+                "(idempotency_conflict): nothing was done.",
+            ),
+            422: REFUSALS[422],
+        },
+        tags=TAG,
+    )
+    # The result is a dispute, not a ledger operation: the answer is kept under the key right
+    # after the service (which moves no credits), so a retry replays it.
+    @idempotent(created(DisputeDetailSerializer), ledger_result=False)
+    def post(self, request, job_id: int, milestone_id: int):
+        data = valid_data(OpenMilestoneDisputeRequest, request)
+        milestone = selectors.milestone_for(request.user, milestone_id, job_id=job_id)
+        if milestone is None:
+            raise JobNotFound(f"No job #{job_id} with milestone #{milestone_id}.")
+        return services.open_milestone_dispute(user=request.user, milestone=milestone, **data)
 
 
 def _own(request, dispute_id: int) -> Dispute:
@@ -136,7 +174,9 @@ class StaffDisputeListView(generics.ListAPIView):
     serializer_class = StaffDisputeSerializer
     filterset_class = StaffDisputeFilter
     cursor_ordering = ("id",)  # a queue: the oldest first
-    queryset = Dispute.objects.select_related("user", "assignee")
+    queryset = Dispute.objects.select_related(
+        "user", "assignee", "refund", "milestone__job", "milestone__hold"
+    )
 
     @extend_schema(summary="The dispute queue (staff)", tags=STAFF_TAG)
     def get(self, request, *args, **kwargs):

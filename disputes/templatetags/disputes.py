@@ -1,8 +1,10 @@
 """`{% dispute_action txn user %}`: the transaction page's "Dispute this charge", or why not.
+`{% milestone_dispute_action milestone user %}`: the job page's "Dispute this delivery" for the
+client of a delivered milestone, and a link to its dispute once there is one.
 `{{ delta|waited }}`: a time span as staff read it ("2 d 3 h").
 `{{ dispute|status_for_owner }}`: the status as the user who opened it reads it.
 
-A template tag, so the credits app's page can offer it without credits importing disputes.
+Template tags, so the credits and jobs apps' pages can offer them without importing disputes.
 """
 
 from datetime import timedelta
@@ -25,6 +27,20 @@ def dispute_action(txn, user) -> dict:
         "txn": txn,
         "dispute": active,
         "refusal": services.why_not_disputable(user=user, txn=txn),
+    }
+
+
+@register.inclusion_tag("disputes/_milestone_dispute_action.html")
+def milestone_dispute_action(milestone, user) -> dict:
+    if milestone.job.client_id != user.pk:
+        return {"show": False}
+    dispute = milestone.disputes.order_by("-created_at").first()
+    may_open = services.why_milestone_not_disputable(user=user, milestone=milestone) is None
+    return {
+        "show": may_open or dispute is not None,
+        "milestone": milestone,
+        "dispute": dispute,
+        "may_open": may_open,
     }
 
 
