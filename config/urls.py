@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("credits.api.urls")),
     # Each app's user endpoints, and its staff endpoints under admin/ (its api/urls.py).
     path("", include("disputes.api.urls")),
+    path("", include("jobs.api.urls")),
 ]
 
 urlpatterns = [

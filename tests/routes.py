@@ -124,6 +124,11 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
+        from tests.jobs.conftest import delivered, open_job
+
+        # A job of the user's with a delivered milestone, delivered by a colleague of staff's.
+        self.job = open_job(user, 40)
+        self.milestone = delivered(self.job, StaffFactory())
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -152,6 +157,9 @@ class World:
             "wallet_id": self.user.wallet.pk,
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
+            "job_id": self.job.pk,
+            "milestone_id": self.milestone.pk,
+            "pk": self.job.pk,  # the jobs pages: jobs/<int:pk>/
             "token_id": self.api_token.token.pk,
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/

@@ -104,7 +104,9 @@ def test_every_operation_taking_the_key_documents_its_limit_and_its_400(client):
     document = schema_document(client)
     found = list(operations_taking_the_key(document))
 
-    assert len(found) == 7  # spends, holds, capture, release, transfers, staff grants, deductions
+    # spends, holds, capture, release, transfers, staff grants, deductions; a job's submit and
+    # cancel, a milestone's accept, accept in part, changes and cancel
+    assert len(found) == 13
     for path, method, operation, parameter in found:
         assert parameter["required"] is True
         assert parameter["schema"] | {"type": "string"} == {
@@ -130,6 +132,7 @@ def test_every_operation_taking_the_key_answers_the_documented_400(client):
     for path, method, _, _ in operations_taking_the_key(schema_document(client)):
         concrete = path.removeprefix("/api/v1/").replace("{hold_id}", "1")
         concrete = concrete.replace("{wallet_id}", str(user.wallet.pk))
+        concrete = concrete.replace("{job_id}", "1").replace("{milestone_id}", "1")
         api = staff if concrete.startswith("admin/") else caller
         assert method == "post"
 

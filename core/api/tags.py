@@ -11,6 +11,7 @@ class Tag:
     HOLDS = "Holds"
     TRANSFERS = "Transfers"
     DISPUTES = "Disputes"
+    JOBS = "Jobs"
     ACCOUNT = "Account"
     STAFF = "Staff"
 
@@ -22,6 +23,11 @@ TAGS = [
     {"name": Tag.HOLDS, "description": "Reserve credits, then capture or release them."},
     {"name": Tag.TRANSFERS, "description": "Paid credits to another user."},
     {"name": Tag.DISPUTES, "description": "Disputes on the caller's own transactions."},
+    {
+        "name": Tag.JOBS,
+        "description": "Work the caller commissions and pays for in credits, milestone by "
+        "milestone.",
+    },
     {"name": Tag.ACCOUNT, "description": "Who the credentials belong to; where the docs are."},
     {
         "name": Tag.STAFF,
