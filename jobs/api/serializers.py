@@ -105,11 +105,13 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class StatusCountsSerializer(serializers.Serializer):
-    """How many jobs are in each status (0 when none)."""
+    """How many jobs are in each status (0 when none): one field per Job.Status."""
 
-
-for _status in Job.Status.values:
-    StatusCountsSerializer._declared_fields[_status] = serializers.IntegerField()
+    draft = serializers.IntegerField()
+    open = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
 
 
 class StatisticsSerializer(serializers.Serializer):

@@ -272,8 +272,8 @@ def milestone_step(*, summary: str, description: str, body, step):
 
 AcceptView = milestone_step(
     summary="Accept a delivered milestone: its amount is paid",
-    description="Captures the milestone's whole amount, once: accepting again, under any key, "
-    "is a 409 wrong_status.",
+    description="Captures the milestone's whole amount, once: a retry under the same key "
+    "replays the first answer; accepting again under a new key is a 409 wrong_status.",
     body=EmptyRequest,
     step=services.accept,
 )

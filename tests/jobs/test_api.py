@@ -437,6 +437,21 @@ def test_a_key_reused_for_another_request_is_a_409_and_does_nothing(api, client_
     assert Activity.objects.filter(verb="changes_requested").count() == 1
 
 
+def test_a_submit_refused_for_its_input_keeps_nothing_and_may_be_corrected(api, client_user):
+    job = draft_job(client_user, 100)
+    fund(client_user.wallet, 300)
+    api.patch(f"jobs/{job.pk}", {"budget": 300})
+
+    refused = api.post(f"jobs/{job.pk}/submit", idempotency_key="fix-me")
+    api.put(f"jobs/{job.pk}/milestones", plan(100, 200))
+    corrected = api.post(f"jobs/{job.pk}/submit", idempotency_key="fix-me")
+
+    assert refused.status_code == 400
+    assert corrected.status_code == 200
+    assert "Idempotent-Replayed" not in corrected
+    assert state(client_user.wallet) == (300, 300, 0)
+
+
 @pytest.mark.parametrize("name", ["submit", "cancel"])
 def test_the_job_steps_that_move_credits_need_an_idempotency_key(api, client_user, name):
     job = draft_job(client_user, 100)
@@ -608,6 +623,7 @@ def test_statistics_for_the_client_and_for_staff(api, staff_api, client_user, de
     everyone = staff_api.get("admin/jobs/statistics").json()
 
     assert mine["jobs"] == 2
+    assert set(mine["jobs_by_status"]) == set(Job.Status.values)
     assert mine["jobs_by_status"] == {
         "draft": 1,
         "open": 0,
