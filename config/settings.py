@@ -487,6 +487,8 @@ SPECTACULAR_SETTINGS = {
         "WalletStatusEnum": "credits.api.enums.WALLET_STATUS",
         "HoldStatusEnum": "credits.api.enums.HOLD_STATUS",
         "DisputeStatusEnum": "disputes.api.enums.DISPUTE_STATUS",
+        "JobStatusEnum": "jobs.api.enums.JOB_STATUS",
+        "MilestoneStatusEnum": "jobs.api.enums.MILESTONE_STATUS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

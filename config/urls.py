@@ -18,6 +18,7 @@ api_v1 = [
     # Each app's user endpoints, and its staff endpoints under admin/ (its api/urls.py).
     path("", include("disputes.api.urls")),
     path("", include("jobs.api.files")),
+    path("", include("jobs.api.urls")),
 ]
 
 urlpatterns = [

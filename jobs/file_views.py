@@ -15,15 +15,15 @@ from jobs.models import Folder, Job
 from jobs.selectors import files as selectors
 
 
-def files_page(request: HttpRequest, job_pk: int) -> HttpResponse:
+def files_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """The Files tab on a page of its own (where a refused upload or new folder is shown)."""
-    job = _job(request, job_pk)
+    job = _job(request, job_id)
     return _files_page(request, job, request.GET.get("folder"))
 
 
 @require_POST
-def upload(request: HttpRequest, job_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
+def upload(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job(request, job_id)
     form = UploadForm(request.POST, request.FILES)
     folder_id = request.POST.get("folder")
     if form.is_valid():
@@ -46,8 +46,8 @@ def upload(request: HttpRequest, job_pk: int) -> HttpResponse:
 
 
 @require_POST
-def create_folder(request: HttpRequest, job_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
+def create_folder(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job(request, job_id)
     form = FolderForm(request.POST)
     parent_id = request.POST.get("parent")
     if form.is_valid():
@@ -67,9 +67,9 @@ def create_folder(request: HttpRequest, job_pk: int) -> HttpResponse:
     return _files_page(request, job, parent_id, files_folder_form=form)
 
 
-def rename_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
-    folder = _folder(job, folder_pk)
+def rename_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    folder = _folder(job, folder_id)
     form = RenameFolderForm(request.POST or None, initial={"name": folder.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -82,9 +82,9 @@ def rename_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpResp
     return _action_page(request, job, form, f"Rename the folder {folder.name}", "Rename", folder)
 
 
-def move_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
-    folder = _folder(job, folder_pk)
+def move_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    folder = _folder(job, folder_id)
     paths = selectors.folder_paths(job, leaving_out=folder)
     form = MoveForm(request.POST or None, paths=paths, initial={"destination": folder.parent_id})
     if request.method == "POST" and form.is_valid():
@@ -101,9 +101,9 @@ def move_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpRespon
 
 
 @require_POST
-def delete_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
-    folder = _folder(job, folder_pk)
+def delete_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    folder = _folder(job, folder_id)
     try:
         services.delete_folder(folder=folder, by=request.user)
     except JobError as error:
@@ -113,9 +113,9 @@ def delete_folder(request: HttpRequest, job_pk: int, folder_pk: int) -> HttpResp
     return redirect(files_tab_url(job, folder.parent_id))
 
 
-def move_file(request: HttpRequest, job_pk: int, file_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
-    file = _file(job, file_pk)
+def move_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    file = _file(job, file_id)
     paths = selectors.folder_paths(job)
     form = MoveForm(request.POST or None, paths=paths, initial={"destination": file.folder_id})
     if request.method == "POST" and form.is_valid():
@@ -132,9 +132,9 @@ def move_file(request: HttpRequest, job_pk: int, file_pk: int) -> HttpResponse:
 
 
 @require_POST
-def delete_file(request: HttpRequest, job_pk: int, file_pk: int) -> HttpResponse:
-    job = _job(request, job_pk)
-    file = _file(job, file_pk)
+def delete_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    file = _file(job, file_id)
     try:
         services.delete_file(file=file, by=request.user)
     except JobError as error:
@@ -144,8 +144,8 @@ def delete_file(request: HttpRequest, job_pk: int, file_pk: int) -> HttpResponse
     return redirect(files_tab_url(job, file.folder_id))
 
 
-def download(request: HttpRequest, job_pk: int, file_pk: int) -> HttpResponse:
-    return downloads.download(_file(_job(request, job_pk), file_pk))
+def download(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
+    return downloads.download(_file(_job(request, job_id), file_id))
 
 
 def files_tab_url(job: Job, folder_id: int | None) -> str:
@@ -157,22 +157,22 @@ def files_tab_url(job: Job, folder_id: int | None) -> str:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _job(request: HttpRequest, job_pk: int) -> Job:
-    job = Job.objects.filter(pk=job_pk).first()
+def _job(request: HttpRequest, job_id: int) -> Job:
+    job = Job.objects.filter(pk=job_id).first()
     if job is None or not services.may_see(job, request.user):
         raise Http404("No such job.")
     return job
 
 
-def _folder(job: Job, folder_pk: int):
-    folder = selectors.folder_of(job, folder_pk)
+def _folder(job: Job, folder_id: int):
+    folder = selectors.folder_of(job, folder_id)
     if folder is None:
         raise Http404("No such folder in this job.")
     return folder
 
 
-def _file(job: Job, file_pk: int):
-    file = selectors.file_of(job, file_pk)
+def _file(job: Job, file_id: int):
+    file = selectors.file_of(job, file_id)
     if file is None:
         raise Http404("No such file in this job.")
     return file

@@ -82,11 +82,20 @@ class Api:
         return self.client.get(f"/api/v1/{path}", **self.headers, **headers)
 
     def post(self, path, body=None, *, idempotency_key: str | None = "new", **headers):
+        return self.send("post", path, body, idempotency_key=idempotency_key, **headers)
+
+    def patch(self, path, body=None, **headers):
+        return self.send("patch", path, body, idempotency_key=None, **headers)
+
+    def put(self, path, body=None, **headers):
+        return self.send("put", path, body, idempotency_key=None, **headers)
+
+    def send(self, method, path, body=None, *, idempotency_key: str | None = "new", **headers):
         if idempotency_key == "new":
             idempotency_key = uuid.uuid4().hex
         if idempotency_key is not None:
             headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
-        return self.client.post(
+        return getattr(self.client, method)(
             f"/api/v1/{path}",
             json.dumps(body or {}),
             content_type="application/json",

@@ -81,7 +81,7 @@ class World:
         from disputes import services as disputes
         from jobs import services as jobs
         from tests.credits.conftest import ACTOR, fund, key
-        from tests.jobs.conftest import delivered, draft_job
+        from tests.jobs.conftest import delivered, open_job
 
         self.user = user
         wallet = user.wallet
@@ -127,10 +127,11 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
-        # A draft job of the user's, with a folder and a file in it (the Files tab's pages).
+        # A job of the user's: a folder and a file in it (the Files tab's pages), and its one
+        # milestone delivered and in review (it may be accepted, or disputed).
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        self.job = jobs.create_draft(client=user, title="A logo")
+        self.job = open_job(user, 40)
         self.folder = jobs.create_folder(job=self.job, by=user, name="Assets")
         self.file = jobs.upload(
             job=self.job,
@@ -138,10 +139,7 @@ class World:
             upload=SimpleUploadedFile("brief.txt", b"A round logo."),
             folder=self.folder,
         )
-        # A job whose one milestone is delivered and in review (it may be disputed).
-        job = draft_job(user, 100)
-        jobs.submit(job=job, by=user)
-        self.milestone = delivered(job, StaffFactory())
+        self.milestone = delivered(self.job, StaffFactory())
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -173,10 +171,8 @@ class World:
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
             "token_id": self.api_token.token.pk,
-            "pk": self.job.pk,  # jobs/<int:pk>/
-            "job_pk": self.job.pk,
-            "folder_pk": self.folder.pk,
-            "file_pk": self.file.pk,
+            "folder_id": self.folder.pk,
+            "file_id": self.file.pk,
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/
             "step": "resolve",  # admin/disputes/dispute/<id>/step/<step>/

@@ -13,6 +13,7 @@ from jobs import services as jobs
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
+from tests.jobs.conftest import delivered, open_job
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,13 @@ def world():
     return {"user": Api(user), "staff": Api(StaffFactory(is_superuser=True)), "job": job}
 
 
+def a_delivered_job(world) -> dict[str, int]:
+    """A job of the user's with a delivered milestone: the ids its lists' addresses name."""
+    job = open_job(world["user"].user, 20)
+    milestone = delivered(job, world["staff"].user)
+    return {"{job_id}": job.pk, "{milestone_id}": milestone.pk}
+
+
 def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
     found = {path: (operation, schema) for path, operation, schema in list_operations(document)}
 
@@ -61,10 +69,14 @@ def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
         "/api/v1/transactions",
         "/api/v1/grants",
         "/api/v1/disputes",
-        "/api/v1/jobs/{job_pk}/files",
+        "/api/v1/jobs/{job_id}/files",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{job_id}/activity",
+        "/api/v1/jobs/{job_id}/milestones/{milestone_id}/deliveries",
         "/api/v1/admin/wallets",
         "/api/v1/admin/approvals",
         "/api/v1/admin/disputes",
+        "/api/v1/admin/jobs",
     }
     for path, (operation, schema) in found.items():
         assert schema.get("type") == "object", f"{path} is a bare list"
@@ -76,8 +88,11 @@ def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
 
 
 def test_every_list_answers_the_envelope_and_its_next_page(document, world):
+    ids = a_delivered_job(world)
     for path, _, _ in list_operations(document):
-        concrete = path.removeprefix("/api/v1/").replace("{job_pk}", str(world["job"].pk))
+        concrete = path.removeprefix("/api/v1/")
+        for placeholder, value in ids.items():
+            concrete = concrete.replace(placeholder, str(value))
         api = world["staff"] if concrete.startswith("admin/") else world["user"]
 
         first = api.get(f"{concrete}?page_size=1")

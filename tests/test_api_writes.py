@@ -18,7 +18,7 @@ from disputes import services as disputes
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
-from tests.jobs.conftest import delivered, open_job
+from tests.jobs.conftest import delivered, milestones, open_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
@@ -73,24 +73,25 @@ def world(api):
     return {"user": api, "staff": checker, "ids": ids}
 
 
-def call(world, path: str, body: dict):
+def call(world, method: str, path: str, body: dict):
     concrete = path.removeprefix("/api/v1/")
     for placeholder, value in world["ids"].items():
         concrete = concrete.replace(placeholder, str(value))
     assert "{" not in concrete, f"no sample id for {path}"
     api = world["staff"] if concrete.startswith("admin/") else world["user"]
-    return api.post(concrete, body)
+    return api.send(method, concrete, body)
 
 
 def test_every_write_endpoint_refuses_an_unknown_field_and_does_nothing(document, world):
     found = list(write_operations(document))
     before = (CreditTransaction.objects.count(), state(world["user"].user.wallet))
 
-    assert len(found) == 17
+    assert len(found) == 29
     for path, method, _ in found:
-        assert method == "post", path
+        # Drafts are edited (PATCH) and planned (PUT); every other write is a POST.
+        assert method == "post" or path.startswith("/api/v1/jobs/{job_id}"), path
 
-        response = call(world, path, {"surprise": 1})
+        response = call(world, method, path, {"surprise": 1})
 
         assert response.status_code == 400, path
         unknown = [e for e in response.json()["errors"] if e["attr"] == "surprise"]
@@ -103,10 +104,10 @@ def test_every_request_body_says_it_takes_no_other_field(document):
     bodies = [
         (path, operation["requestBody"]["content"]["application/json"]["schema"]["$ref"])
         for path, _, operation in write_operations(document)
-        if "requestBody" in operation  # a release takes none (and refuses any field, above)
+        if "requestBody" in operation  # a release or a submit takes none (refusing any, above)
     ]
 
-    assert len(bodies) == 16
+    assert len(bodies) == 26
     for path, reference in bodies:
         assert schemas[reference.rsplit("/", 1)[-1]]["additionalProperties"] is False, path
 

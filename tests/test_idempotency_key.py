@@ -104,8 +104,9 @@ def test_every_operation_taking_the_key_documents_its_limit_and_its_400(client):
     document = schema_document(client)
     found = list(operations_taking_the_key(document))
 
-    # spends, holds, capture, release, transfers, staff grants, deductions, milestone disputes
-    assert len(found) == 8
+    # spends, holds, capture, release, transfers, staff grants, deductions; a job's submit and
+    # cancel, a milestone's accept, accept in part, changes, cancel and dispute
+    assert len(found) == 14
     for path, method, operation, parameter in found:
         assert parameter["required"] is True
         assert parameter["schema"] | {"type": "string"} == {

@@ -25,6 +25,7 @@ from disputes import forms as dispute_forms
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
+from tests.jobs.conftest import draft_job, milestones
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -55,17 +56,18 @@ def world():
     user = UserFactory()
     fund(user.wallet, 1000)
     hold = services.hold(wallet=user.wallet, amount=10, actor=ACTOR, idempotency_key=key()).hold
+    job = draft_job(user, 100)
     ids = {"{hold_id}": hold.pk, "{wallet_id}": user.wallet.pk, "{dispute_id}": 1}
-    ids |= {"{job_id}": 1, "{milestone_id}": 1}  # the body is read before the milestone
+    ids |= {"{job_id}": job.pk, "{milestone_id}": milestones(job)[0].pk}
     return {"user": Api(user), "staff": Api(StaffFactory()), "ids": ids}
 
 
-def call(world, path: str, body: dict):
+def call(world, method: str, path: str, body: dict):
     concrete = path.removeprefix("/api/v1/")
     for placeholder, value in world["ids"].items():
         concrete = concrete.replace(placeholder, str(value))
     api = world["staff"] if concrete.startswith("admin/") else world["user"]
-    return api.post(concrete, body)
+    return api.send(method, concrete, body)
 
 
 def errors_on(response, field: str) -> list[str]:
@@ -88,13 +90,16 @@ def test_every_integer_the_api_reads_is_a_json_integer_only(client, world):
         ("/api/v1/admin/wallets/{wallet_id}/grants", "priority"),
         ("/api/v1/admin/wallets/{wallet_id}/deductions", "amount"),
         ("/api/v1/admin/disputes/{dispute_id}/resolve", "amount"),
+        ("/api/v1/jobs", "budget"),
+        ("/api/v1/jobs/{job_id}", "budget"),
+        ("/api/v1/jobs/{job_id}/milestones/{milestone_id}/accept-part", "amount"),
     }
-    for _, path, name in fields:
+    for method, path, name in fields:
         for value in NOT_JSON_INTEGERS:
-            response = call(world, path, {name: value})
+            response = call(world, method, path, {name: value})
             assert response.status_code == 400, (path, name, value)
             assert errors_on(response, name) in (["invalid"], ["null"]), (path, name, value)
-        assert errors_on(call(world, path, {name: 12}), name) == [], (path, name)
+        assert errors_on(call(world, method, path, {name: 12}), name) == [], (path, name)
     assert state(world["user"].user.wallet) == (1000, 10, 990)  # nothing moved
 
 

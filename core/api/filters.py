@@ -37,3 +37,21 @@ class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
+
+
+class OrderingFilter(django_filters.ChoiceFilter):
+    """`ordering`: one of a list's named orders (`orderings`, the first is the default). The
+    cursor pages sort the rows (core.api.pagination follows the view's `orderings`), so this
+    filter only checks the name: an unknown one is a 400, as for any choice."""
+
+    def __init__(self, orderings: dict[str, tuple[str, ...]], **kwargs):
+        kwargs.setdefault("help_text", f"Default: {next(iter(orderings))}.")
+        choices = [
+            (name, f"by {name.lstrip('-')}" + (", descending" if name.startswith("-") else ""))
+            for name in orderings
+        ]
+        super().__init__(choices=choices, method=self.leave_alone, **kwargs)
+
+    @staticmethod
+    def leave_alone(queryset, name, value):
+        return queryset

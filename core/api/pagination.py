@@ -25,7 +25,13 @@ class CursorPages(CursorPagination):
 
     def get_ordering(self, request, queryset, view):
         """The view's `cursor_ordering`: fields whose first one the cursor's position follows
-        (ties broken by the rest, so each page is one fixed slice)."""
+        (ties broken by the rest, so each page is one fixed slice). A view whose list sorts
+        several ways names them in `orderings` (core.api.filters.OrderingFilter has checked the
+        `ordering` parameter by now)."""
+        orderings = getattr(view, "orderings", None)
+        if orderings:
+            chosen = request.query_params.get("ordering") or next(iter(orderings))
+            return tuple(orderings[chosen])
         return tuple(getattr(view, "cursor_ordering", self.ordering))
 
     def get_page_size(self, request):

@@ -22,7 +22,11 @@ TAGS = [
     {"name": Tag.TRANSACTIONS, "description": "The wallet's history, and spends."},
     {"name": Tag.HOLDS, "description": "Reserve credits, then capture or release them."},
     {"name": Tag.TRANSFERS, "description": "Paid credits to another user."},
-    {"name": Tag.JOBS, "description": "Work commissioned and paid for in credits: its files."},
+    {
+        "name": Tag.JOBS,
+        "description": "Work the caller commissions and pays for in credits, milestone by "
+        "milestone: drafts, milestones, deliveries, files.",
+    },
     {"name": Tag.DISPUTES, "description": "Disputes on the caller's own transactions."},
     {"name": Tag.ACCOUNT, "description": "Who the credentials belong to; where the docs are."},
     {

@@ -64,15 +64,15 @@ class FileFilter(StrictFilterSet):
         fields = ["folder", "top"]
 
 
-def _job(request, job_pk: int) -> Job:
-    job = Job.objects.filter(pk=job_pk).first()
+def _job(request, job_id: int) -> Job:
+    job = Job.objects.filter(pk=job_id).first()
     if job is None or not services.may_see(job, request.user):
         raise Http404
     return job
 
 
-def _file(request, job_pk: int, file_pk: int) -> File:
-    file = selectors.file_of(_job(request, job_pk), file_pk)
+def _file(request, job_id: int, file_id: int) -> File:
+    file = selectors.file_of(_job(request, job_id), file_id)
     if file is None:
         raise Http404
     return file
@@ -86,7 +86,7 @@ class FileListView(generics.ListAPIView):
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        job = _job(self.request, self.kwargs["job_pk"])
+        job = _job(self.request, self.kwargs["job_id"])
         return File.objects.filter(job=job).select_related("uploaded_by")
 
     @extend_schema(summary="A job's files, newest first", tags=TAG)
@@ -103,8 +103,8 @@ class FileListView(generics.ListAPIView):
         responses={201: FileSerializer, 409: OpenApiResponse(description="The job is closed.")},
         tags=TAG,
     )
-    def post(self, request, job_pk: int):
-        job = _job(request, job_pk)
+    def post(self, request, job_id: int):
+        job = _job(request, job_id)
         data = valid_data(UploadRequest, request)
         folder = None
         if data.get("folder") is not None:
@@ -119,8 +119,8 @@ class FileDetailView(APIView):
         responses=FileSerializer,
         tags=TAG,
     )
-    def get(self, request, job_pk: int, file_pk: int):
-        return Response(FileSerializer(_file(request, job_pk, file_pk)).data)
+    def get(self, request, job_id: int, file_id: int):
+        return Response(FileSerializer(_file(request, job_id, file_id)).data)
 
 
 class BinaryRenderer(JSONRenderer):
@@ -141,15 +141,15 @@ class FileDownloadView(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         tags=TAG,
     )
-    def get(self, request, job_pk: int, file_pk: int):
-        return downloads.download(_file(request, job_pk, file_pk))
+    def get(self, request, job_id: int, file_id: int):
+        return downloads.download(_file(request, job_id, file_id))
 
 
 urlpatterns = [
-    path("jobs/<int:job_pk>/files", FileListView.as_view(), name="job-files"),
-    path("jobs/<int:job_pk>/files/<int:file_pk>", FileDetailView.as_view(), name="job-file"),
+    path("jobs/<int:job_id>/files", FileListView.as_view(), name="job-files"),
+    path("jobs/<int:job_id>/files/<int:file_id>", FileDetailView.as_view(), name="job-file"),
     path(
-        "jobs/<int:job_pk>/files/<int:file_pk>/download",
+        "jobs/<int:job_id>/files/<int:file_id>/download",
         FileDownloadView.as_view(),
         name="job-file-download",
     ),

@@ -49,9 +49,9 @@ def staff_operations() -> list[tuple[str, str]]:
 
 def concrete(path: str) -> str:
     """A schema path with every {parameter} filled in."""
-    return (
-        path.replace("{wallet_id}", "1").replace("{dispute_id}", "1").replace("{approval_id}", "1")
-    )
+    for name in ("wallet_id", "dispute_id", "approval_id", "job_id", "milestone_id"):
+        path = path.replace(f"{{{name}}}", "1")
+    return path
 
 
 def call(client: Client, method: str, path: str, **extra):
@@ -83,7 +83,13 @@ def test_every_staff_endpoint_refuses_staff_without_its_permission(path, method)
     view = resolve(concrete(path)).func.cls
     needed = view.required_permissions[method]
     needed = {needed} if isinstance(needed, str) else set(needed)
-    all_staff_permissions = GRANTER + CHECKER + ["disputes.view_dispute", "disputes.change_dispute"]
+    all_staff_permissions = [
+        *GRANTER,
+        *CHECKER,
+        "disputes.view_dispute",
+        "disputes.change_dispute",
+        "jobs.deliver",
+    ]
     others = [name for name in all_staff_permissions if name not in needed]
     lacking = sign_in_staff(Client(), StaffFactory(is_superuser=False, permissions=others))
     holding = sign_in_staff(Client(), StaffFactory(is_superuser=False, permissions=sorted(needed)))
