@@ -18,7 +18,7 @@ from disputes import services as disputes
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
-from tests.jobs.conftest import delivered, milestones, open_job
+from tests.jobs.conftest import delivered, open_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
 
