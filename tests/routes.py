@@ -124,6 +124,25 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
+        # A submitted job whose first milestone is delivered, waiting for the client's review.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from jobs import services as jobs
+
+        due = timezone.now().date() + timedelta(days=14)
+        self.job = jobs.create_draft(client=user, title="A logo", budget=100)
+        plans = [jobs.MilestonePlan(title=f"Part {n}", due_date=due, amount=50) for n in (1, 2)]
+        jobs.plan_milestones(job=self.job, by=user, milestones=plans)
+        jobs.submit(job=self.job, by=user)
+        self.milestone = self.job.milestones.order_by("position").first()
+        jobs.deliver(
+            milestone=self.milestone,
+            by=StaffFactory(),
+            message="A first cut.",
+            links=[("Preview", "https://example.com/preview")],
+        )
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -152,6 +171,9 @@ class World:
             "wallet_id": self.user.wallet.pk,
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
+            "job_id": self.job.pk,
+            "milestone_id": self.milestone.pk,
+            "section": "basic",  # jobs/<job_id>/edit/<section>/
             "token_id": self.api_token.token.pk,
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/
