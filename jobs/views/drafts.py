@@ -33,6 +33,7 @@ STEPS = [
 ]
 STEP_NAMES = dict(STEPS)
 PER_PAGE = 25
+FILTERS = ("status", "priority", "due_before", "due_after")
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -44,8 +45,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "filter_refused": filters is None,
-        "filtered": bool(request.GET.get("status") or request.GET.get("priority"))
-        or bool(request.GET.get("due_before") or request.GET.get("due_after")),
+        "filtered": any(request.GET.get(name) for name in FILTERS),
         "page": paginate(request, jobs, per_page=PER_PAGE),
         "query": query.urlencode(),
     }

@@ -10,11 +10,14 @@ from django.views.decorators.http import require_POST
 from core.pagination import paginate
 from jobs import services
 from jobs.errors import JobError
-from jobs.forms import AssignForm, DeliverForm, QueueFilterForm, add_service_error
+from jobs.forms import AssignForm, DeliverForm, QueueFilterForm
 from jobs.models import Job, Milestone
 from jobs.selectors import listing
 from jobs.services import may_deliver
 from jobs.views.common import refused, tab_url, visible_job, visible_milestone
+
+# The service names a delivery link's parts as add_link does; the form has both beside it.
+LINK_FIELDS = {"url": "link_url", "label": "link_label"}
 
 
 def _require_deliverer(request: HttpRequest) -> None:
@@ -80,13 +83,10 @@ def deliver(request: HttpRequest, milestone_id: int) -> HttpResponse:
                 links=form.links(),
             )
         except JobError as error:
-            if error.field == "url":
-                error.field = "link_url"
-            elif error.field == "label":
-                error.field = "link_label"
-            if error.field not in form.fields and error.field is not None:
+            field = LINK_FIELDS.get(error.field, error.field)
+            if field is not None and field not in form.fields:
                 return refused(request, error, job, "planning")
-            add_service_error(form, error)
+            form.add_error(field, error.message)
         else:
             messages.success(
                 request, f"{milestone.title} is delivered: the client's review starts."
