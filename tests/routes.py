@@ -127,11 +127,11 @@ class World:
         self.approval = staff_powers.staff_grant(
             wallet=wallet, amount=5000, reason="Outage", staff=StaffFactory(), idempotency_key=key()
         ).approval
-        # A job of the user's: a folder and a file in it (the Files tab's pages), and its one
+        # A job of the user's: a folder and a file in it (the Files tab's pages), and its first
         # milestone delivered and in review (it may be accepted, or disputed).
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        self.job = open_job(user, 40)
+        self.job = open_job(user, 50, 50)
         self.folder = jobs.create_folder(job=self.job, by=user, name="Assets")
         self.file = jobs.upload(
             job=self.job,
@@ -170,6 +170,7 @@ class World:
             "wallet_id": self.user.wallet.pk,
             "purchase_id": self.purchase.pk,
             "approval_id": self.approval.pk,
+            "section": "basic",  # jobs/<job_id>/edit/<section>/
             "token_id": self.api_token.token.pk,
             "folder_id": self.folder.pk,
             "file_id": self.file.pk,

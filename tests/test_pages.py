@@ -20,6 +20,8 @@ SIGNED_IN_PAGES = [
     "credits:dashboard",
     "billing:shop",
     "jobs:list",
+    "jobs:create",
+    "jobs:statistics",
     "disputes:list",
     "accounts:profile",
     "billing:purchases",

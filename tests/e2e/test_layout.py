@@ -76,6 +76,41 @@ def fill_with_long_words(world) -> str:  # noqa: F811 (not the fixture: its valu
     return f"/disputes/{rejected.pk}/"
 
 
+def long_worded_jobs(world, staff) -> list[str]:  # noqa: F811 (not the fixture: its value)
+    """A draft and a delivered job of `world.user` with the longest word each text takes, and
+    the addresses of their pages: every detail tab and every section of the draft."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs import services as jobs
+    from tests.credits.conftest import fund
+
+    user, due = world.user, timezone.now().date() + timedelta(days=9)
+    texts = {"summary": word(), "scope": word(), "style_notes": word(), "references": word()}
+    texts |= {"company": word(200), "audience": word(500), "colours": word(500)}
+    plans = [jobs.MilestonePlan(title=word(200), due_date=due, amount=5, description=word())]
+    draft = jobs.create_draft(client=user, title=word(200), budget=5, **texts)
+    jobs.plan_milestones(job=draft, by=user, milestones=plans)
+    jobs.add_link(job=draft, by=user, label=word(200), url=f"https://example.com/{word(1900)}")
+    live = jobs.create_draft(client=user, title=word(200), budget=5, **texts)
+    jobs.plan_milestones(job=live, by=user, milestones=plans)
+    fund(user.wallet, 5)
+    jobs.submit(job=live, by=user)
+    milestone = live.milestones.get()
+    link = [(word(200), f"https://example.com/{word(1900)}")]
+    jobs.deliver(milestone=milestone, by=staff, message=word(), links=link)
+    jobs.request_changes(milestone=milestone, by=user, reason=word(2000))
+    jobs.deliver(milestone=milestone, by=staff, message=word(), links=link)
+    tabs = ("overview", "planning", "financial", "files", "links", "activity")
+    sections = ("basic", "business", "project", "branding", "planning", "financial", "links")
+    return [
+        *(f"/jobs/{live.pk}/?tab={tab}" for tab in tabs),
+        *(f"/jobs/{draft.pk}/edit/{section}/" for section in (*sections, "review")),
+        "/jobs/",
+    ]
+
+
 def too_wide(page, addresses: list[str], width: int) -> list[str]:
     """The addresses whose page is wider than a `width`-px window, with their width."""
     page.set_viewport_size({"width": width, "height": 900})
@@ -115,9 +150,10 @@ def test_every_page_fits_a_laptop_and_a_phone_with_a_5000_character_word(
 ):
     settings.SECURE_SSL_REDIRECT = False
     rejected = fill_with_long_words(world)
+    jobs_pages = long_worded_jobs(world, StaffFactory())
     context = browser.new_context(base_url=live_server.url)
     sign_in(context, world.user.email)
-    pages = [*html_pages(session_client(context), world, site_page), rejected]
+    pages = [*html_pages(session_client(context), world, site_page), rejected, *jobs_pages]
     page = context.new_page()
 
     assert too_wide(page, pages, LAPTOP) == []
