@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import sessions
-from core.two_factor import has_totp, passed_two_factor
+from core.two_factor import has_totp, is_staff_page, passed_two_factor
 
 API_PREFIX = "/api/"
 
@@ -40,7 +40,8 @@ class SessionLimitsMiddleware:
 
 
 class StaffTwoFactorMiddleware:
-    """Every staff page (the admin, /admin/ and below) needs a session that passed two-factor.
+    """Every staff page (the admin, /admin/ and below, and the pages marked with
+    `core.two_factor.staff_page`) needs a session that passed two-factor.
 
     A staff member without an authenticator app is sent to enrol (allauth's TOTP activation);
     one who has it but whose session did not use it (say, enrolled after signing in elsewhere)
@@ -57,7 +58,9 @@ class StaffTwoFactorMiddleware:
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if match is None or match.app_name != "admin" or match.url_name in OPEN_ADMIN_VIEWS:
+        if match is None or match.url_name in OPEN_ADMIN_VIEWS:
+            return None
+        if match.app_name != "admin" and not is_staff_page(view_func):
             return None
         user = request.user
         if not (user.is_authenticated and user.is_staff and user.is_active):

@@ -5,6 +5,17 @@ from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 
+def staff_page(view):
+    """Mark a page outside the admin as a staff page (the jobs work queue, delivering): for a
+    staff member it needs two-factor, as the admin does (accounts' StaffTwoFactorMiddleware)."""
+    view.staff_page = True
+    return view
+
+
+def is_staff_page(view) -> bool:
+    return getattr(view, "staff_page", False)
+
+
 def has_totp(user) -> bool:
     """Whether the user has an authenticator app enrolled (allauth's TOTP)."""
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

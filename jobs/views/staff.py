@@ -1,5 +1,6 @@
 """Staff's jobs pages: the work queue, assigning a job, delivering a milestone. Only staff who
-may deliver jobs (jobs.deliver) reach them; anyone else is refused (403)."""
+may deliver jobs (jobs.deliver) reach them, with two-factor as on every staff page; anyone
+else is refused (403)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -8,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.pagination import paginate
+from core.two_factor import staff_page
 from jobs import services
 from jobs.errors import JobError
 from jobs.forms import AssignForm, DeliverForm, QueueFilterForm
@@ -25,6 +27,7 @@ def _require_deliverer(request: HttpRequest) -> None:
         raise PermissionDenied("Only staff who deliver jobs can see this page.")
 
 
+@staff_page
 def queue(request: HttpRequest) -> HttpResponse:
     _require_deliverer(request)
     form = QueueFilterForm(request.GET or None)
@@ -43,6 +46,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/queue.html", context)
 
 
+@staff_page
 @require_POST
 def assign(request: HttpRequest, job_id: int) -> HttpResponse:
     _require_deliverer(request)
@@ -62,6 +66,7 @@ def assign(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect(tab_url(job, "planning"))
 
 
+@staff_page
 def deliver(request: HttpRequest, milestone_id: int) -> HttpResponse:
     _require_deliverer(request)
     milestone = visible_milestone(request, milestone_id)

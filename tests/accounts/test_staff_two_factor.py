@@ -176,3 +176,19 @@ def test_a_token_call_never_counts_as_two_factor_even_beside_a_two_factor_sessio
     assert by_session.auth is None
     assert passed_two_factor(by_token) is False
     assert passed_two_factor(by_session) is True
+
+
+@pytest.mark.parametrize("page_name", ["jobs:queue", "jobs:statistics"])
+def test_staff_pages_outside_the_admin_need_two_factor_too(client, page_name):
+    """The jobs work queue is a staff page (core.two_factor.staff_page); a client's page that
+    staff also read (the statistics) is not."""
+    staff = StaffFactory(is_superuser=False, permissions=["jobs.deliver"])
+    client.force_login(staff)
+    response = client.get(reverse(page_name))
+    if page_name == "jobs:queue":
+        assert response.status_code == 302
+        assert response["Location"] == reverse("mfa_activate_totp")
+        sign_in_staff(client, staff)
+        assert client.get(reverse(page_name)).status_code == 200
+    else:
+        assert response.status_code == 200
