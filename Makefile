@@ -7,6 +7,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 ADDRESS ?= 127.0.0.1:8000
+# Test processes, each with its own test database (pytest-xdist); 1 runs the suite in this process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test schema
 
@@ -41,7 +43,7 @@ test: $(VENV)/.installed-test
 	@diff -u docs/openapi.yaml $(VENV)/openapi.yaml > /dev/null || { \
 		diff -u docs/openapi.yaml $(VENV)/openapi.yaml | head -40; \
 		echo "docs/openapi.yaml is stale: run 'make schema' and commit it"; exit 1; }
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The committed API schema, as PostgreSQL (production) gives it: field ranges follow the database
 # backend, and generating it connects to no database, so the URL below is never dialled.
