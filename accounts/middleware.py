@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import sessions
-from core.two_factor import has_totp, is_staff_page, passed_two_factor
+from core.two_factor import StaffTwoFactorRequired, has_totp, is_staff_page, passed_two_factor
 
 API_PREFIX = "/api/"
 
@@ -65,20 +65,29 @@ class StaffTwoFactorMiddleware:
         user = request.user
         if not (user.is_authenticated and user.is_staff and user.is_active):
             return None
-        if not has_totp(user):
-            request.session[RETURN_TO_SESSION_KEY] = request.get_full_path()
+        if not (has_totp(user) and passed_two_factor(request)):
+            return self.ask_for_two_factor(request, request.get_full_path())
+        if RETURN_TO_SESSION_KEY in request.session:
+            del request.session[RETURN_TO_SESSION_KEY]
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """A page that reached for a staff power mid-way (a job that is not the user's own)."""
+        if isinstance(exception, StaffTwoFactorRequired):
+            return self.ask_for_two_factor(request, exception.next_url)
+        return None
+
+    @staticmethod
+    def ask_for_two_factor(request: HttpRequest, next_url: str) -> HttpResponse:
+        """Without an authenticator: enrol first; with one this session did not use: a code."""
+        if not has_totp(request.user):
+            request.session[RETURN_TO_SESSION_KEY] = next_url
             messages.info(
                 request,
                 "Staff pages need two-factor authentication: set up an authenticator app "
                 "to continue.",
             )
             return redirect("mfa_activate_totp")
-        if not passed_two_factor(request):
-            messages.info(
-                request, "Enter a code from your authenticator app to open the staff pages."
-            )
-            query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
-        if RETURN_TO_SESSION_KEY in request.session:
-            del request.session[RETURN_TO_SESSION_KEY]
-        return None
+        messages.info(request, "Enter a code from your authenticator app to open the staff pages.")
+        query = urlencode({"next": next_url})
+        return redirect(f"{reverse('mfa_reauthenticate')}?{query}")

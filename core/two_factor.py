@@ -5,6 +5,16 @@ from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 
+class StaffTwoFactorRequired(Exception):
+    """Raised by a page that finds it is about to use a staff power (a job that is not the
+    user's own) in a session that has not passed two-factor. accounts' StaffTwoFactorMiddleware
+    answers it as it answers a staff page: enrol or re-authenticate, then back to `next_url`."""
+
+    def __init__(self, next_url: str):
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
 def staff_page(view):
     """Mark a page outside the admin as a staff page (the jobs work queue, delivering): for a
     staff member it needs two-factor, as the admin does (accounts' StaffTwoFactorMiddleware)."""

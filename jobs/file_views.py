@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobs import downloads, services
+from jobs import downloads, gate, services
 from jobs.errors import FileRefused, JobError, JobNotFound
 from jobs.file_forms import FolderForm, MoveForm, RenameFolderForm, UploadForm
 from jobs.models import Folder, Job
@@ -17,13 +17,13 @@ from jobs.selectors import files as selectors
 
 def files_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """The Files tab on a page of its own (where a refused upload or new folder is shown)."""
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     return _files_page(request, job, request.GET.get("folder"))
 
 
 @require_POST
 def upload(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     form = UploadForm(request.POST, request.FILES)
     folder_id = request.POST.get("folder")
     if form.is_valid():
@@ -47,7 +47,7 @@ def upload(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 def create_folder(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     form = FolderForm(request.POST)
     parent_id = request.POST.get("parent")
     if form.is_valid():
@@ -68,7 +68,7 @@ def create_folder(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def rename_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     folder = _folder(job, folder_id)
     form = RenameFolderForm(request.POST or None, initial={"name": folder.name})
     if request.method == "POST" and form.is_valid():
@@ -83,7 +83,7 @@ def rename_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResp
 
 
 def move_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     folder = _folder(job, folder_id)
     paths = selectors.folder_paths(job, leaving_out=folder)
     form = MoveForm(request.POST or None, paths=paths, initial={"destination": folder.parent_id})
@@ -102,7 +102,7 @@ def move_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpRespon
 
 @require_POST
 def delete_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     folder = _folder(job, folder_id)
     try:
         services.delete_folder(folder=folder, by=request.user)
@@ -114,7 +114,7 @@ def delete_folder(request: HttpRequest, job_id: int, folder_id: int) -> HttpResp
 
 
 def move_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     file = _file(job, file_id)
     paths = selectors.folder_paths(job)
     form = MoveForm(request.POST or None, paths=paths, initial={"destination": file.folder_id})
@@ -133,7 +133,7 @@ def move_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
 
 @require_POST
 def delete_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    job = gate.job_for(request, job_id)
     file = _file(job, file_id)
     try:
         services.delete_file(file=file, by=request.user)
@@ -145,7 +145,7 @@ def delete_file(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse
 
 
 def download(request: HttpRequest, job_id: int, file_id: int) -> HttpResponse:
-    return downloads.download(_file(_job(request, job_id), file_id))
+    return downloads.download(_file(gate.job_for(request, job_id), file_id))
 
 
 def files_tab_url(job: Job, folder_id: int | None) -> str:
@@ -155,13 +155,6 @@ def files_tab_url(job: Job, folder_id: int | None) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _job(request: HttpRequest, job_id: int) -> Job:
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None or not services.may_see(job, request.user):
-        raise Http404("No such job.")
-    return job
 
 
 def _folder(job: Job, folder_id: int):

@@ -9,7 +9,7 @@ from django.forms.models import fields_for_model
 from core.fields import DigitsField
 from jobs.errors import JobError
 from jobs.models import Job, Milestone
-from jobs.selectors.listing import QUEUE_SORTS, SORTS, JobFilter, QueueFilter
+from jobs.selectors.reads import QUEUE_SORTS, SORTS, JobFilter, QueueFilter
 from jobs.services import SECTIONS
 
 MAX_CREDITS = 2_000_000_000
@@ -142,8 +142,8 @@ class JobFilterForm(forms.Form):
     priority = forms.ChoiceField(
         choices=_choices("Any priority", Job.Priority.choices), required=False
     )
-    due_after = forms.DateField(required=False, widget=DATE, label="Next due after")
-    due_before = forms.DateField(required=False, widget=DATE, label="Next due before")
+    due_after = forms.DateField(required=False, widget=DATE, label="A milestone due from")
+    due_before = forms.DateField(required=False, widget=DATE, label="A milestone due by")
     sort = forms.ChoiceField(
         choices=[
             ("newest", "Newest first"),

@@ -17,8 +17,8 @@ from core.api.filters import StrictFilterSet
 from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
 from core.api.tags import Tag
-from jobs import downloads, services
-from jobs.models import File, Folder, Job
+from jobs import downloads, gate, services
+from jobs.models import File, Folder
 from jobs.selectors import files as selectors
 
 TAG = [Tag.JOBS]
@@ -64,15 +64,8 @@ class FileFilter(StrictFilterSet):
         fields = ["folder", "top"]
 
 
-def _job(request, job_id: int) -> Job:
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None or not services.may_see(job, request.user):
-        raise Http404
-    return job
-
-
 def _file(request, job_id: int, file_id: int) -> File:
-    file = selectors.file_of(_job(request, job_id), file_id)
+    file = selectors.file_of(gate.job_for(request, job_id, page=False), file_id)
     if file is None:
         raise Http404
     return file
@@ -86,7 +79,7 @@ class FileListView(generics.ListAPIView):
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        job = _job(self.request, self.kwargs["job_id"])
+        job = gate.job_for(self.request, self.kwargs["job_id"], page=False)
         return File.objects.filter(job=job).select_related("uploaded_by")
 
     @extend_schema(summary="A job's files, newest first", tags=TAG)
@@ -104,7 +97,7 @@ class FileListView(generics.ListAPIView):
         tags=TAG,
     )
     def post(self, request, job_id: int):
-        job = _job(request, job_id)
+        job = gate.job_for(request, job_id, page=False)
         data = valid_data(UploadRequest, request)
         folder = None
         if data.get("folder") is not None:

@@ -27,7 +27,7 @@ from jobs.api.serializers import (
 )
 from jobs.api.views import CONFLICT, statistics_answer
 from jobs.models import Job
-from jobs.selectors import lookup
+from jobs.selectors import reads
 from jobs.selectors.statistics import statistics
 from jobs.services.access import DELIVER_PERMISSION
 
@@ -73,7 +73,7 @@ class StaffQueueView(generics.ListAPIView):
     queryset = Job.objects.none()  # for the schema; get_queryset gives the queue
 
     def get_queryset(self):
-        return lookup.work_queue()
+        return reads.work_queue()
 
     @extend_schema(
         summary="The work queue: open and in-progress jobs, most pressing first (staff)",
@@ -84,7 +84,7 @@ class StaffQueueView(generics.ListAPIView):
 
 
 def _any(job_id: int):
-    job = lookup.any_job(job_id)
+    job = reads.detailed(job_id)
     if job is None:
         raise Http404
     return job
@@ -147,7 +147,7 @@ class StaffDeliverView(APIView):
     )
     def post(self, request, job_id: int, milestone_id: int):
         data = valid_data(DeliverRequest, request)
-        milestone = lookup.milestone_of(_any(job_id), milestone_id)
+        milestone = reads.milestone_of(_any(job_id), milestone_id)
         if milestone is None:
             raise Http404
         delivery = services.deliver(

@@ -40,7 +40,7 @@ from jobs.api.serializers import (
     StatisticsSerializer,
 )
 from jobs.models import Activity, Delivery, Job, Milestone
-from jobs.selectors import lookup
+from jobs.selectors import reads
 from jobs.selectors.statistics import statistics
 from jobs.services import MilestonePlan
 
@@ -82,18 +82,18 @@ class JobFilter(StrictFilterSet):
         fields = ["status", "priority", "due_before", "due_after", "ordering"]
 
     def filter_due(self, queryset, name, value):
-        return lookup.due_between(queryset, **{name.removeprefix("due_"): value})
+        return reads.due_between(queryset, **{name.removeprefix("due_"): value})
 
 
 def own_job(request, job_id: int) -> Job:
-    job = lookup.job_of(request.user, job_id)
+    job = reads.detailed(job_id, Job.objects.filter(client=request.user))
     if job is None:
         raise Http404
     return job
 
 
 def own_milestone(request, job_id: int, milestone_id: int) -> Milestone:
-    milestone = lookup.milestone_of(own_job(request, job_id), milestone_id)
+    milestone = reads.milestone_of(own_job(request, job_id), milestone_id)
     if milestone is None:
         raise Http404
     return milestone
@@ -101,7 +101,7 @@ def own_milestone(request, job_id: int, milestone_id: int) -> Milestone:
 
 def detail(job: Job) -> dict:
     """A job as the detail answers it, read again with its milestones and links."""
-    return JobDetailSerializer(lookup.job_of(job.client_id, job.pk)).data
+    return JobDetailSerializer(reads.detailed(job.pk)).data
 
 
 @page_size_errors
@@ -112,7 +112,7 @@ class JobListView(generics.ListAPIView):
     queryset = Job.objects.none()  # for the schema; get_queryset gives the caller's
 
     def get_queryset(self):
-        return lookup.jobs_of(self.request.user)
+        return reads.jobs_of(self.request.user)
 
     @extend_schema(
         summary="The caller's jobs, newest first",
@@ -197,7 +197,7 @@ def _detail_answer(job: Job) -> Response:
 
 
 def _milestone_answer(milestone: Milestone) -> Response:
-    return Response(MilestoneSerializer(lookup.milestone_as_now(milestone)).data)
+    return Response(MilestoneSerializer(reads.milestone_as_now(milestone)).data)
 
 
 class SubmitView(APIView):
@@ -321,7 +321,7 @@ class DeliveryListView(generics.ListAPIView):
 
     def get_queryset(self):
         kwargs = self.kwargs
-        return lookup.deliveries_of(
+        return reads.deliveries_of(
             own_milestone(self.request, kwargs["job_id"], kwargs["milestone_id"])
         )
 

@@ -15,6 +15,23 @@ Kind = CreditTransaction.Kind
 
 
 @dataclass(frozen=True)
+class Credits:
+    """Where jobs' reserved credits stand, summed from the ledger."""
+
+    reserved: int  # held now for milestones not decided yet
+    captured: int  # paid for milestones
+    released: int  # reserved for milestones and given back
+
+
+def credits_of(milestones) -> Credits:
+    return Credits(
+        reserved=_reserved(milestones),
+        captured=_ledger_sum(milestones, Kind.CAPTURE),
+        released=_ledger_sum(milestones, Kind.RELEASE),
+    )
+
+
+@dataclass(frozen=True)
 class JobStatistics:
     jobs_by_status: dict[str, int]  # every Job.Status value, 0 when there are none
     reserved: int  # credits held now for milestones not decided yet
@@ -34,9 +51,7 @@ def statistics(*, client=None) -> JobStatistics:
     counts = dict(jobs.order_by().values_list("status").annotate(n=Count("id")))
     return JobStatistics(
         jobs_by_status={status: counts.get(status, 0) for status in Job.Status.values},
-        reserved=_reserved(milestones),
-        captured=_ledger_sum(milestones, Kind.CAPTURE),
-        released=_ledger_sum(milestones, Kind.RELEASE),
+        **vars(credits_of(milestones)),
         overdue_milestones=milestones.filter(
             status__in=Milestone.TO_DELIVER, due_date__lt=timezone.now().date()
         ).count(),

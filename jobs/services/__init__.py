@@ -7,7 +7,7 @@ clock (the deadlines' default outcomes), files (folders and uploads), access (wh
 work on a job), log (the activity log), notify (e-mails).
 """
 
-from jobs.services.access import may_deliver, may_see, require_can_see
+from jobs.services.access import deliverers, may_deliver, may_see, require_can_see
 from jobs.services.clock import ClockReport, delivery_deadline, run_clock
 from jobs.services.drafts import (
     EDITABLE,
@@ -60,6 +60,7 @@ __all__ = [
     "delete_file",
     "delete_folder",
     "deliver",
+    "deliverers",
     "delivery_deadline",
     "force_accept",
     "force_release",

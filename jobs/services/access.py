@@ -4,6 +4,9 @@ A job is its client's and its team's: the client, and staff who may deliver jobs
 is told it does not exist (a 404), so job numbers reveal nothing.
 """
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
 from jobs.errors import JobNotFound, NotAllowed
 from jobs.models import Job
 
@@ -14,6 +17,22 @@ def may_deliver(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_staff) and (
         user.has_perm(DELIVER_PERMISSION)
     )
+
+
+def deliverers() -> QuerySet:
+    """Active staff who may deliver jobs (the permission directly, through a group, or as a
+    superuser): whom a job can be assigned to, and whom an unassigned job's news reaches."""
+    codename = DELIVER_PERMISSION.split(".")[1]
+    permitted = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename=codename, user_permissions__content_type__app_label="jobs")
+        | Q(
+            groups__permissions__codename=codename,
+            groups__permissions__content_type__app_label="jobs",
+        )
+    )
+    users = get_user_model().objects.filter(permitted, is_active=True, is_staff=True)
+    return users.distinct().order_by("name", "email", "pk")
 
 
 def may_see(job: Job, user) -> bool:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from core.pagination import paginate
 from credits.errors import CreditError
-from jobs import services
+from jobs import gate, services
 from jobs.errors import JobError
 from jobs.forms import (
     SECTION_FORMS,
@@ -18,8 +18,8 @@ from jobs.forms import (
     milestone_formset,
 )
 from jobs.models import Job
-from jobs.selectors.listing import jobs_of
-from jobs.views.common import refused, tab_url, visible_job
+from jobs.selectors.reads import jobs_of
+from jobs.views.common import refused, tab_url
 
 STEPS = [
     ("basic", "Basic info"),
@@ -67,7 +67,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def edit(request: HttpRequest, job_id: int, section: str) -> HttpResponse:
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     if section not in STEP_NAMES:
         return redirect("jobs:edit", job.pk, "basic")
     if not job.is_draft or job.client_id != request.user.pk:
@@ -165,7 +165,7 @@ def submit(request: HttpRequest, job_id: int) -> HttpResponse:
     """Reserve the budget. A second send (a double click, Back and send again) finds the job no
     longer a draft and is told so; the holds' keys name their milestones, so nothing is
     reserved twice."""
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     try:
         services.submit(job=job, by=request.user)
     except JobError as error:
@@ -196,7 +196,7 @@ def _step_of(field: str | None) -> tuple[str, str] | None:
 
 @require_POST
 def delete(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     try:
         services.delete_draft(job=job, by=request.user)
     except JobError as error:

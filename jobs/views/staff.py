@@ -10,13 +10,13 @@ from django.views.decorators.http import require_POST
 
 from core.pagination import paginate
 from core.two_factor import staff_page
-from jobs import services
+from jobs import gate, services
 from jobs.errors import JobError
 from jobs.forms import AssignForm, DeliverForm, QueueFilterForm
 from jobs.models import Job, Milestone
-from jobs.selectors import listing
+from jobs.selectors import reads
 from jobs.services import may_deliver
-from jobs.views.common import refused, tab_url, visible_job, visible_milestone
+from jobs.views.common import refused, tab_url
 
 # The service names a delivery link's parts as add_link does; the form has both beside it.
 LINK_FIELDS = {"url": "link_url", "label": "link_label"}
@@ -32,9 +32,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     _require_deliverer(request)
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
-    jobs = (
-        listing.work_queue(staff=request.user, filters=filters) if filters else Job.objects.none()
-    )
+    jobs = reads.work_queue(staff=request.user, filters=filters) if filters else Job.objects.none()
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -50,8 +48,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, job_id: int) -> HttpResponse:
     _require_deliverer(request)
-    job = visible_job(request, job_id)
-    form = AssignForm(request.POST, deliverers=listing.deliverers())
+    job = gate.job_for(request, job_id)
+    form = AssignForm(request.POST, deliverers=services.deliverers())
     if not form.is_valid():
         messages.error(request, "Choose a member of staff who delivers jobs.")
         return redirect(tab_url(job, "planning"))
@@ -69,7 +67,7 @@ def assign(request: HttpRequest, job_id: int) -> HttpResponse:
 @staff_page
 def deliver(request: HttpRequest, milestone_id: int) -> HttpResponse:
     _require_deliverer(request)
-    milestone = visible_milestone(request, milestone_id)
+    milestone = gate.milestone_for(request, milestone_id)
     job = milestone.job
     if milestone.status not in Milestone.TO_DELIVER:
         messages.info(

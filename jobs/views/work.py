@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.pagination import paginate
-from jobs import services
+from jobs import gate, services
 from jobs.errors import JobError
 from jobs.forms import (
     AcceptInPartForm,
@@ -20,17 +20,17 @@ from jobs.forms import (
     add_service_error,
 )
 from jobs.models import Milestone
-from jobs.selectors import listing
+from jobs.selectors import reads
 from jobs.selectors.files import files_tab
 from jobs.services import may_deliver
-from jobs.views.common import TABS, refused, tab_url, visible_job, visible_milestone
+from jobs.views.common import TABS, refused, tab_url
 
 TAB_NAMES = dict(TABS)
 Status = Milestone.Status
 
 
 def detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     tab = request.GET.get("tab", "overview")
     return _render_detail(request, job, tab if tab in TAB_NAMES else "overview")
 
@@ -50,20 +50,20 @@ def _render_detail(request, job, tab: str, *, bound=None, link_form=None, cancel
         "cancel_form": cancel_form or CancelJobForm(),
     }
     if tab in ("overview", "planning"):
-        context["milestones"] = _with_forms(listing.milestones_for_page(job), bound, is_client)
+        context["milestones"] = _with_forms(reads.milestones_for_page(job), bound, is_client)
     if tab == "planning" and staff and job.is_live:
         context["assign_form"] = AssignForm(
-            deliverers=listing.deliverers(), initial={"assignee": request.user.pk}
+            deliverers=services.deliverers(), initial={"assignee": request.user.pk}
         )
     if tab == "financial":
-        context["money"] = listing.money_of(job)
+        context["money"] = reads.money_of(job)
     if tab == "files":
         context.update(files_tab(job, request.user, request.GET.get("folder")))
     if tab == "links":
         context["links"] = job.links.select_related("added_by", "delivery")
         context["link_form"] = link_form or LinkForm()
     if tab == "activity":
-        context["page"] = paginate(request, listing.activity_of(job), per_page=50)
+        context["page"] = paginate(request, reads.activity_of(job), per_page=50)
         context["query"] = f"tab={tab}"
     status = 400 if bound or link_form or cancel_form else 200
     return render(request, "jobs/detail.html", context, status=status)
@@ -83,7 +83,7 @@ def _with_forms(milestones, bound, is_client: bool):
 
 @require_POST
 def accept(request: HttpRequest, milestone_id: int) -> HttpResponse:
-    milestone = visible_milestone(request, milestone_id)
+    milestone = gate.milestone_for(request, milestone_id)
     try:
         services.accept(milestone=milestone, by=request.user)
     except JobError as error:
@@ -96,7 +96,7 @@ def accept(request: HttpRequest, milestone_id: int) -> HttpResponse:
 
 @require_POST
 def accept_in_part(request: HttpRequest, milestone_id: int) -> HttpResponse:
-    milestone = visible_milestone(request, milestone_id)
+    milestone = gate.milestone_for(request, milestone_id)
     form = AcceptInPartForm(request.POST, milestone=milestone)
     if form.is_valid():
         try:
@@ -113,13 +113,13 @@ def accept_in_part(request: HttpRequest, milestone_id: int) -> HttpResponse:
                 f"{milestone.amount - paid:,} went back to your wallet.",
             )
             return redirect(tab_url(milestone.job, "planning"))
-    job = visible_job(request, milestone.job_id)
+    job = gate.job_for(request, milestone.job_id)
     return _render_detail(request, job, "planning", bound=(milestone.pk, "part_form", form))
 
 
 @require_POST
 def request_changes(request: HttpRequest, milestone_id: int) -> HttpResponse:
-    milestone = visible_milestone(request, milestone_id)
+    milestone = gate.milestone_for(request, milestone_id)
     form = RequestChangesForm(request.POST, milestone=milestone)
     if form.is_valid():
         try:
@@ -131,13 +131,13 @@ def request_changes(request: HttpRequest, milestone_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Changes were asked on {milestone.title}.")
             return redirect(tab_url(milestone.job, "planning"))
-    job = visible_job(request, milestone.job_id)
+    job = gate.job_for(request, milestone.job_id)
     return _render_detail(request, job, "planning", bound=(milestone.pk, "changes_form", form))
 
 
 @require_POST
 def cancel_milestone(request: HttpRequest, milestone_id: int) -> HttpResponse:
-    milestone = visible_milestone(request, milestone_id)
+    milestone = gate.milestone_for(request, milestone_id)
     try:
         services.cancel_milestone(milestone=milestone, by=request.user)
     except JobError as error:
@@ -148,7 +148,7 @@ def cancel_milestone(request: HttpRequest, milestone_id: int) -> HttpResponse:
 
 @require_POST
 def cancel_job(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     form = CancelJobForm(request.POST)
     if form.is_valid():
         try:
@@ -165,7 +165,7 @@ def cancel_job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 def add_link(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = visible_job(request, job_id)
+    job = gate.job_for(request, job_id)
     form = LinkForm(request.POST)
     if form.is_valid():
         try:

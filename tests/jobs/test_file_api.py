@@ -9,7 +9,7 @@ from django.test import Client
 
 from jobs import services as jobs
 from jobs.models import File
-from tests.clients import api_token
+from tests.clients import api_token, sign_in_staff
 from tests.factories import UserFactory
 from tests.jobs.conftest import draft_job, open_job
 from tests.jobs.files import LINUX_PROGRAM, PDF, PNG, upload, uploaded
@@ -166,7 +166,7 @@ def test_a_file_of_another_job_is_a_404(api, client_user):
 def test_the_team_sees_a_jobs_files(client, client_user, deliverer):
     job = open_job(client_user, 600)
     upload(job, client_user)
-    client.force_login(deliverer)
+    sign_in_staff(client, deliverer)
 
     response = client.get(files_url(job))
 

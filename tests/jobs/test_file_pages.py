@@ -13,6 +13,7 @@ from jobs import services as jobs
 from jobs.errors import JobNotFound
 from jobs.models import File, Folder
 from jobs.selectors.files import files_tab
+from tests.clients import sign_in_staff
 from tests.factories import UserFactory
 from tests.jobs.conftest import draft_job, open_job
 from tests.jobs.files import PDF, PNG, SHELL_SCRIPT, upload, uploaded
@@ -274,7 +275,7 @@ def test_the_team_downloads_and_the_stored_bytes_have_no_public_address(
 ):
     job = open_job(client_user, 600)
     file = upload(job, client_user)
-    client.force_login(deliverer)
+    sign_in_staff(client, deliverer)
 
     assert client.get(reverse("jobs:file_download", args=[job.pk, file.pk])).status_code == 200
     assert client.get(f"/media/{file.content.name}").status_code == 404
