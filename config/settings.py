@@ -522,6 +522,9 @@ TRANSFER_RECEIVER_LOOKUPS_PER_HOUR = count_setting(
 # --- Disputes ----------------------------------------------------------------------------------
 # How long after a transaction its owner may dispute it.
 DISPUTE_WINDOW_DAYS = count_setting("DISPUTE_WINDOW_DAYS", 60, minimum=1)
+# Days a milestone dispute waits on the client's answer to staff's question; then it is closed
+# against them: the milestone is accepted in full (reminders 72 h and 24 h before).
+DISPUTES_AWAITING_USER_DAYS = count_setting("DISPUTES_AWAITING_USER_DAYS", 7, minimum=1)
 
 # --- Jobs --------------------------------------------------------------------------------------
 # Every waiting state of a milestone has a deadline and a default outcome (docs/jobs.md).

@@ -76,6 +76,11 @@ class Dispute(models.Model):
     rejection_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # While staff wait on the user's answer: since when, and the reminders sent (each once per
+    # question; disputes.services.run_deadlines closes a milestone dispute left unanswered).
+    awaiting_user_since = models.DateTimeField(null=True, blank=True)
+    reminded_72h_at = models.DateTimeField(null=True, blank=True)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

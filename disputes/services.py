@@ -16,6 +16,7 @@ through `jobs.services.settle_dispute`:
 Every change e-mails the people concerned once the database transaction commits.
 """
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -261,7 +262,8 @@ def post_message(*, dispute: Dispute, author, body: str, internal: bool = False)
     else:
         if dispute.status == Status.AWAITING_USER:
             dispute.status = Status.UNDER_REVIEW
-            dispute.save(update_fields=["status"])
+            dispute.awaiting_user_since = None  # answered: the deadline stops
+            dispute.save(update_fields=["status", "awaiting_user_since"])
         _tell_assignee(dispute, "the user replied", body)
     return message
 
@@ -284,6 +286,9 @@ def request_information(*, dispute: Dispute, staff, question: str) -> Dispute:
         reference=dispute,
     )
     dispute.status = Status.AWAITING_USER
+    # Each question starts the client's own deadline and reminders (run_deadlines).
+    dispute.awaiting_user_since = timezone.now()
+    dispute.reminded_72h_at = dispute.reminded_24h_at = None
     dispute.assignee = dispute.assignee or staff
     _first_response(dispute)
     dispute.save()
@@ -420,3 +425,116 @@ def escalate(*, dispute: Dispute, user, reason: str = "") -> Dispute:
         DisputeMessage.objects.create(dispute=dispute, author=user, body=reason.strip())
     _tell_user(dispute, "escalated", "A senior member of staff will review your dispute.")
     return dispute
+
+
+# --- deadlines (manage.py disputes_deadlines, from cron) ----------------------------------------
+# A milestone dispute waiting on the client keeps the milestone's credits reserved: after
+# DISPUTES_AWAITING_USER_DAYS unanswered it is closed against them (the milestone accepted in
+# full, as a rejection does). Waiting on staff has no silent outcome: staff must act.
+DEADLINE_REMINDERS = ((72, "reminded_72h_at"), (24, "reminded_24h_at"))
+
+
+@dataclass
+class DeadlineReport:
+    closed: list[int] = field(default_factory=list)
+    reminded: int = 0
+    # Disputes whose milestone the ledger refused to settle (a frozen wallet): tried next run.
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def answer_deadline(dispute: Dispute):
+    """When a dispute waiting on the user's answer is closed if still unanswered."""
+    return dispute.awaiting_user_since + timedelta(days=settings.DISPUTES_AWAITING_USER_DAYS)
+
+
+def _awaiting_client():
+    return Dispute.objects.filter(
+        status=Status.AWAITING_USER,
+        milestone__isnull=False,
+        transaction__isnull=True,
+        awaiting_user_since__isnull=False,
+    )
+
+
+def run_deadlines(*, now=None) -> DeadlineReport:
+    """Remind, then close, milestone disputes left unanswered by the client. Safe to run twice
+    and beside live traffic: reminders are claimed by a conditional UPDATE, and each dispute is
+    re-read under its lock and closed only if it still waits past its deadline."""
+    now = now or timezone.now()
+    report = DeadlineReport()
+    days = timedelta(days=settings.DISPUTES_AWAITING_USER_DAYS)
+    _remind_unanswered(now, days, report)
+    due = _awaiting_client().filter(awaiting_user_since__lte=now - days)
+    for dispute_id in due.order_by("pk").values_list("pk", flat=True):
+        try:
+            _close_unanswered(dispute_id, now, report)
+        except DisputeError as error:
+            report.skipped[dispute_id] = error.message
+    return report
+
+
+@transaction.atomic
+def _close_unanswered(dispute_id: int, now, report: DeadlineReport) -> None:
+    dispute = _locked(Dispute(pk=dispute_id))
+    if (
+        dispute.status != Status.AWAITING_USER
+        or dispute.transaction_id is not None
+        or dispute.awaiting_user_since is None
+        or answer_deadline(dispute) > now
+    ):
+        return  # answered, decided or asked again since we looked
+    days = settings.DISPUTES_AWAITING_USER_DAYS
+    reason = f"The client did not answer within {days} days."
+    try:
+        milestone = jobs.settle_unanswered_dispute(milestone=dispute.milestone, note=reason)
+    except (JobError, CreditError) as error:
+        raise DisputeError(error.message) from error
+    if milestone is None:
+        return
+    dispute.transaction = CreditTransaction.objects.get(
+        hold_id=milestone.hold_id, kind=Kind.CAPTURE
+    )
+    dispute.rejection_reason = reason
+    dispute.awaiting_user_since = None
+    dispute.status = Status.REJECTED
+    dispute.closed_at = now
+    dispute.save()
+    escalation = " You may escalate it once from the dispute page." if dispute.level == 1 else ""
+    _tell_user(
+        dispute,
+        "closed",
+        f"{reason} The {milestone.amount:,} credits of {milestone.title} were paid.{escalation}",
+    )
+    _tell_assignee(dispute, "closed unanswered", reason)
+    report.closed.append(dispute_id)
+
+
+def _remind_unanswered(now, days: timedelta, report: DeadlineReport) -> None:
+    # As the jobs' clock: each reminder is due until the next one is, so a late first run sends
+    # "24 hours left" alone.
+    next_hours = [hours for hours, _ in DEADLINE_REMINDERS[1:]] + [0]
+    for (hours, column), until in zip(DEADLINE_REMINDERS, next_hours, strict=True):
+        due = _awaiting_client().filter(
+            awaiting_user_since__gt=now - days + timedelta(hours=until),
+            awaiting_user_since__lte=now - days + timedelta(hours=hours),
+            **{f"{column}__isnull": True},
+        )
+        for dispute in due.select_related("user", "milestone"):
+            with transaction.atomic():
+                claimed = Dispute.objects.filter(
+                    pk=dispute.pk,
+                    status=Status.AWAITING_USER,
+                    awaiting_user_since=dispute.awaiting_user_since,
+                    **{f"{column}__isnull": True},
+                ).update(**{column: now})
+                if not claimed:
+                    continue  # another run reminded first, or the client answered
+                deadline = answer_deadline(dispute)
+                _tell_user(
+                    dispute,
+                    f"{hours} hours left to reply",
+                    f"Staff are waiting for your answer. Unless you reply by "
+                    f"{deadline:%Y-%m-%d %H:%M} UTC, the dispute is closed and the "
+                    f"{dispute.milestone.amount:,} credits of {dispute.milestone.title} are paid.",
+                )
+            report.reminded += 1

@@ -251,6 +251,7 @@ ROWS = {
     "CREDITS_STAFF_APPROVAL_HOURS": ("1", "0", "must be a whole number of at least 1"),
     "TRANSFER_RECEIVER_LOOKUPS_PER_HOUR": ("1", "0", "must be a whole number of at least 1"),
     "DISPUTE_WINDOW_DAYS": ("1", "sixty", "must be a whole number of at least 1"),
+    "DISPUTES_AWAITING_USER_DAYS": ("2", "0", "must be a whole number of at least 1"),
     "JOBS_REVIEW_DAYS": ("3", "0", "must be a whole number of at least 1"),
     "JOBS_MAX_REVISIONS": ("0", "three", "must be a whole number of at least 0"),
     "JOBS_DELIVERY_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),

@@ -41,6 +41,7 @@ from jobs.services.work import (
     mark_disputed,
     request_changes,
     settle_dispute,
+    settle_unanswered_dispute,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "require_can_see",
     "run_clock",
     "settle_dispute",
+    "settle_unanswered_dispute",
     "submit",
     "update_draft",
     "upload",

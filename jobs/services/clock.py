@@ -5,7 +5,9 @@ outcome, so silence never freezes credits.
 - before that, the client is reminded 72 and 24 hours ahead (each reminder once per delivery);
 - a milestone not delivered JOBS_DELIVERY_GRACE_DAYS after its due date (or after the client's
   last change request, if later) is cancelled and its credits go back to the client;
-- a disputed milestone waits for staff (the dispute queue), never for the clock.
+- a disputed milestone waits for staff (the dispute queue), never for this clock; when staff
+  wait on the client's answer, the disputes app's own deadline settles it
+  (`manage.py disputes_deadlines`).
 
 Safe to run twice and beside live traffic: each milestone is re-read under its job's lock and
 only acted on if it still waits; reminders are claimed by a conditional UPDATE.

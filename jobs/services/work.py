@@ -276,6 +276,19 @@ def settle_dispute(*, milestone: Milestone, staff, pay: int, note: str = "") -> 
     return milestone
 
 
+def settle_unanswered_dispute(*, milestone: Milestone, note: str) -> Milestone | None:
+    """The default outcome of a dispute whose client left staff's question unanswered: the
+    milestone is accepted in full (its delivered work paid), by the system. None if the milestone
+    is no longer disputed (settled by staff since). The milestone's settle key makes a second
+    run capture nothing more."""
+    with transaction.atomic():
+        job, milestone = lock_milestone(milestone.pk)
+        if milestone.status != Status.DISPUTED:
+            return None
+        settle(job, milestone, pay=milestone.amount, verb=Verb.DISPUTE_SETTLED, reason=note)
+    return milestone
+
+
 def settle(
     job: Job,
     milestone: Milestone,
