@@ -375,7 +375,9 @@ class Hold(models.Model):
     reference = models.CharField(max_length=255, blank=True)
     # The caller's own notes, as given (credits.services.rules.check_metadata limits them).
     metadata = models.JSONField(default=dict, blank=True)
-    expires_at = models.DateTimeField()
+    # NULL: the hold has no clock of its own and only a capture or a release settles it (a job
+    # milestone's, placed `until_settled`, or a disputed payment's); the expiry sweep skips it.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 

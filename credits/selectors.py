@@ -95,7 +95,9 @@ def standing(wallet: Wallet) -> Standing:
 
 
 def open_holds(wallet: Wallet) -> list[Hold]:
-    return list(wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at", "id"))
+    """Soonest expiry first; holds until settled (no expiry) last, on every database."""
+    soonest = models.F("expires_at").asc(nulls_last=True)
+    return list(wallet.holds.filter(status=Hold.Status.OPEN).order_by(soonest, "id"))
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -15,6 +15,13 @@ from credits.models import (
 )
 
 
+def hold_expiry(hold: Hold) -> str:
+    """When a hold expires, or that it never does (a job's or a disputed payment's hold)."""
+    if hold.expires_at is None:
+        return "until settled"
+    return f"{hold.expires_at:%Y-%m-%d %H:%M}"
+
+
 class LedgerReadOnly:
     """The ledger's history is never edited by hand: view only, no delete action."""
 
@@ -129,11 +136,15 @@ class AllocationAdmin(LedgerReadOnly, admin.ModelAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(LedgerReadOnly, admin.ModelAdmin):
-    list_display = ["id", "wallet", "amount", "captured_amount", "status", "expires_at"]
+    list_display = ["id", "wallet", "amount", "captured_amount", "status", "expiry"]
     list_filter = ["status"]
     search_fields = ["=id", "wallet__user__email", "reference", "description"]
     list_select_related = ["wallet__user"]
     raw_id_fields = ["wallet"]
+
+    @admin.display(description="Expires (UTC)", ordering="expires_at")
+    def expiry(self, hold: Hold) -> str:
+        return hold_expiry(hold)
 
 
 @admin.register(WalletStatusChange)

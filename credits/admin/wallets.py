@@ -21,15 +21,15 @@ from django.utils.html import format_html, format_html_join
 from core.once import OnceToken
 from credits import services
 from credits.actors import Actor
+from credits.admin.ledger import hold_expiry
 from credits.errors import CreditError
 from credits.forms import DeductForm, GrantForm, StatusForm, refusal_text
 from credits.models import (
     CreditTransaction,
     Entry,
-    Hold,
     Wallet,
 )
-from credits.selectors import approvals_with_status, grants_in_burn_down_order
+from credits.selectors import approvals_with_status, grants_in_burn_down_order, open_holds
 from credits.services import staff as staff_powers
 
 RECENT_TRANSACTIONS = 20
@@ -204,16 +204,15 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="Open holds")
     def open_holds(self, wallet: Wallet) -> str:
-        holds = wallet.holds.filter(status=Hold.Status.OPEN).order_by("expires_at")
         rows = [
             (
                 _link("credits_hold", hold.pk, f"#{hold.pk}"),
                 hold.uncaptured,
                 hold.amount,
                 hold.description,
-                f"{hold.expires_at:%Y-%m-%d %H:%M}",
+                hold_expiry(hold),
             )
-            for hold in holds
+            for hold in open_holds(wallet)
         ]
         return _table(["Hold", "Reserved", "Amount", "Description", "Expires (UTC)"], rows)
 

@@ -149,6 +149,14 @@ class HoldSerializer(serializers.ModelSerializer):
         model = Hold
         fields = ["id", "amount", "captured_amount", "uncaptured", "status", "description"]
         fields += ["reference", "metadata", "expires_at", "created_at", "closed_at"]
+        extra_kwargs = {
+            "expires_at": {
+                "help_text": "When `credits_release_holds` releases the hold if it is still "
+                "open. null: the hold has no expiry and only a capture or a release ends it "
+                "(CreditDesk's own holds, such as a job milestone's); a hold placed through the "
+                "API always has one."
+            }
+        }
 
 
 class PlacedHoldSerializer(HoldSerializer):

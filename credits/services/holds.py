@@ -58,10 +58,11 @@ def hold(
     ahead) is released by `credits_release_holds`. `metadata` is the caller's
     (rules.check_metadata), kept on the hold and its transaction.
 
-    `until_settled` holds have no clock of their own: a caller of ours whose own deadlines
-    always settle them (a job's milestone: accepted on the review's end, released past its
-    delivery deadline; see docs/jobs.md) asks for one, so the credits never expire in the middle
-    of the work. Only system callers may: a partner app's or a person's hold always ends.
+    `until_settled` holds have no clock of their own (`expires_at` NULL, which the expiry sweep
+    skips): a caller of ours whose own deadlines always settle them (a job's milestone: accepted
+    on the review's end, released past its delivery deadline; see docs/jobs.md) asks for one, so
+    the credits never expire in the middle of the work, however far its due dates. Only system
+    callers may: a partner app's or a person's hold always ends.
     """
     check_amount(amount)
     description = check_text(description, what="The description")
@@ -127,9 +128,9 @@ def hold(
     )
 
 
-def _expiry(now: datetime, expires_at: datetime | None, *, until_settled: bool) -> datetime:
+def _expiry(now: datetime, expires_at: datetime | None, *, until_settled: bool) -> datetime | None:
     if until_settled:
-        return now + UNTIL_CLOSED
+        return None  # no date at all: any date would be outlived by some job
     return expires_at or now + timedelta(hours=settings.CREDITS_HOLD_TTL_HOURS)
 
 
@@ -162,7 +163,7 @@ def hold_grants(
 
     Unlike `hold`, it works on frozen wallets too: it protects credits rather than spending
     them. Returns None when the grants have nothing left. The hold does not expire by itself
-    (staff or the dispute's outcome close it).
+    (`expires_at` NULL: staff or the dispute's outcome close it).
     """
     description = check_text(description, what="The description")
     reference = reference or Reference()
@@ -187,7 +188,7 @@ def hold_grants(
                 amount=amount,
                 description=description,
                 reference=reference.text,
-                expires_at=posting.now + UNTIL_CLOSED,
+                expires_at=None,
                 created_at=posting.now,
             )
         )
@@ -214,10 +215,6 @@ def hold_grants(
         perform=perform,
         lock_wallet=wallet_ids.pop(),
     )
-
-
-# Holds that wait for a decision rather than a clock: far enough never to be swept.
-UNTIL_CLOSED = timedelta(days=3650)
 
 
 def capture(
@@ -304,12 +301,13 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
 
     Safe beside live traffic and when run twice: each hold is re-read under its wallet's lock,
     so only the first release of it happens. Suspended wallets are skipped: nothing moves in them.
+    Holds without an expiry (until settled: a job's, a disputed payment's) are never due.
     """
     now = now or timezone.now()
     actor = Actor.system("credits_release_holds")
-    due = Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lte=now).exclude(
-        wallet__status=Wallet.Status.SUSPENDED
-    )
+    due = Hold.objects.filter(
+        status=Hold.Status.OPEN, expires_at__isnull=False, expires_at__lte=now
+    ).exclude(wallet__status=Wallet.Status.SUSPENDED)
     released = []
     for due_hold in due.order_by("expires_at", "id").iterator():
         try:
