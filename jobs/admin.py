@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.once import OnceToken
+from credits.errors import CreditError
 from jobs import services
 from jobs.errors import JobError
 from jobs.models import Activity, File, Job, Link, Milestone
@@ -253,16 +255,25 @@ class MilestoneAdmin(StaffOverrides, admin.ModelAdmin):
         return TemplateResponse(request, "admin/jobs/milestone/override.html", context)
 
     def _run(self, request, override: Override, chosen: list[Milestone], reason: str) -> list:
-        done = []
+        """All the chosen milestones or none, in one transaction: a refusal of one (a step the
+        job flow refuses, or the ledger's, such as a frozen wallet) rolls back those before it,
+        so staff never face a half-done override to piece together."""
+        try:
+            with transaction.atomic():
+                for milestone in chosen:
+                    failed = milestone
+                    override.run(milestone=milestone, staff=request.user, reason=reason)
+        except (JobError, CreditError) as error:
+            whole = f"all {len(chosen)} milestones or none" if len(chosen) > 1 else "nothing"
+            self.message_user(
+                request,
+                f"{failed}: {error.message} Nothing was changed (an override does {whole}).",
+                messages.ERROR,
+            )
+            return []
         for milestone in chosen:
-            try:
-                override.run(milestone=milestone, staff=request.user, reason=reason)
-            except JobError as error:
-                self.message_user(request, f"{milestone}: {error.message}", messages.ERROR)
-            else:
-                done.append(milestone)
-                self.message_user(request, f"{milestone} {override.done}.", messages.SUCCESS)
-        return done
+            self.message_user(request, f"{milestone} {override.done}.", messages.SUCCESS)
+        return chosen
 
 
 def _result_link(name: str, done: list[Milestone]) -> dict:

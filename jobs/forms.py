@@ -49,7 +49,11 @@ class MilestoneForm(forms.Form):
     amount = DigitsField(min_value=1, max_value=MAX_CREDITS, label="Amount (credits)")
 
 
-MilestoneFormSet = forms.formset_factory(MilestoneForm, extra=0, can_delete=True, max_num=100)
+# absolute_max: a tampered TOTAL_FORMS builds at most this many rows (Django's default is 1,000
+# more than max_num), and more is the formset's own error.
+MilestoneFormSet = forms.formset_factory(
+    MilestoneForm, extra=0, can_delete=True, max_num=100, absolute_max=100, validate_max=True
+)
 
 
 def milestone_formset(job: Job, data=None) -> forms.BaseFormSet:

@@ -282,14 +282,26 @@ def capture(
 
 
 def release(
-    *, hold: Hold, actor: Actor, idempotency_key: str, description: str = ""
+    *,
+    hold: Hold,
+    actor: Actor,
+    idempotency_key: str,
+    description: str = "",
+    metadata: dict | None = None,
 ) -> CreditTransaction:
-    """Cancel what a hold still reserves: the credits go back to the grants they came from."""
+    """Cancel what a hold still reserves: the credits go back to the grants they came from.
+    The release carries the caller's `metadata` (rules.check_metadata), such as why staff
+    released it."""
     description = check_text(description, what="The description")
-    params = {"hold": hold.pk, "description": description}
+    metadata = check_metadata(metadata)
+    params = {
+        "hold": hold.pk,
+        "description": description,
+        **({"metadata": metadata} if metadata else {}),  # keys of before keep their fingerprint
+    }
 
     def perform(posting, claim):
-        return _release(posting, hold, status=Hold.Status.RELEASED)
+        return _release(posting, hold, status=Hold.Status.RELEASED, metadata=metadata)
 
     return run_operation(
         actor=actor, key=idempotency_key, operation="release", params=params, perform=perform
@@ -327,15 +339,15 @@ def release_expired_holds(*, now: datetime | None = None) -> list[CreditTransact
     return released
 
 
-def _release(posting: Posting, hold: Hold, *, status: str) -> CreditTransaction | None:
+def _release(
+    posting: Posting, hold: Hold, *, status: str, metadata: dict | None = None
+) -> CreditTransaction | None:
     (locked,) = lock_wallets(hold.wallet_id)
     current = _open_hold(hold.pk)
     _require_placer(current, posting.actor)
     require_status(locked, allowed=MAY_RECEIVE)
-    txn = _close(
-        posting, current, locked, earmarks(current, skip=current.captured_amount), status=status
-    )
-    return txn
+    rest = earmarks(current, skip=current.captured_amount)
+    return _close(posting, current, locked, rest, status=status, metadata=metadata)
 
 
 def _require_placer(hold: Hold, actor: Actor) -> None:
@@ -369,8 +381,17 @@ def _open_hold(hold_id: int) -> Hold:
     return current
 
 
-def _close(posting: Posting, hold: Hold, wallet: Wallet, rest: list, *, status: str):
-    """Close a hold, giving what it still reserves back to its grants in a release."""
+def _close(
+    posting: Posting,
+    hold: Hold,
+    wallet: Wallet,
+    rest: list,
+    *,
+    status: str,
+    metadata: dict | None = None,
+):
+    """Close a hold, giving what it still reserves back to its grants in a release (which
+    carries `metadata`, if any)."""
     txn = None
     returned = sum(portion for _, portion in rest)
     if returned:
@@ -380,6 +401,7 @@ def _close(posting: Posting, hold: Hold, wallet: Wallet, rest: list, *, status: 
             amount=returned,
             legs=[],
             description="Hold expired" if status == Hold.Status.EXPIRED else "Hold released",
+            metadata=metadata,
             hold=hold,
             # A release asked for by itself is the operation's result; one that closes a
             # capture's remainder is not.

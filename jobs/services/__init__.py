@@ -11,6 +11,7 @@ from jobs.services.access import deliverers, may_deliver, may_see, require_can_s
 from jobs.services.clock import ClockReport, delivery_deadline, run_clock
 from jobs.services.drafts import (
     EDITABLE,
+    MAX_MILESTONES,
     SECTIONS,
     MilestonePlan,
     add_link,
@@ -46,6 +47,7 @@ from jobs.services.work import (
 
 __all__ = [
     "EDITABLE",
+    "MAX_MILESTONES",
     "SECTIONS",
     "ClockReport",
     "MilestonePlan",

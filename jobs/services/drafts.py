@@ -82,10 +82,17 @@ def plan_milestones(*, job: Job, by, milestones: list[MilestonePlan]) -> list[Mi
 
 
 def add_link(*, job: Job, by, label: str, url: str, delivery=None) -> Link:
-    """A resource link of the job (http or https only), by its client or its team."""
+    """A resource link of the job (http or https only), by its client or its team, while the
+    job is a draft or live: a closed job's record stays as it was closed."""
     require_can_work_on(job, by)
     label, url = checked_link(label, url)
     with transaction.atomic():
+        # Under the job's lock, as every step on a job: a link never lands on a job closing now.
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status in Job.CLOSED:
+            raise WrongStatus(
+                f"Job #{job.pk} is {job.get_status_display().lower()}: no links can be added."
+            )
         link = Link.objects.create(job=job, delivery=delivery, label=label, url=url, added_by=by)
         record(job, Verb.LINK_ADDED, actor=by, label=label, url=url)
     return link

@@ -68,6 +68,15 @@ def deliver(*, milestone: Milestone, by, message: str, files=(), links=()) -> De
         attached = list(File.objects.filter(job=job, pk__in=file_ids))
         if len(attached) != len(file_ids):
             raise JobError("Deliver files of this job only.", field="files")
+        # A file belongs to one delivery (File.delivery): delivering it again would take it off
+        # the earlier one, whose record must stay as the client reviewed it.
+        delivered_before = [item.name for item in attached if item.delivery_id is not None]
+        if delivered_before:
+            raise JobError(
+                f"Already part of an earlier delivery: {', '.join(sorted(delivered_before))}. "
+                "Upload a new version of the file to deliver it again.",
+                field="files",
+            )
         if not attached and not checked_links:
             raise JobError("Deliver at least one file or link.", field="files")
         now = timezone.now()
@@ -168,6 +177,12 @@ def cancel_milestone(*, milestone: Milestone, by, reason: str = "") -> Milestone
     with transaction.atomic():
         job, milestone = lock_milestone(milestone.pk)
         require_client(job, by)
+        if job.is_draft:
+            # A draft reserves nothing: its plan is changed, not cancelled (plan_milestones).
+            raise WrongStatus(
+                f"Job #{job.pk} is a draft: nothing is reserved yet. Remove the milestone from "
+                "the plan on the planning page instead."
+            )
         _require_cancellable(milestone)
         settle(job, milestone, pay=0, verb=Verb.CANCELLED, actor=by, reason=reason.strip())
         tell_team(job, f"{milestone.title} was cancelled", "The client cancelled it.")
@@ -261,13 +276,20 @@ def settle_dispute(*, milestone: Milestone, staff, pay: int, note: str = "") -> 
     """Staff settle a disputed milestone: pay all of it, part, or nothing (released).
 
     Called by the disputes app once its own rules let the staff member decide the case (who
-    handles disputes need not deliver jobs); nobody settles a dispute on their own job."""
+    handles disputes need not deliver jobs); nobody settles a dispute on their own job, nor on
+    a job assigned to them or a milestone they delivered."""
     if not (staff.is_active and staff.is_staff):
         raise NotAllowed("Only staff settle disputes.")
     with transaction.atomic():
         job, milestone = lock_milestone(milestone.pk)
         if job.client_id == staff.pk:
             raise NotAllowed("Staff cannot settle a dispute on their own job: ask a colleague.")
+        # Whoever did the work disputed is a party to the dispute, as the client is.
+        if job.assignee_id == staff.pk or milestone.deliveries.filter(delivered_by=staff).exists():
+            raise NotAllowed(
+                "Staff cannot settle a dispute on work they were assigned or delivered: "
+                "ask a colleague."
+            )
         if milestone.status != Status.DISPUTED:
             raise WrongStatus(f"Milestone {milestone.title!r} is not disputed.")
         if isinstance(pay, bool) or not isinstance(pay, int) or not 0 <= pay <= milestone.amount:
@@ -321,7 +343,15 @@ def settle(
         )
     else:
         credits.release(
-            hold=milestone.hold, actor=JOBS, idempotency_key=key, description=description[:255]
+            hold=milestone.hold,
+            actor=JOBS,
+            idempotency_key=key,
+            description=description[:255],
+            metadata={
+                "job": job.pk,
+                "milestone": milestone.pk,
+                **({"reason": reason[:500]} if reason else {}),
+            },
         )
     now = timezone.now()
     if pay == milestone.amount:

@@ -95,9 +95,11 @@ def edit(request: HttpRequest, job_id: int, section: str) -> HttpResponse:
 def _edit_planning(request: HttpRequest, job: Job) -> HttpResponse:
     data = request.POST.copy() if request.method == "POST" else None
     if data is not None and "add_row" in data:
-        # One more empty row, nothing saved: a row is added without a script.
-        total = int(data.get("milestones-TOTAL_FORMS", "0") or 0)
-        data["milestones-TOTAL_FORMS"] = str(min(total + 1, 100))
+        # One more empty row, nothing saved: a row is added without a script. A count that is
+        # not a small number (tampered with) is left for the formset to refuse as its own error.
+        total = data.get("milestones-TOTAL_FORMS", "")
+        if total.isascii() and total.isdecimal() and len(total) <= 3:
+            data["milestones-TOTAL_FORMS"] = str(min(int(total) + 1, services.MAX_MILESTONES))
         formset = milestone_formset(job, data)
         return _render_step(request, job, "planning", {"formset": formset})
     formset = milestone_formset(job, data)

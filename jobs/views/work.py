@@ -1,6 +1,7 @@
 """A job's detail tabs and the client's decisions on it: accept a delivery (all or part), ask
 for changes, cancel a milestone or the job, add a link. A refused step (a second accept, say)
-is said as a message on the job's page; a form's own mistakes are shown beside the field."""
+is said as a message on the job's page, as is one the ledger refuses (a frozen or suspended
+wallet: CreditError); a form's own mistakes are shown beside the field."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.pagination import paginate
+from credits.errors import CreditError
 from jobs import gate, services
 from jobs.errors import JobError
 from jobs.forms import (
@@ -86,7 +88,7 @@ def accept(request: HttpRequest, milestone_id: int) -> HttpResponse:
     milestone = gate.milestone_for(request, milestone_id)
     try:
         services.accept(milestone=milestone, by=request.user)
-    except JobError as error:
+    except (JobError, CreditError) as error:
         return refused(request, error, milestone.job, "planning")
     messages.success(
         request, f"{milestone.title} is accepted: {milestone.amount:,} credits were paid."
@@ -101,7 +103,7 @@ def accept_in_part(request: HttpRequest, milestone_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.accept_in_part(milestone=milestone, by=request.user, **form.cleaned_data)
-        except JobError as error:
+        except (JobError, CreditError) as error:
             if error.field not in form.fields:
                 return refused(request, error, milestone.job, "planning")
             add_service_error(form, error)
@@ -140,7 +142,7 @@ def cancel_milestone(request: HttpRequest, milestone_id: int) -> HttpResponse:
     milestone = gate.milestone_for(request, milestone_id)
     try:
         services.cancel_milestone(milestone=milestone, by=request.user)
-    except JobError as error:
+    except (JobError, CreditError) as error:
         return refused(request, error, milestone.job, "planning")
     messages.success(request, f"{milestone.title} is cancelled: its credits went back.")
     return redirect(tab_url(milestone.job, "planning"))
@@ -153,7 +155,7 @@ def cancel_job(request: HttpRequest, job_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.cancel_job(job=job, by=request.user, **form.cleaned_data)
-        except JobError as error:
+        except (JobError, CreditError) as error:
             if error.field not in form.fields:
                 return refused(request, error, job, "overview")
             add_service_error(form, error)

@@ -5,9 +5,10 @@ may deliver jobs; nothing that moves credits is edited by hand."""
 import pytest
 from django.urls import reverse
 
+from credits.services import wallets
 from jobs.models import Activity, Job, Milestone
 from tests.clients import sign_in_staff
-from tests.credits.conftest import state
+from tests.credits.conftest import ACTOR, state
 from tests.factories import StaffFactory, UserFactory
 from tests.jobs.conftest import delivered, milestones, open_job
 from tests.pages import drawn_form, page, text
@@ -155,17 +156,35 @@ def test_an_override_needs_a_reason_and_changes_nothing_without_one(staff_client
     assert state(job.client.wallet) == (100, 100, 0)
 
 
-def test_a_refused_override_says_why_beside_the_others_done(staff_client):
+def test_a_refused_override_changes_nothing_and_says_why(staff_client):
     job = delivered_job(600, 400)
     first, second = milestones(job)
     url = drawn_form(staff_client, override_url("force_accept", first, second))
     staff_client.post(drawn_form(staff_client, override_url("force_release", second)), REASON)
+    before = state(job.client.wallet)
 
     shown = text(staff_client.post(url, REASON, follow=True))
 
-    assert "accepted: its credits were paid" in shown
     assert "only a funded milestone can be accepted or released" in shown
-    assert state(job.client.wallet) == (400, 0, 400)
+    assert "Nothing was changed (an override does all 2 milestones or none)" in shown
+    assert state(job.client.wallet) == before
+    first.refresh_from_db()
+    assert first.status == Status.SUBMITTED
+
+
+def test_an_override_the_ledger_refuses_changes_nothing(staff_client):
+    job = delivered_job(600, 400)
+    first, second = milestones(job)
+    url = drawn_form(staff_client, override_url("force_accept", first, second))
+    wallets.freeze(wallet=job.client.wallet, reason="Chargeback review.", actor=ACTOR)
+    before = state(job.client.wallet), sorted(job.milestones.values_list("status", flat=True))
+
+    response = staff_client.post(url, REASON, follow=True)
+
+    assert response.status_code == 200
+    assert "Nothing was changed" in text(response)
+    after = state(job.client.wallet), sorted(job.milestones.values_list("status", flat=True))
+    assert after == before
 
 
 def test_staff_without_the_deliver_permission_cannot_override(client):
