@@ -11,7 +11,6 @@ from django.utils import timezone
 from credits.models import CreditTransaction
 from disputes.models import Dispute
 from disputes.services import DISPUTABLE_KINDS
-from jobs import services as jobs
 from jobs.models import Milestone
 
 METRICS_DAYS = 30
@@ -39,14 +38,13 @@ def dispute_of(user, dispute_id: int) -> Dispute | None:
 
 
 def milestone_for(user, milestone_id: int, *, job_id: int | None = None) -> Milestone | None:
-    """A milestone of a job the user may see (of `job_id`, if given); else None (the caller
-    says 404, as for another user's job)."""
-    milestones = Milestone.objects.select_related("job", "hold")
+    """A milestone of one of the user's own jobs (of `job_id`, if given), the only ones they
+    may dispute; else None (the caller says 404, as for another user's job, so staff learn
+    nothing of which jobs exist)."""
+    milestones = Milestone.objects.select_related("job", "hold").filter(job__client=user)
     if job_id is not None:
         milestones = milestones.filter(job_id=job_id)
     milestone = milestones.filter(pk=milestone_id).first()
-    if milestone is None or not jobs.may_see(milestone.job, user):
-        return None
     return milestone
 
 

@@ -203,6 +203,10 @@ def _require_staff(staff, dispute: Dispute) -> None:
         raise DisputeError("Staff cannot decide their own dispute: a colleague will.")
     if dispute.level == 2 and not staff.has_perm("disputes.handle_escalated"):
         raise DisputeError("An escalated dispute needs a senior staff member.")
+    if dispute.milestone_id is not None:
+        conflict = jobs.party_to(dispute.milestone, staff)
+        if conflict:
+            raise DisputeError(conflict)
 
 
 def _first_response(dispute: Dispute) -> None:
@@ -217,6 +221,8 @@ def assign(*, dispute: Dispute, assignee, by) -> Dispute:
         raise DisputeError("Disputes can only be assigned to staff.")
     if assignee.pk == dispute.user_id:
         raise DisputeError("A dispute cannot be assigned to the staff member who opened it.")
+    if dispute.milestone_id is not None and jobs.party_to(dispute.milestone, assignee):
+        raise DisputeError("A dispute cannot be assigned to someone who did the work disputed.")
     if not dispute.is_active:
         raise DisputeError("This dispute is closed.")
     dispute.assignee = assignee

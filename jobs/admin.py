@@ -260,6 +260,10 @@ class MilestoneAdmin(StaffOverrides, admin.ModelAdmin):
         so staff never face a half-done override to piece together."""
         try:
             with transaction.atomic():
+                # Every chosen job locked first, in id order, as one step locks one job before
+                # its client's wallet: one job at a time could deadlock with a client's step.
+                job_ids = sorted({milestone.job_id for milestone in chosen})
+                list(Job.objects.select_for_update().filter(pk__in=job_ids).order_by("pk"))
                 for milestone in chosen:
                     failed = milestone
                     override.run(milestone=milestone, staff=request.user, reason=reason)

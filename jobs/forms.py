@@ -122,7 +122,9 @@ class DeliverForm(forms.Form):
 
     def __init__(self, *args, job: Job, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["files"].queryset = job.files.order_by("name", "id")
+        # A file belongs to the one delivery that sent it (jobs.services.deliver).
+        undelivered = job.files.filter(delivery__isnull=True)
+        self.fields["files"].queryset = undelivered.order_by("name", "id")
 
     def links(self) -> list[tuple[str, str]]:
         label, url = self.cleaned_data["link_label"], self.cleaned_data["link_url"]

@@ -6,14 +6,19 @@ admin's password reset); the completeness checks below fail when a new kind of e
 """
 
 import re
+from datetime import timedelta
+from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from allauth.account import app_settings as account_settings
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.adapter import AccountAdapter
 from credits import services as credits
@@ -21,6 +26,7 @@ from disputes import services as disputes
 from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
+from tests.jobs.conftest import delivered, open_job
 from tests.processes import PROJECT_DIR
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +79,22 @@ def send_every_dispute_notice(user, staff) -> None:
     disputes.escalate(dispute=dispute, user=user, reason="It was not.")
     senior = StaffFactory(email="senior@example.com", permissions=["disputes.handle_escalated"])
     disputes.resolve(dispute=dispute, staff=senior, amount=20, note="Partly delivered.")
+    unanswered_milestone_dispute(staff)
+
+
+def unanswered_milestone_dispute(staff) -> None:
+    """A job's milestone disputed, a question left unanswered, closed by its deadline."""
+    client = UserFactory(email="client@example.com")
+    deliverer = StaffFactory(is_superuser=False, permissions=["jobs.deliver"])
+    milestone = delivered(open_job(client, 600), deliverer)
+    dispute = disputes.open_milestone_dispute(
+        user=client, milestone=milestone, reason="poor_quality", description="Thin.", amount=600
+    )
+    disputes.assign(dispute=dispute, assignee=staff, by=staff)
+    disputes.request_information(dispute=dispute, staff=staff, question="Which pages?")
+    later = timezone.now() + timedelta(days=settings.DISPUTES_AWAITING_USER_DAYS, hours=1)
+    with time_machine.travel(later):
+        call_command("disputes_deadlines", stdout=StringIO(), stderr=StringIO())
 
 
 def send_every_account_email(user, staff) -> None:

@@ -34,5 +34,5 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True),
         ),
         # Runs backwards before the column is NOT NULL again.
-        migrations.RunPython(migrations.RunPython.noop, date_the_undated, elidable=True),
+        migrations.RunPython(migrations.RunPython.noop, date_the_undated, elidable=False),
     ]

@@ -7,7 +7,7 @@ clock (the deadlines' default outcomes), files (folders and uploads), access (wh
 work on a job), log (the activity log), notify (e-mails).
 """
 
-from jobs.services.access import deliverers, may_deliver, may_see, require_can_see
+from jobs.services.access import deliverers, may_deliver, may_see, party_to, require_can_see
 from jobs.services.clock import ClockReport, delivery_deadline, run_clock
 from jobs.services.drafts import (
     EDITABLE,
@@ -72,6 +72,7 @@ __all__ = [
     "may_see",
     "move_file",
     "move_folder",
+    "party_to",
     "plan_milestones",
     "rename_folder",
     "request_changes",

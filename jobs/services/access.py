@@ -57,3 +57,24 @@ def require_client(job: Job, user) -> None:
     require_can_see(job, user)
     if job.client_id != user.pk:
         raise NotAllowed("Only the job's client can do this.")
+
+
+def party_to(milestone, user) -> str | None:
+    """Why `user` is a party to a dispute on `milestone` (None if they are not): the job's
+    client, and whoever did the work disputed (the job's assignee, the milestone's deliverers).
+    A party never decides the dispute, at any level, nor handles it."""
+    job = milestone.job
+    if job.client_id == user.pk:
+        return "Staff cannot handle a dispute on their own job: ask a colleague."
+    if job.assignee_id == user.pk or milestone.deliveries.filter(delivered_by=user).exists():
+        return (
+            "Staff cannot handle a dispute on work they were assigned or delivered: "
+            "ask a colleague."
+        )
+    return None
+
+
+def require_not_party(milestone, user) -> None:
+    reason = party_to(milestone, user)
+    if reason:
+        raise NotAllowed(reason)

@@ -17,7 +17,12 @@ from django.utils import timezone
 from credits import services as credits
 from jobs.errors import JobError, NotAllowed, WrongStatus
 from jobs.models import Delivery, File, Job, Link, Milestone
-from jobs.services.access import require_can_see, require_client, require_deliverer
+from jobs.services.access import (
+    require_can_see,
+    require_client,
+    require_deliverer,
+    require_not_party,
+)
 from jobs.services.actor import JOBS
 from jobs.services.drafts import checked_link
 from jobs.services.log import Verb, record
@@ -282,14 +287,7 @@ def settle_dispute(*, milestone: Milestone, staff, pay: int, note: str = "") -> 
         raise NotAllowed("Only staff settle disputes.")
     with transaction.atomic():
         job, milestone = lock_milestone(milestone.pk)
-        if job.client_id == staff.pk:
-            raise NotAllowed("Staff cannot settle a dispute on their own job: ask a colleague.")
-        # Whoever did the work disputed is a party to the dispute, as the client is.
-        if job.assignee_id == staff.pk or milestone.deliveries.filter(delivered_by=staff).exists():
-            raise NotAllowed(
-                "Staff cannot settle a dispute on work they were assigned or delivered: "
-                "ask a colleague."
-            )
+        require_not_party(milestone, staff)
         if milestone.status != Status.DISPUTED:
             raise WrongStatus(f"Milestone {milestone.title!r} is not disputed.")
         if isinstance(pay, bool) or not isinstance(pay, int) or not 0 <= pay <= milestone.amount:

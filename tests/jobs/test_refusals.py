@@ -11,6 +11,7 @@ from credits.services import wallets
 from jobs import services as jobs
 from jobs.errors import JobError, NotAllowed, WrongStatus
 from jobs.models import Job, Milestone
+from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, state
 from tests.factories import StaffFactory
 from tests.jobs.conftest import delivered, draft_job, milestones, open_job
@@ -118,3 +119,18 @@ def test_a_staff_member_is_never_assigned_their_own_job(deliverer):
         jobs.assign(job=own, assignee=deliverer, by=deliverer)
 
     assert Job.objects.get(pk=own.pk).assignee_id is None
+
+
+def test_the_deliver_form_offers_only_files_not_yet_delivered(client, client_user, deliverer):
+    job = open_job(client_user, 600)
+    milestone = milestones(job)[0]
+    sent = upload(job, deliverer, name="v1.png")
+    upload(job, deliverer, name="v2.png")
+    jobs.deliver(milestone=milestone, by=deliverer, message="v1", files=[sent])
+    jobs.request_changes(milestone=milestone, by=client_user, reason="Bigger logo.")
+    sign_in_staff(client, deliverer)
+
+    shown = text(client.get(reverse("jobs:deliver", args=[milestone.pk])))
+
+    assert "v2.png" in shown
+    assert "v1.png" not in shown
