@@ -197,9 +197,13 @@ def _checked_field(job: Job, name: str, value):
     return value
 
 
+def is_whole_credits(value) -> bool:
+    """A whole number of credits: an int, not a bool (an int to Python), 2.5 or "3"."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _checked_amount(value, *, field: str, what: str, allow_zero: bool = False) -> int:
-    # bool is an int to Python, and 2.5 or "3" are not whole numbers of credits.
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole_credits(value):
         raise JobError(f"{what} must be a whole number of credits.", field=field)
     if value < 0 or (value == 0 and not allow_zero):
         raise JobError(f"{what} must be more than 0 credits.", field=field)

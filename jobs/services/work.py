@@ -24,7 +24,7 @@ from jobs.services.access import (
     require_not_party,
 )
 from jobs.services.actor import JOBS
-from jobs.services.drafts import checked_link
+from jobs.services.drafts import checked_link, is_whole_credits
 from jobs.services.log import Verb, record
 from jobs.services.notify import tell_client, tell_team
 
@@ -129,7 +129,7 @@ def accept(*, milestone: Milestone, by) -> Milestone:
 def accept_in_part(*, milestone: Milestone, by, amount: int, reason: str) -> Milestone:
     """The client accepts part of a delivery: `amount` is captured, the rest goes back to them."""
     reason = _required_reason(reason)
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    if not is_whole_credits(amount) or amount <= 0:
         raise JobError("Pay a whole number of credits above 0.", field="amount")
     with transaction.atomic():
         job, milestone = _locked_for_review(milestone, by)
@@ -290,7 +290,7 @@ def settle_dispute(*, milestone: Milestone, staff, pay: int, note: str = "") -> 
         require_not_party(milestone, staff)
         if milestone.status != Status.DISPUTED:
             raise WrongStatus(f"Milestone {milestone.title!r} is not disputed.")
-        if isinstance(pay, bool) or not isinstance(pay, int) or not 0 <= pay <= milestone.amount:
+        if not is_whole_credits(pay) or not 0 <= pay <= milestone.amount:
             raise JobError(f"Pay between 0 and {milestone.amount:,} credits.", field="amount")
         settle(job, milestone, pay=pay, verb=Verb.DISPUTE_SETTLED, actor=staff, reason=note)
     return milestone
