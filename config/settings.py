@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "djstripe",
     "django_tasks",
     "django_tasks_db",
+    # OAuth 2 / OpenID Connect for partner apps (its Application is integrations.PartnerApp).
+    "oauth2_provider",
     # What every app shares (imports none of them).
     "core",
     *LOCAL_APPS,
@@ -418,9 +420,15 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API call is then answered 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiTokenAuthentication",
+        # Partner apps: `Bearer` OAuth access tokens, acting for a user who consented.
+        "integrations.authentication.PartnerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Partner credentials reach only the endpoints that name their scope (core.api.permissions).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "core.api.permissions.PartnerScopePermission",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Bodies are JSON only (amounts are JSON integers), nested at most 32 deep (core.api.parsers).
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
@@ -495,6 +503,11 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.group_paths_by_tag",
         "core.api.schema.refuse_unknown_fields",
     ],
+    # Partner apps' OAuth tokens (integrations.schema): the authorization code flow only.
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
     # Operations grouped by tag, staff last (core.api.schema.TAGS), not by path (admin/ first).
     "TAGS": TAGS,
 }
@@ -537,6 +550,40 @@ JOBS_MAX_REVISIONS = count_setting("JOBS_MAX_REVISIONS", 3, minimum=0)
 JOBS_DELIVERY_GRACE_DAYS = count_setting("JOBS_DELIVERY_GRACE_DAYS", 14, minimum=1)
 # The largest file a job accepts.
 JOBS_MAX_UPLOAD_MB = count_setting("JOBS_MAX_UPLOAD_MB", 25, minimum=1)
+
+# --- Partner apps (integrations; docs/partners.md) ------------------------------------------------
+# Partner apps are django-oauth-toolkit's applications: chosen before its first migration ran.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "integrations.PartnerApp"
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "integrations.scopes.PartnerScopes",
+    # Authorization code with PKCE (S256 only) is the one way for a user to let an app in.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # Each refresh gives a new refresh token; a used one presented again revokes its family.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 60 * 60 * 24 * 30,
+}
+# Requests per minute an app (and each of its keys) may make unless staff set its own limit.
+INTEGRATIONS_DEFAULT_RATE_PER_MINUTE = count_setting(
+    "INTEGRATIONS_DEFAULT_RATE_PER_MINUTE", 600, minimum=1
+)
+# The longest a rotated API key keeps working beside its replacement.
+INTEGRATIONS_KEY_MAX_OVERLAP_HOURS = count_setting(
+    "INTEGRATIONS_KEY_MAX_OVERLAP_HOURS", 24, minimum=0
+)
+# The <env> of new API keys (cdk_<env>_…): tells a test key from a live one at a glance.
+INTEGRATIONS_KEY_ENVIRONMENT = choice_setting(
+    "INTEGRATIONS_KEY_ENVIRONMENT", "TEST" if DEBUG else "LIVE", ("LIVE", "TEST")
+).lower()
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = bool_setting("STRIPE_LIVE_MODE", default=False)

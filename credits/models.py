@@ -222,6 +222,13 @@ class CreditTransaction(models.Model):
                 condition=Q(reference_type__isnull=False),
                 name="credits_txn_reference",
             ),
+            # What a partner app charged a wallet lately: its spending cap, read on every
+            # charge it makes, and its usage figures.
+            models.Index(
+                fields=["actor_app_id", "wallet", "created_at"],
+                condition=Q(actor_app_id__isnull=False),
+                name="credits_txn_app",
+            ),
         ]
 
     def __str__(self) -> str:

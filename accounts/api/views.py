@@ -11,6 +11,7 @@ from core.api.tags import Tag
     tags=[Tag.ACCOUNT],
 )
 class MeView(RetrieveAPIView):
+    required_scopes = {"GET": "profile"}  # what a partner app needs (docs/partners.md)
     serializer_class = MeSerializer
 
     def get_object(self):

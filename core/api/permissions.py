@@ -48,3 +48,46 @@ def required_permissions(view, method: str) -> tuple[str, ...] | None:
     if found is None:
         return None
     return (found,) if isinstance(found, str) else tuple(found)
+
+
+class PartnerScopePermission(BasePermission):
+    """Partner credentials reach only the endpoints that name the scope they need.
+
+    A partner credential (`request.auth` with `partner_scopes`: integrations.access) acts either
+    for a user who consented (`acts_as` "user", an OAuth token) or as the app itself ("app", an
+    API key). A view lists, per method, the scope it needs in `required_scopes`, and who may call
+    it in `partner_acts_as` ("user" unless it says). A view that names no scope for a method
+    refuses partners (fails closed); a person's own session or token is not limited here.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        granted = getattr(request.auth, "partner_scopes", None)
+        if granted is None:
+            if getattr(view, "partner_acts_as", "user") == "app":
+                raise exceptions.PermissionDenied(
+                    "This endpoint is for partner apps' API keys.", code="api_key_required"
+                )
+            return True
+        needed = required_scopes(view, request.method)
+        if needed is None or getattr(view, "partner_acts_as", "user") != request.auth.acts_as:
+            raise exceptions.PermissionDenied(
+                "Partner apps cannot use this endpoint with this credential.",
+                code="scope_not_allowed",
+            )
+        missing = [name for name in needed if name not in granted]
+        if missing:
+            raise exceptions.PermissionDenied(
+                f"This needs the scope {', '.join(missing)}, which this app was not given.",
+                code="insufficient_scope",
+            )
+        return True
+
+
+def required_scopes(view, method: str) -> tuple[str, ...] | None:
+    """The partner scopes a view declares for `method` (HEAD and OPTIONS read as GET)."""
+    declared = getattr(view, "required_scopes", None) or {}
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
+    found = declared.get(method)
+    if found is None:
+        return None
+    return (found,) if isinstance(found, str) else tuple(found)

@@ -40,8 +40,12 @@ KEPT_STATUSES = {200, 201, 202, 422}
 
 
 def actor_for(request) -> Actor:
-    """Who calls a user endpoint: the signed-in person as a user, even when they are staff (a
-    staff member's own wallet gets no staff powers)."""
+    """Who calls a user endpoint: a partner app acting for the user (its credential names the
+    app), or else the signed-in person as a user, even when they are staff (a staff member's own
+    wallet gets no staff powers)."""
+    partner = getattr(request.auth, "actor", None)
+    if isinstance(partner, Actor):
+        return partner
     return Actor.for_user(request.user)
 
 

@@ -50,6 +50,8 @@ def _wallet(request):
 
 
 class WalletView(APIView):
+    required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
+
     @extend_schema(
         summary="The caller's wallet",
         description="Balance, available (balance minus held), held, status and what expires soon.",
@@ -82,6 +84,7 @@ class MovementFilter(StrictFilterSet):
 )
 @page_size_errors
 class TransactionListView(generics.ListAPIView):
+    required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
     serializer_class = MovementSerializer
     filterset_class = MovementFilter
     queryset = Entry.objects.none()  # for the schema; get_queryset gives the caller's
@@ -91,6 +94,8 @@ class TransactionListView(generics.ListAPIView):
 
 
 class TransactionDetailView(APIView):
+    required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
+
     @extend_schema(
         summary="One transaction of the caller's wallet",
         description="With the caller's own credit blocks it used (allocations: a transfer's "
@@ -115,6 +120,7 @@ class TransactionDetailView(APIView):
 )
 @page_size_errors
 class GrantListView(generics.ListAPIView):
+    required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
     serializer_class = GrantSerializer
     cursor_ordering = selectors.BURN_DOWN_ORDER
     queryset = CreditGrant.objects.none()  # for the schema; get_queryset gives the caller's
@@ -136,6 +142,7 @@ class CSVRenderer(BaseRenderer):
 @extend_validation_errors(["required", "invalid"], field_name="from", methods=["get"])
 @extend_validation_errors(["required", "invalid"], field_name="to", methods=["get"])
 class StatementView(APIView):
+    required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(
@@ -190,6 +197,8 @@ SPEND_EXAMPLE = OpenApiExample(
 
 
 class SpendView(APIView):
+    required_scopes = {"POST": "credits:spend"}
+
     @extend_schema(
         summary="Spend credits",
         description="Takes credits from the wallet, block by block in burn-down order. Refused "
@@ -216,6 +225,8 @@ class SpendView(APIView):
 
 
 class HoldView(APIView):
+    required_scopes = {"POST": "credits:hold"}
+
     @extend_schema(
         summary="Reserve credits (open a hold)",
         description="Reserves credits for work in progress; capture them later, in parts or at "
@@ -249,6 +260,8 @@ def _own_hold(request, hold_id: int) -> Hold:
 
 
 class CaptureView(APIView):
+    required_scopes = {"POST": "credits:hold"}
+
     @extend_schema(
         summary="Capture a hold",
         description="Spends reserved credits. With `final` (the default) the hold closes and the "
@@ -275,6 +288,8 @@ class CaptureView(APIView):
 
 
 class ReleaseView(APIView):
+    required_scopes = {"POST": "credits:hold"}
+
     @extend_schema(
         summary="Release a hold",
         description="Gives what the hold still reserves back to the blocks it came from.",

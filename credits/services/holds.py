@@ -83,6 +83,7 @@ def hold(
 
     def perform(posting, claim):
         locked = claim.wallet
+        posting.actor.check_charge(locked, amount, posting.now)
         grants = unexpired_covering(
             posting,
             locked,

@@ -200,6 +200,8 @@ def _debit(
 
     def perform(posting, claim):
         locked = claim.wallet
+        if kind == Kind.SPEND:
+            posting.actor.check_charge(locked, amount, posting.now)
         grants = unexpired_covering(posting, locked, claim.grants, amount=amount, allowed=allowed)
         txn = posting.add_transaction(
             kind=kind,

@@ -1,0 +1,1 @@
+"""What partner apps and their users do, as service functions (views and the admin call these)."""

@@ -1,0 +1,83 @@
+"""The spending cap: what an app may still charge a user in the rolling 30 days.
+
+What counts: the app's spends and captures for the user in the last 30 days, and what its
+open holds on the user's wallet still reserve (a hold uses the cap when placed: captured later,
+it counts once, as its capture; released, its credits come back to the cap). Refunds do not give
+room back: a cap bounds what an app may take, and an app that takes and gives back in a loop
+would otherwise have none.
+
+`charge_limit(app, user)` is the Actor's `charge_limit`: the ledger calls it with the wallet
+locked, so concurrent charges for one user are counted one after another.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from credits.models import CreditTransaction, Hold
+from integrations.errors import AppNotActive, CapExceeded, ConsentRequired
+from integrations.models import Consent, PartnerApp
+
+WINDOW = timedelta(days=30)
+CHARGE_KINDS = (CreditTransaction.Kind.SPEND, CreditTransaction.Kind.CAPTURE)
+
+
+@dataclass(frozen=True)
+class CapUse:
+    cap: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(self.cap - self.used, 0)
+
+
+def used(*, app_id: int, wallet_id: int, now: datetime | None = None) -> int:
+    """Credits the app took or holds from the wallet in the window ending `now`."""
+    since = (now or timezone.now()) - WINDOW
+    charged = CreditTransaction.objects.filter(
+        wallet_id=wallet_id, actor_app_id=app_id, kind__in=CHARGE_KINDS, created_at__gt=since
+    ).aggregate(total=Sum("amount"))["total"]
+    held = Hold.objects.filter(
+        wallet_id=wallet_id,
+        status=Hold.Status.OPEN,
+        transactions__kind=CreditTransaction.Kind.HOLD,
+        transactions__actor_app_id=app_id,
+    ).aggregate(total=Sum(F("amount") - F("captured_amount")))["total"]
+    return (charged or 0) + (held or 0)
+
+
+def cap_use(consent: Consent, now: datetime | None = None) -> CapUse:
+    return CapUse(
+        cap=consent.cap,
+        used=used(app_id=consent.app_id, wallet_id=consent.user.wallet.pk, now=now),
+    )
+
+
+def charge_limit(app_id: int, user_id: int):
+    """The Actor's charge limit for `app_id` acting for `user_id` (see the module's docstring)."""
+
+    def check(wallet, amount: int, now: datetime) -> None:
+        # Read under the wallet's lock, and the consent's own: a revocation committed before
+        # this line stops this charge; one after it waits for this charge to commit.
+        consent = (
+            Consent.objects.select_for_update()
+            .select_related("app")
+            .filter(app_id=app_id, user_id=user_id, revoked_at__isnull=True)
+            .first()
+        )
+        if consent is None:
+            raise ConsentRequired("You no longer allow this app to act for you.")
+        if consent.app.status != PartnerApp.Status.APPROVED:
+            raise AppNotActive(consent.app)
+        spent = used(app_id=app_id, wallet_id=wallet.pk, now=now)
+        left = max(consent.cap - spent, 0)
+        if amount > left:
+            raise CapExceeded(
+                f"This would pass the spending cap of {consent.cap} credits per 30 days "
+                f"the user agreed with {consent.app.name}: {left} credits are left."
+            )
+
+    return check
