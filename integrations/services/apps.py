@@ -4,6 +4,9 @@ for good. Every change has a reason and leaves an AppStatusChange."""
 from django.db import transaction
 from django.utils import timezone
 
+from credits import services as credits
+from credits.actors import Actor
+from credits.models import CreditTransaction, Hold
 from integrations import scopes
 from integrations.errors import InvalidApp
 from integrations.models import AppStatusChange, PartnerApp
@@ -79,3 +82,26 @@ def change_status(*, app: PartnerApp, to: str, reason: str, by) -> PartnerApp:
         locked.status = to
         locked.save(update_fields=["status", "updated"])
     return locked
+
+
+def release_open_holds(*, app: PartnerApp, reason: str, by) -> int:
+    """Release every open hold the app placed (staff act on a suspended or revoked app's holds:
+    they stay until then). Returns how many were released."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidApp("Give a reason for releasing the holds.", field="reason")
+    open_holds = Hold.objects.filter(
+        status=Hold.Status.OPEN,
+        transactions__kind=CreditTransaction.Kind.HOLD,
+        transactions__actor_app_id=app.pk,
+    ).order_by("pk")
+    released = 0
+    for hold in open_holds:
+        credits.release(
+            hold=hold,
+            actor=Actor.for_staff(by),
+            idempotency_key=f"app-{app.pk}-release-hold-{hold.pk}",
+            metadata={"reason": reason[:200]},
+        )
+        released += 1
+    return released
