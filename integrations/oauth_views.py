@@ -5,6 +5,7 @@ allow, and an app's logo. The rest are django-oauth-toolkit's views (integration
 
 import json
 import mimetypes
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
@@ -96,6 +97,17 @@ class ConsentView(AuthorizationView):
             )
         return super().post(request, *args, **kwargs)
 
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        # Browsers hold the redirect after a form's post to the page's form-action too: the
+        # consent form's answer goes to the app's redirect URI (validated by then).
+        form = context.get("form")
+        redirect_uri = form["redirect_uri"].value() if form is not None else None
+        if self.app is not None and redirect_uri and self.app.redirect_uri_allowed(redirect_uri):
+            parts = urlsplit(redirect_uri)
+            response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
+        return response
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "app": self.app}
 
@@ -110,6 +122,11 @@ class ConsentView(AuthorizationView):
         return context
 
     def form_valid(self, form):
+        if not self.app.redirect_uri_allowed(form.cleaned_data["redirect_uri"]):
+            # django-oauth-toolkit would send a Deny to whatever the hidden field says.
+            return self._error_page(
+                "The sign-in request names an address the app did not register.", status=400
+            )
         if not form.cleaned_data.get("allow"):
             return super().form_valid(form)  # access_denied, back to the app
         with transaction.atomic():

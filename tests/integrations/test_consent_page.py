@@ -198,3 +198,33 @@ def test_the_apps_logo_is_served_by_its_own_view(user_client):
     assert logo["Content-Type"] == "image/png"
     assert b"".join(logo.streaming_content).startswith(b"\x89PNG")
     assert user_client.get("/o/apps/no-such-app/logo").status_code == 404
+
+
+def test_the_consent_forms_answer_may_go_to_the_apps_redirect_uri_under_the_policy(user_client):
+    # Browsers apply form-action to the redirect after a post: without the app's origin there,
+    # Allow would be blocked on its way back to the app.
+    app, _ = partner_app()
+    _, challenge = pkce_pair()
+
+    page = user_client.get("/o/authorize/", authorize_query(app, challenge))
+
+    directives = dict(
+        part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";")
+    )
+    assert "https://partner.example.com" in directives["form-action"].split()
+    assert "'self'" in directives["form-action"].split()
+
+
+def test_a_posted_redirect_uri_the_app_did_not_register_goes_nowhere(user_client, user):
+    app, _ = partner_app()
+    _, challenge = pkce_pair()
+    page = user_client.get("/o/authorize/", authorize_query(app, challenge))
+    fields = {**form_fields(page.content.decode()), "redirect_uri": "https://evil.example.com/"}
+
+    denied = user_client.post("/o/authorize/", fields)
+    allowed = user_client.post("/o/authorize/", {**fields, "allow": "true"})
+
+    for answer in (denied, allowed):
+        assert answer.status_code == 400
+        assert "Location" not in answer
+    assert not Consent.objects.filter(user=user).exists()
