@@ -1,8 +1,10 @@
 from allauth.mfa.totp import views as allauth_totp_views
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,6 +22,8 @@ def _render_profile(request, *, form=None, token_form=None, new_token=None, stat
         "api_tokens": selectors.live_api_tokens(user=request.user),
         "new_token": new_token,
         "now": timezone.now(),
+        # What apps above accounts show on this page (their own sections, rendered by them).
+        "sections": [import_string(path)(request) for path in settings.ACCOUNT_PAGE_SECTIONS],
     }
     return render(request, "accounts/profile.html", context, status=status)
 

@@ -299,3 +299,79 @@ def check_file_storage(storage: str, bucket: str, access_key, secret_key) -> Non
             "AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET_ACCESS_KEY go together: set both, or "
             "neither to use boto3's own credentials"
         )
+
+
+PEM_BLOCK = re.compile(
+    r"-----BEGIN (?:RSA )?PRIVATE KEY-----.+?-----END (?:RSA )?PRIVATE KEY-----", re.S
+)
+
+
+def _rsa_keys(name: str, raw: str) -> list[str]:
+    """The RSA private keys (PEM) in `raw`, each checked: 2048 bits or more."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    # A process manager may hold a PEM on one line with its line breaks written as \n.
+    text = raw.replace("\\n", "\n").strip()
+    blocks = PEM_BLOCK.findall(text)
+    refusal = ImproperlyConfigured(
+        f"{name} must be the PEM of an RSA private key of at least 2048 bits, unencrypted "
+        "(generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072; "
+        "the value is not shown)"
+    )
+    if not blocks or PEM_BLOCK.sub("", text).strip():
+        raise refusal
+    for block in blocks:
+        try:
+            key = load_pem_private_key(block.encode(), password=None)
+        except (ValueError, TypeError):
+            raise refusal from None
+        if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+            raise refusal
+    return blocks
+
+
+def rsa_key_setting(name: str, *, required: bool, development_file: Path) -> str:
+    """The RSA private key (PEM) that signs OpenID Connect ID tokens. Required when `required`
+    (DEBUG off: a key made up at start-up would change at every restart, and every partner's
+    cached JWKS with it); otherwise, when unset, a development key kept in `development_file`
+    (made once, so ID tokens survive a restart of `make run`)."""
+    raw = env.str(name, default="")
+    if raw.strip():
+        keys = _rsa_keys(name, raw)
+        if len(keys) > 1:
+            raise ImproperlyConfigured(f"{name} must hold one key (the value is not shown)")
+        return keys[0]
+    if required:
+        raise ImproperlyConfigured(
+            f"{name} is not set; it is required when DEBUG is off (the PEM of the RSA private "
+            "key that signs ID tokens; generate one with: "
+            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072)"
+        )
+    return development_rsa_key(development_file)
+
+
+def rsa_keys_setting(name: str) -> list[str]:
+    """RSA private keys (PEM blocks one after another), or none: the signing keys of before a
+    rotation, whose public halves stay in the JWKS while ID tokens they signed are alive."""
+    raw = env.str(name, default="")
+    return _rsa_keys(name, raw) if raw.strip() else []
+
+
+def development_rsa_key(path: Path) -> str:
+    """The development signing key in `path` (git-ignored), made on first use."""
+    if path.is_file():
+        return path.read_text()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(pem)
+    return pem

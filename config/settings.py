@@ -26,6 +26,8 @@ from config.environment import (
     pattern_setting,
     prefixed_setting,
     rate_setting,
+    rsa_key_setting,
+    rsa_keys_setting,
     secret_key_setting,
     site_url_setting,
     url_setting,
@@ -272,6 +274,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CreditDesk] "
 ACCOUNT_LOGIN_LOCKOUT_MINUTES = 5
 ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{ACCOUNT_LOGIN_LOCKOUT_MINUTES}m/key"}
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Sections other apps add to the Account page, below its own (callables: request → HTML):
+# accounts imports none of the apps above it.
+ACCOUNT_PAGE_SECTIONS = ["integrations.account_views.connected_apps_section"]
 
 # Sessions end a fixed time after signing in and after a spell without requests, sooner for
 # staff (accounts.sessions; the last-seen mark is written at most once a minute).
@@ -554,26 +559,58 @@ JOBS_MAX_UPLOAD_MB = count_setting("JOBS_MAX_UPLOAD_MB", 25, minimum=1)
 # --- Partner apps (integrations; docs/partners.md) ------------------------------------------------
 # Partner apps are django-oauth-toolkit's applications: chosen before its first migration ran.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "integrations.PartnerApp"
+# OpenID Connect signs ID tokens with this RSA key (RS256); partners verify them with its public
+# half from the JWKS. Required with DEBUG off; with DEBUG on and unset, `make run` makes a
+# development key once in .dev/ (git-ignored). After a rotation, the keys of before go in
+# OIDC_RSA_PRIVATE_KEYS_INACTIVE: their public halves stay in the JWKS until the ID tokens they
+# signed have expired (OAUTH2_PROVIDER's ID_TOKEN_EXPIRE_SECONDS), then drop them.
+OIDC_RSA_PRIVATE_KEY = rsa_key_setting(
+    "OIDC_RSA_PRIVATE_KEY", required=not DEBUG, development_file=BASE_DIR / ".dev" / "oidc-dev.pem"
+)
+OIDC_RSA_PRIVATE_KEYS_INACTIVE = rsa_keys_setting("OIDC_RSA_PRIVATE_KEYS_INACTIVE")
+# Each setting below is django-oauth-toolkit 3.4.1's (oauth2_provider/settings.py); what it
+# leaves out keeps that release's default.
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "integrations.scopes.PartnerScopes",
-    # Authorization code with PKCE (S256 only) is the one way for a user to let an app in.
+    # Only approved apps get codes and tokens; ID tokens carry sub, email, name by scope.
+    "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.PartnerValidator",
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": OIDC_RSA_PRIVATE_KEYS_INACTIVE,
+    # The issuer is the site's address (ID tokens' `iss`, both discovery documents); empty with
+    # DEBUG on and no SITE_URL: the request's address (the discovery document at the root).
+    "OIDC_ISS_ENDPOINT": SITE_URL,
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    # Authorization code with PKCE (S256 only) is the one way for a user to let an app in:
+    # what discovery advertises is what the server accepts (integrations.oauth refuses the rest).
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # Access tokens only in the Authorization header, never in a query string.
     "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
-    # The authorization response names its issuer (RFC 9207: no mix-up between servers).
+    # The authorization response names its issuer (RFC 9207: mix-up attacks).
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
-    # Access and refresh tokens are kept as SHA-256 checksums only, never as themselves.
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # Redirect URIs match exactly; https only when DEBUG is off (`check --deploy` errs otherwise).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
     "ALLOW_URI_WILDCARDS": False,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     # Each refresh gives a new refresh token; a used one presented again revokes its family.
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    # No grace period: it would need the token of before kept in plaintext.
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Tokens are kept as SHA-256 checksums only, like API keys: a copy of the database
+    # holds no token anyone could use.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 60 * 60 * 24 * 30,
 }
 # Requests per minute an app (and each of its keys) may make unless staff set its own limit.

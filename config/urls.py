@@ -37,6 +37,10 @@ urlpatterns = [
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("jobs/", include("jobs.urls")),
     path("disputes/", include("disputes.urls")),
+    # Partner apps' OAuth 2 / OpenID Connect provider: /o/… and /.well-known/… (its namespace is
+    # django-oauth-toolkit's, oauth2_provider); a user's connected apps under accounts/apps/.
+    path("", include("integrations.oauth_urls")),
+    path("accounts/apps/", include("integrations.account_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from /api/docs/?script, so the page

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+# OIDC_RSA_PRIVATE_KEY: the test session's signing key (tests/signing_key.py), so a process
+# with DEBUG off starts, and one with DEBUG on writes no development key into the project.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "OIDC_RSA_PRIVATE_KEY")
 
 
 def environment(**variables: str) -> dict[str, str]:

@@ -182,6 +182,7 @@ class World:
             "uuid": self.webhook_endpoint.djstripe_uuid,
             "content_type_id": ContentType.objects.get_for_model(self.user).pk,
             "key": "no-such-key",
+            "client_id": "no-such-app",  # o/apps/<client_id>/logo
             "uidb36": "0",
             "url": "no-such-page/",
             "path": "no-such-endpoint",

@@ -8,8 +8,10 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from tests.processes import PROJECT_DIR, manage, python
+from tests.signing_key import new_rsa_key
 
 PRODUCTION = {
+    "OIDC_RSA_PRIVATE_KEY": new_rsa_key(),
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "credits.example.com",
@@ -273,6 +275,16 @@ ROWS = {
     "BILLING_LATE_INVOICE_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
     "BILLING_PROMOTION_MAX_CREDITS": ("500", "0", "must be a whole number of at least 1"),
     "SUPPORT_EMAIL": ("help@example.com", "help desk", "must be an e-mail address"),
+    "OIDC_RSA_PRIVATE_KEY": (
+        new_rsa_key().replace("\n", "\\n"),  # one line, its breaks written \n
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+        "must be the PEM of an RSA private key",
+    ),
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": (
+        new_rsa_key() + new_rsa_key(),
+        "a key",
+        "must be the PEM of an RSA private key",
+    ),
     "SITE_URL": (
         "https://credits.example.com/desk/",
         "credits.example.com",
