@@ -13,10 +13,11 @@ locked, so concurrent charges for one user are counted one after another.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Sum
+from django.db.models import F, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from credits.models import CreditTransaction, Hold
+from credits.models import CreditTransaction, Hold, Wallet
 from integrations.errors import AppNotActive, CapExceeded, ConsentRequired
 from integrations.models import Consent, PartnerApp
 
@@ -34,19 +35,44 @@ class CapUse:
         return max(self.cap - self.used, 0)
 
 
+def _charged(app_id, wallet_id, since):
+    """The app's spends and captures from the wallet since `since`, as a subquery."""
+    return (
+        CreditTransaction.objects.filter(
+            wallet_id=wallet_id, actor_app_id=app_id, kind__in=CHARGE_KINDS, created_at__gt=since
+        )
+        .values("wallet_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+
+
+def _held(app_id, wallet_id):
+    """What the app's open holds on the wallet still reserve, as a subquery."""
+    return (
+        Hold.objects.filter(
+            wallet_id=wallet_id,
+            status=Hold.Status.OPEN,
+            transactions__kind=CreditTransaction.Kind.HOLD,
+            transactions__actor_app_id=app_id,
+        )
+        .values("wallet_id")
+        .annotate(total=Sum(F("amount") - F("captured_amount")))
+        .values("total")
+    )
+
+
+def _used(app_id, wallet_id, since):
+    return Coalesce(Subquery(_charged(app_id, wallet_id, since)), 0) + Coalesce(
+        Subquery(_held(app_id, wallet_id)), 0
+    )
+
+
 def used(*, app_id: int, wallet_id: int, now: datetime | None = None) -> int:
     """Credits the app took or holds from the wallet in the window ending `now`."""
     since = (now or timezone.now()) - WINDOW
-    charged = CreditTransaction.objects.filter(
-        wallet_id=wallet_id, actor_app_id=app_id, kind__in=CHARGE_KINDS, created_at__gt=since
-    ).aggregate(total=Sum("amount"))["total"]
-    held = Hold.objects.filter(
-        wallet_id=wallet_id,
-        status=Hold.Status.OPEN,
-        transactions__kind=CreditTransaction.Kind.HOLD,
-        transactions__actor_app_id=app_id,
-    ).aggregate(total=Sum(F("amount") - F("captured_amount")))["total"]
-    return (charged or 0) + (held or 0)
+    found = Wallet.objects.filter(pk=wallet_id).annotate(used=_used(app_id, wallet_id, since))
+    return found.values_list("used", flat=True).first() or 0
 
 
 def cap_use(consent: Consent, now: datetime | None = None) -> CapUse:
@@ -62,18 +88,19 @@ def charge_limit(app_id: int, user_id: int):
     def check(wallet, amount: int, now: datetime) -> None:
         # Read under the wallet's lock, and the consent's own: a revocation committed before
         # this line stops this charge; one after it waits for this charge to commit.
+        # One statement: the consent (locked), its app's status and what the app used.
         consent = (
-            Consent.objects.select_for_update()
+            Consent.objects.select_for_update(of=("self",))
             .select_related("app")
             .filter(app_id=app_id, user_id=user_id, revoked_at__isnull=True)
+            .annotate(used=_used(app_id, wallet.pk, now - WINDOW))
             .first()
         )
         if consent is None:
             raise ConsentRequired("You no longer allow this app to act for you.")
         if consent.app.status != PartnerApp.Status.APPROVED:
             raise AppNotActive(consent.app)
-        spent = used(app_id=app_id, wallet_id=wallet.pk, now=now)
-        left = max(consent.cap - spent, 0)
+        left = max(consent.cap - consent.used, 0)
         if amount > left:
             raise CapExceeded(
                 f"This would pass the spending cap of {consent.cap} credits per 30 days "
