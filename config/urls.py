@@ -37,6 +37,8 @@ urlpatterns = [
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("jobs/", include("jobs.urls")),
     path("disputes/", include("disputes.urls")),
+    # Partner apps' developers: their apps and keys (integrations; docs/partners.md).
+    path("developers/", include("integrations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from /api/docs/?script, so the page

@@ -1,3 +1,4 @@
+import functools
 import os
 from urllib.parse import urlparse
 
@@ -24,10 +25,30 @@ def _fast_and_isolated(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Partner apps sign ID tokens with RS256: without a key from the environment, one made here.
+    if not settings.OAUTH2_PROVIDER.get("OIDC_RSA_PRIVATE_KEY"):
+        settings.OAUTH2_PROVIDER = {
+            **settings.OAUTH2_PROVIDER,
+            "OIDC_RSA_PRIVATE_KEY": _test_signing_key(),
+        }
     # Rate-limit counters live in the cache: no test inherits another's failed sign-ins.
     cache.clear()
     yield
     cache.clear()
+
+
+@functools.cache
+def _test_signing_key() -> str:
+    """An RSA key for the test run (made once per process: 2048 bits take a moment)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @pytest.fixture(scope="session")
