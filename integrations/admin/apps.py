@@ -1,13 +1,8 @@
-"""Staff's partner apps: the list by status with usage figures, status changes and the release of
-an app's open holds through intermediate forms with a reason, the details staff set (scopes,
-redirect URIs, cap, rate limit, introspection), its keys (created, rotated, revoked: a secret
-shown once), its consents, its log and its usage per day.
-
-Everything goes through integrations.services; each form acts once (core/once.py). Apps are
-never deleted (the ledger names them on the transactions they asked for): they are revoked.
-django-oauth-toolkit's own admin pages are replaced: its Application is PartnerApp (below),
-tokens are listed read-only with its revoke action, grants and ID tokens are not shown.
-"""
+"""Staff's partner apps: the list by status with usage figures; status changes and the release
+of an app's open holds through an intermediate form with a reason; the details staff set
+(scopes, redirect URIs, cap, rate limit, introspection); its keys (integrations/admin/keys.py),
+consents, log and usage per day. Apps are never deleted (the ledger names them on the
+transactions they asked for): they are revoked."""
 
 from dataclasses import dataclass
 
@@ -15,47 +10,37 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from oauth2_provider.admin import AccessTokenAdmin as OAuthAccessTokenAdmin
-from oauth2_provider.admin import RefreshTokenAdmin as OAuthRefreshTokenAdmin
-from oauth2_provider.models import (
-    get_access_token_model,
-    get_grant_model,
-    get_id_token_model,
-    get_refresh_token_model,
-)
 
 from accounts.models import User
 from core.once import OnceToken
 from credits.errors import CreditError
 from credits.models import CreditTransaction, Hold
+from integrations.admin.keys import AppKeys
+from integrations.admin.pages import StepPages, table, when
 from integrations.chart import daily_chart
 from integrations.errors import IntegrationError
 from integrations.figures import usage_by_day, with_usage
 from integrations.forms import (
-    ConfirmForm,
-    KeyForm,
     ReasonForm,
     RegisterAppForm,
-    RotateKeyForm,
     add_service_error,
     redirect_uris_text,
     scope_choices,
 )
-from integrations.models import AppKey, Consent, PartnerApp
-from integrations.services import apps, keys
+from integrations.models import Consent, PartnerApp
+from integrations.services import apps
 
 Status = PartnerApp.Status
 REVIEW_PERMISSION = "integrations.review_partnerapp"
 RELEASE_PERMISSION = "integrations.release_holds_partnerapp"
 
-for model in (PartnerApp, get_grant_model(), get_id_token_model()):
-    if admin.site.is_registered(model):
-        admin.site.unregister(model)
+# django-oauth-toolkit registers its Application admin for our model: this one replaces it.
+if admin.site.is_registered(PartnerApp):
+    admin.site.unregister(PartnerApp)
 
 
 @dataclass(frozen=True)
@@ -172,7 +157,7 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(PartnerApp)
-class PartnerAppAdmin(admin.ModelAdmin):
+class PartnerAppAdmin(AppKeys, StepPages, admin.ModelAdmin):
     form = PartnerAppForm
     list_display = ["name", "user", "status", "requests_30d", "charged_30d", "created"]
     list_filter = ["status"]
@@ -244,48 +229,11 @@ class PartnerAppAdmin(admin.ModelAdmin):
         ]
         return format_html_join(" ", '<a class="button" href="{}?ids={}">{}</a>', buttons)
 
-    @admin.display(description="API keys")
-    def api_keys(self, app: PartnerApp) -> str:
-        rows = []
-        for key in app.keys.order_by("-created_at", "-id"):
-            usable = key.is_usable()
-            links = []
-            if usable and key.replaced_by_id is None and app.status != Status.REVOKED:
-                links.append(("integrations_partnerapp_rotate_key", "Rotate"))
-            if usable:
-                links.append(("integrations_partnerapp_revoke_key", "Revoke"))
-            rows.append(
-                (
-                    key.name,
-                    f"{key.prefix}…",
-                    key.scopes,
-                    _when(key.created_at),
-                    _when(key.expires_at) or "never",
-                    _when(key.last_used_at) or "never",
-                    _key_state(key, usable),
-                    format_html_join(
-                        " ",
-                        "<a href='{}'>{}</a>",
-                        (
-                            (reverse(f"admin:{name}", args=[app.pk, key.pk]), label)
-                            for name, label in links
-                        ),
-                    ),
-                )
-            )
-        create = ""
-        if app.status != Status.REVOKED:
-            url = reverse("admin:integrations_partnerapp_create_key", args=[app.pk])
-            create = format_html("<p><a class='button' href='{}'>Create a key</a></p>", url)
-        headers = ["Name", "Starts with", "Scopes", "Created (UTC)", "Expires (UTC)"]
-        headers += ["Last used (UTC)", "State", "Actions"]
-        return format_html("{}{}", _table(headers, rows), create)
-
     @admin.display(description="Status log (newest first)")
     def status_log(self, app: PartnerApp) -> str:
         rows = [
             (
-                _when(change.changed_at),
+                when(change.changed_at),
                 change.from_status or "—",
                 change.to_status,
                 change.changed_by or "—",
@@ -293,7 +241,7 @@ class PartnerAppAdmin(admin.ModelAdmin):
             )
             for change in app.status_changes.select_related("changed_by")
         ]
-        return _table(["When (UTC)", "From", "To", "By", "Reason"], rows)
+        return table(["When (UTC)", "From", "To", "By", "Reason"], rows)
 
     @admin.display(description="Usage per day (last 30 days, UTC)")
     def usage(self, app: PartnerApp) -> str:
@@ -343,8 +291,8 @@ class PartnerAppAdmin(admin.ModelAdmin):
                 self.log_addition(request, app, "Registered in the admin.")
                 url = reverse("admin:integrations_partnerapp_change", args=[app.pk])
                 once.complete(url=url, label=f"the app {app.name}")
-                return self._secret_page(request, app, "The app's client secret", secret)
-        return self._step_page(request, "Add a partner app", form, upload=True)
+                return self.secret_page(request, app, "The app's client secret", secret)
+        return self.step_page(request, "Add a partner app", form, upload=True)
 
     # --- status changes and releasing holds --------------------------------------------------
 
@@ -356,21 +304,7 @@ class PartnerAppAdmin(admin.ModelAdmin):
                 view(self.operation_view),
                 name="integrations_partnerapp_operation",
             ),
-            path(
-                "<int:app_id>/keys/new/",
-                view(self.create_key_view),
-                name="integrations_partnerapp_create_key",
-            ),
-            path(
-                "<int:app_id>/keys/<int:key_id>/rotate/",
-                view(self.rotate_key_view),
-                name="integrations_partnerapp_rotate_key",
-            ),
-            path(
-                "<int:app_id>/keys/<int:key_id>/revoke/",
-                view(self.revoke_key_view),
-                name="integrations_partnerapp_revoke_key",
-            ),
+            *self.key_urls(),
             *super().get_urls(),
         ]
 
@@ -428,7 +362,7 @@ class PartnerAppAdmin(admin.ModelAdmin):
                 return redirect("admin:integrations_partnerapp_change", chosen[0].pk)
             return redirect("admin:integrations_partnerapp_changelist")
         rows = [(app, app.get_status_display(), open_holds_of(app).count()) for app in chosen]
-        return self._step_page(request, op.title, form, apps_shown=rows)
+        return self.step_page(request, op.title, form, apps_shown=rows)
 
     def _run(self, request, op: Operation, chosen: list[PartnerApp], reason: str) -> int:
         """Apply `op` to each app; one message per app. Returns how many were done."""
@@ -459,148 +393,3 @@ class PartnerAppAdmin(admin.ModelAdmin):
                 continue
             done += 1
         return done
-
-    # --- keys --------------------------------------------------------------------------------
-
-    def _app_for_keys(self, request, app_id: int, permissions: tuple[str, ...]) -> PartnerApp:
-        if not all(request.user.has_perm(f"integrations.{name}") for name in permissions):
-            raise PermissionDenied
-        return get_object_or_404(PartnerApp, pk=app_id)
-
-    def create_key_view(self, request: HttpRequest, app_id: int) -> HttpResponse:
-        app = self._app_for_keys(request, app_id, ("add_appkey",))
-        once = OnceToken(request, purpose=f"integrations.app.key:{app.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
-        form = KeyForm(request.POST or None, app=app)
-        if request.method == "POST" and form.is_valid():
-            try:
-                new = keys.create(
-                    app=app,
-                    name=form.cleaned_data["name"],
-                    scope_names=form.cleaned_data["scopes"],
-                    expires_at=form.expires_at,
-                    by=request.user,
-                )
-            except IntegrationError as error:
-                add_service_error(form, error)
-            else:
-                self.log_change(request, app, f"Created the API key {new.key}.")
-                once.complete(url=self._change_url(app), label=f"the key {new.key}")
-                return self._secret_page(request, app, f"The new key {new.key}", new.secret)
-        return self._step_page(request, f"Create a key for {app}", form, app=app)
-
-    def rotate_key_view(self, request: HttpRequest, app_id: int, key_id: int) -> HttpResponse:
-        app = self._app_for_keys(request, app_id, ("add_appkey", "change_appkey"))
-        key = get_object_or_404(AppKey, pk=key_id, app=app)
-        once = OnceToken(request, purpose=f"integrations.app.rotate:{key.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
-        form = RotateKeyForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                new = keys.rotate(
-                    key=key, overlap_hours=form.cleaned_data["overlap_hours"], by=request.user
-                )
-            except IntegrationError as error:
-                add_service_error(form, error)
-            else:
-                self.log_change(request, app, f"Rotated the API key {key} into {new.key}.")
-                once.complete(url=self._change_url(app), label=f"the rotation of {key}")
-                return self._secret_page(request, app, f"The new key {new.key}", new.secret)
-        return self._step_page(request, f"Rotate the key {key}", form, app=app)
-
-    def revoke_key_view(self, request: HttpRequest, app_id: int, key_id: int) -> HttpResponse:
-        app = self._app_for_keys(request, app_id, ("change_appkey",))
-        key = get_object_or_404(AppKey, pk=key_id, app=app)
-        once = OnceToken(request, purpose=f"integrations.app.revoke:{key.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
-        form = ConfirmForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            keys.revoke(key=key)
-            self.log_change(request, app, f"Revoked the API key {key}.")
-            once.complete(url=self._change_url(app), label=f"the revocation of {key}")
-            self.message_user(request, f"The key {key} is revoked: it stops now.")
-            return redirect(self._change_url(app))
-        return self._step_page(request, f"Revoke the key {key}", form, app=app)
-
-    # --- pages -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _change_url(app: PartnerApp) -> str:
-        return reverse("admin:integrations_partnerapp_change", args=[app.pk])
-
-    def _step_page(self, request, title: str, form, *, app=None, apps_shown=(), upload=False):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            "form": form,
-            "app": app,
-            "apps_shown": apps_shown,
-            "upload": upload,
-        }
-        return TemplateResponse(request, "admin/integrations/partnerapp/step.html", context)
-
-    def _secret_page(self, request, app: PartnerApp, what: str, secret: str) -> HttpResponse:
-        """A secret in this response only: stored nowhere but as a hash, never shown again."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": what,
-            "opts": self.model._meta,
-            "app": app,
-            "secret": secret,
-        }
-        return TemplateResponse(request, "admin/integrations/partnerapp/secret.html", context)
-
-
-def _when(moment) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
-
-
-def _key_state(key: AppKey, usable: bool) -> str:
-    if key.revoked_at:
-        return "revoked"
-    if not usable:
-        return "expired"
-    return "rotated: works until it expires" if key.replaced_by_id else "in use"
-
-
-def _table(headers: list[str], rows: list[tuple]) -> str:
-    if not rows:
-        return format_html("<p>{}</p>", "None.")
-    head = format_html_join("", "<th scope='col'>{}</th>", ((header,) for header in headers))
-    body = format_html_join(
-        "",
-        "<tr>{}</tr>",
-        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-# --- django-oauth-toolkit's tokens: read-only, revoked with its own action ------------------------
-
-
-class ReadOnlyTokens:
-    """Tokens are issued by the OAuth flows and revoked (never edited: a widened scope or a later
-    expiry would be a credential nobody consented to)."""
-
-    def has_change_permission(self, request, obj=None):
-        # The change permission allows the revoke action; no field is ever edited.
-        return obj is None and super().has_change_permission(request)
-
-
-for token_model, token_admin in (
-    (get_access_token_model(), OAuthAccessTokenAdmin),
-    (get_refresh_token_model(), OAuthRefreshTokenAdmin),
-):
-    if admin.site.is_registered(token_model):
-        admin.site.unregister(token_model)
-    admin.site.register(token_model, type(token_admin.__name__, (ReadOnlyTokens, token_admin), {}))
