@@ -403,3 +403,18 @@ def test_oauth_toolkits_own_pages_are_replaced(client, staff):
         token_admin.has_change_permission(type("R", (), {"user": staff})(), obj=object()) is False
     )
     assert type(admin.site._registry[PartnerApp]).__name__ == "PartnerAppAdmin"
+
+
+def test_a_staff_session_without_two_factor_changes_no_app(client):
+    app = make_app()
+    client.force_login(StaffFactory())  # a password sign-in only
+
+    url = operation_url("approve", app)
+    response = client.get(url)
+    posted = client.post(url, {"reason": "Looks fine"})
+
+    assert response.status_code == 302
+    assert "/admin/" not in response["Location"]
+    assert posted.status_code == 302
+    app.refresh_from_db()
+    assert app.status == "pending"
