@@ -295,6 +295,7 @@ def test_staff_create_an_app_through_registration_and_see_its_secret_once(client
         "proposed_cap": "200",
     }
 
+    assert page(client.get(url)).select_one("form[enctype='multipart/form-data'] input[type=file]")
     unknown_owner = client.post(url, {**data, "owner": "nobody@example.com"})
     assert "No CreditDesk account" in text(unknown_owner)
     assert PartnerApp.objects.count() == 0
