@@ -41,6 +41,8 @@ urlpatterns = [
     # django-oauth-toolkit's, oauth2_provider); a user's connected apps under accounts/apps/.
     path("", include("integrations.oauth_urls")),
     path("accounts/apps/", include("integrations.account_urls")),
+    # Partner apps' developers: their apps and keys (integrations; docs/partners.md).
+    path("developers/", include("integrations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from /api/docs/?script, so the page

@@ -79,16 +79,19 @@ class OnceToken:
         tokens[self.token] = {"purpose": self.purpose, "done": {"url": url, "label": label}}
         self.request.session[SESSION_KEY] = tokens
 
-    def already_done(self, context: dict) -> TemplateResponse:
+    def already_done(
+        self, context: dict, template: str = "admin/once_done.html"
+    ) -> TemplateResponse:
         """The page a send (or a Back) of a done form gets: what was done, and a way to start a
-        new operation on purpose."""
+        new operation on purpose (`template`: the admin's page, or a page of the site's layout
+        such as templates/once_done.html)."""
         context = {
             **context,
             "title": ALREADY_DONE,
             "result": self._record["done"],
             "again_url": self._address(None),
         }
-        return TemplateResponse(self.request, "admin/once_done.html", context)
+        return TemplateResponse(self.request, template, context)
 
     def _address(self, token: str | None) -> str:
         query = self.request.GET.copy()

@@ -2,8 +2,8 @@
 credits that expire soon, each asked by whoever would really ask (the user, a staff member).
 
 It runs after the shop's demo (`SEED_AFTER`): the credits spent here were bought there, through
-the same fulfilment as a Stripe webhook; and after the jobs' demo, so the jobs' holds do not
-earmark the block that expires soon.
+the same fulfilment as a Stripe webhook; and after the jobs' and the partner app's demos, so
+their holds and charges do not take the block that expires soon.
 """
 
 from datetime import timedelta
@@ -14,7 +14,8 @@ from credits.actors import Actor
 from credits.models import CreditGrant, CreditTransaction
 from credits.services import staff as staff_powers
 
-SEED_AFTER = ("billing", "jobs")  # jobs reserve bought credits, not the block that expires soon
+# Jobs and the partner app charge bought credits, not the block that expires soon.
+SEED_AFTER = ("billing", "jobs", "integrations")
 DEMO = Actor.system("demo")
 DEMO_USERS = ("alice@creditdesk.test", "bob@creditdesk.test")
 Source = CreditGrant.Source

@@ -40,6 +40,11 @@ class PartnerApp(AbstractApplication):
     class Meta(AbstractApplication.Meta):
         verbose_name = "partner app"
         ordering = ["name", "id"]
+        # Staff powers beyond editing an app's details (integrations/admin.py).
+        permissions = [
+            ("review_partnerapp", "Can approve, suspend, reactivate or revoke partner apps"),
+            ("release_holds_partnerapp", "Can release every open hold a partner app placed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "approved", "suspended", "revoked"]),

@@ -140,6 +140,20 @@ class World:
             folder=self.folder,
         )
         self.milestone = delivered(self.job, StaffFactory())
+        # A partner app the user develops (the Developers pages), with an API key.
+        from integrations.services import apps as partner_apps
+        from integrations.services import keys as partner_keys
+
+        self.partner_app, _ = partner_apps.register(
+            owner=user,
+            name="World app",
+            homepage="https://world.example.com",
+            redirect_uris="https://world.example.com/callback",
+            allowed_scopes="openid credits:read",
+        )
+        self.app_key = partner_keys.create(
+            app=self.partner_app, name="World key", scope_names=["credits:read"], by=user
+        ).key
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -152,6 +166,7 @@ class World:
             "billing:success": f"session_id={session}",
             "billing:checkout-status": f"session_id={session}",
             "admin:credits_wallet_operation": f"ids={self.user.wallet.pk}",
+            "admin:integrations_partnerapp_operation": f"ids={self.partner_app.pk}",
             "credits:statement": "from=2000-01-01&to=2000-12-31",
             "api-schema": "format=json",
         }
@@ -174,6 +189,9 @@ class World:
             "token_id": self.api_token.token.pk,
             "folder_id": self.folder.pk,
             "file_id": self.file.pk,
+            "app_id": self.partner_app.pk,
+            "key_id": self.app_key.pk,
+            "operation": "approve",  # admin/integrations/partnerapp/operation/<operation>/
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/
             "step": "resolve",  # admin/disputes/dispute/<id>/step/<step>/

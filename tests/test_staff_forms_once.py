@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from billing.models import Purchase
 from credits import services
+from credits.actors import Actor
 from credits.admin.staff import DECISIONS
 from credits.admin.wallets import OPERATIONS
 from credits.models import CreditTransaction, StaffAction, WalletStatusChange
@@ -21,6 +22,10 @@ from credits.services import staff as staff_powers
 from disputes import services as disputes
 from disputes.admin import STEPS
 from disputes.models import DisputeMessage
+from integrations.admin.apps import OPERATIONS as APP_OPERATIONS
+from integrations.models import AppStatusChange
+from integrations.services import apps as partner_apps
+from integrations.services import caps, consents
 from jobs.admin import OVERRIDES
 from jobs.models import Activity
 from tests.billing.conftest import fake_stripe, make_pack, pending_purchase, stripe_keys  # noqa: F401 (fixtures)
@@ -99,6 +104,36 @@ def _refund(fake) -> Form:
     return Form(url, {"amount": "4.00", "reason": "Late delivery"})
 
 
+def _app_operation(name: str):
+    """A partner app's status change or the release of its holds: an approved app with an
+    open hold on a consenting user's wallet (pending for an approval, suspended for a
+    reactivation)."""
+
+    def make(fake) -> Form:
+        staff, user = StaffFactory(), UserFactory()
+        app, _ = partner_apps.register(
+            owner=UserFactory(),
+            name="Partner",
+            homepage="https://partner.example.com",
+            redirect_uris="https://partner.example.com/cb",
+            allowed_scopes="credits:hold",
+        )
+        if name != "approve":
+            partner_apps.change_status(app=app, to="approved", reason="Fine", by=staff)
+            fund(user.wallet, 100)
+            consents.give(app=app, user=user, scope_names=["credits:hold"], cap=100)
+            actor = Actor.for_app(
+                app.pk, app.name, user_id=user.pk, charge_limit=caps.charge_limit(app.pk, user.pk)
+            )
+            services.hold(wallet=user.wallet, amount=30, actor=actor, idempotency_key=key())
+        if name == "reactivate":
+            partner_apps.change_status(app=app, to="suspended", reason="Complaints", by=staff)
+        url = reverse("admin:integrations_partnerapp_operation", args=[name]) + f"?ids={app.pk}"
+        return Form(url, {"reason": "Reviewed the app."})
+
+    return make
+
+
 FORMS = {
     "wallet grant": _wallet_form(
         "grant", {"amount": 7, "kind": "paid", "priority": 50, "reason": "Goodwill"}
@@ -117,18 +152,20 @@ FORMS = {
     "dispute note": _dispute_step("note", {"body": "Looked at it.", "internal": "on"}),
     "purchase refund": _refund,
     **{f"milestone {name}": _override(name) for name in OVERRIDES},
+    **{f"app {name}": _app_operation(name) for name in APP_OPERATIONS},
 }
 
 
 def effects(fake) -> tuple[int, ...]:
-    """Everything a staff form can do: ledger transactions, status changes, staff acts, dispute
-    messages, refunds asked of Stripe."""
+    """Everything a staff form can do: ledger transactions, status changes (of wallets and of
+    partner apps), staff acts, dispute messages, refunds asked of Stripe."""
     return (
         CreditTransaction.objects.count(),
         WalletStatusChange.objects.count(),
         StaffAction.objects.count(),
         DisputeMessage.objects.count(),
         Activity.objects.count(),
+        AppStatusChange.objects.count(),
         len(fake.posted("/v1/refunds")),
     )
 
@@ -147,13 +184,18 @@ def staff_client(client):
 def test_the_walk_covers_every_staff_form():
     staff_views = {"credits_wallet_operation", "credits_approvalrequest_decide"}
     staff_views |= {"billing_purchase_refund", "disputes_dispute_step", "jobs_milestone_override"}
+    staff_views |= {"integrations_partnerapp_operation"}
     standard = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
+    # An app's keys are made on pages that show the new secret once (200, not a redirect):
+    # tests/integrations/test_admin_apps.py sends each of them again.
+    standard += ("_create_key", "_rotate_key", "_revoke_key")
     ours = {
         route.name.removeprefix("admin:")
         for route in routes()
         if route.name.startswith("admin:")
         and route.admin_model
-        and route.admin_model[0] in {"accounts", "credits", "billing", "disputes", "jobs"}
+        and route.admin_model[0]
+        in {"accounts", "credits", "billing", "disputes", "jobs", "integrations"}
         and not route.name.endswith(standard)
     }
     assert ours - {"accounts_user_password_change"} == staff_views
@@ -163,6 +205,7 @@ def test_the_walk_covers_every_staff_form():
         *(f"dispute {step}" for step in STEPS),
         "purchase refund",
         *(f"milestone {name}" for name in OVERRIDES),
+        *(f"app {name}" for name in APP_OPERATIONS),
     }
     assert set(FORMS) == walked
 

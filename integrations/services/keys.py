@@ -45,6 +45,7 @@ def create(
     *, app: PartnerApp, name: str, scope_names, by, expires_at: datetime | None = None
 ) -> NewKey:
     """A new key for `app` with `scope_names` (a subset of what the app is allowed)."""
+    _refuse_revoked(app)
     name = (name or "").strip()
     if not name:
         raise InvalidApp("Give the key a name.", field="name")
@@ -57,6 +58,11 @@ def create(
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidApp("The expiry must be in the future.", field="expires_at")
     return _issue(app=app, name=name, scope_text=" ".join(names), by=by, expires_at=expires_at)
+
+
+def _refuse_revoked(app: PartnerApp) -> None:
+    if app.status == PartnerApp.Status.REVOKED:
+        raise InvalidApp("The app is revoked: it gets no new keys.")
 
 
 def _issue(*, app, name, scope_text, by, expires_at) -> NewKey:
@@ -87,6 +93,7 @@ def rotate(*, key: AppKey, overlap_hours: int, by) -> NewKey:
         old = AppKey.objects.select_for_update().select_related("app").get(pk=key.pk)
         if not old.is_usable() or old.replaced_by_id is not None:
             raise InvalidApp("Only a key in use, not already rotated, can be rotated.")
+        _refuse_revoked(old.app)
         new = _issue(
             app=old.app, name=old.name, scope_text=old.scopes, by=by, expires_at=old.expires_at
         )

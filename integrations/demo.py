@@ -1,0 +1,118 @@
+"""Demo partner app for `manage.py seed_demo`: Copywriter Studio, developed by bob, approved by
+the demo admin; alice allowed it (with a spending cap) and it charged her: a spend, a hold it
+captured, and a hold still open. An API key is made for it; the key and the app's client secret
+are printed once, when they are made (only their hashes are kept).
+
+It runs after the shop's demo (`SEED_AFTER`), whose purchases it charges, and before the
+ledger's, whose last block (credits that expire soon) its charges must not take.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from oauth2_provider.settings import oauth2_settings
+
+from accounts.models import User
+from credits import services as credits
+from credits.actors import Actor
+from integrations.models import PartnerApp
+from integrations.services import apps, caps, consents, keys
+
+SEED_AFTER = ("billing",)
+NAME = "Copywriter Studio"
+DEVELOPER = "bob@creditdesk.test"
+CUSTOMER = "alice@creditdesk.test"
+REVIEWER = "admin@creditdesk.test"
+SCOPES = "openid profile email credits:read credits:hold credits:spend usage:read"
+CONSENTED = "openid profile email credits:read credits:hold credits:spend"
+CAP, PROPOSED_CAP = 400, 500
+# `make run` serves on 127.0.0.1:8000; its callback page shows the code to exchange by hand
+# (docs/partners.md). An https address too, the only kind allowed when DEBUG is off.
+LOCAL_CALLBACK = "http://127.0.0.1:8000/developers/callback/"
+HTTPS_CALLBACK = "https://copywriter.example.com/oauth/callback"
+
+
+def seed(stdout) -> None:
+    """Create the demo app once: if it is there, it is left as it is."""
+    developer = User.objects.filter(email=DEVELOPER).first()
+    customer = User.objects.filter(email=CUSTOMER).first()
+    reviewer = User.objects.filter(email=REVIEWER).first()
+    if developer is None or customer is None or reviewer is None:
+        return
+    existing = PartnerApp.objects.filter(user=developer, name=NAME).first()
+    if existing is not None:
+        stdout.write(
+            f"Demo partner app: {NAME} (client id {existing.client_id}) already there, left "
+            "unchanged (its client secret and key were printed when they were made)."
+        )
+        return
+    if not oauth2_settings.OIDC_RSA_PRIVATE_KEY:
+        stdout.write(
+            "Demo partner app: skipped, as partner apps sign ID tokens with a key that is not "
+            "set (OIDC_RSA_PRIVATE_KEY; `make run` makes one)."
+        )
+        return
+    uris = [HTTPS_CALLBACK, *([LOCAL_CALLBACK] if "http" in apps.web_schemes() else [])]
+    app, client_secret = apps.register(
+        owner=developer,
+        name=NAME,
+        homepage="https://copywriter.example.com",
+        description="Writes and edits copy for your site; charges per piece in credits.",
+        redirect_uris="\n".join(uris),
+        allowed_scopes=SCOPES,
+        proposed_cap=PROPOSED_CAP,
+    )
+    app = apps.change_status(
+        app=app, to=PartnerApp.Status.APPROVED, reason="Demo app, reviewed.", by=reviewer
+    )
+    consents.give(app=app, user=customer, scope_names=CONSENTED.split(), cap=CAP)
+    key = keys.create(
+        app=app, name="Demo server", scope_names=["credits:read", "usage:read"], by=developer
+    )
+    _charge(app, customer)
+    stdout.write(
+        f"Demo partner app: {NAME} by {DEVELOPER}, approved; {CUSTOMER} allowed it with a cap "
+        f"of {CAP} credits per 30 days, and it charged her.\n"
+        f"  client id     {app.client_id}\n"
+        f"  client secret {client_secret}\n"
+        f"  API key       {key.secret}\n"
+        f"  redirect URIs {' '.join(uris)}\n"
+        "  (the secret and the key are shown now only: CreditDesk keeps their hashes)"
+    )
+
+
+def _charge(app: PartnerApp, user: User) -> None:
+    actor = Actor.for_app(
+        app.pk, app.name, user_id=user.pk, charge_limit=caps.charge_limit(app.pk, user.pk)
+    )
+    wallet = user.wallet
+    credits.spend(
+        wallet=wallet,
+        amount=40,
+        description="Product description, 300 words",
+        actor=actor,
+        idempotency_key="partner-demo:spend",
+    )
+    article = credits.hold(
+        wallet=wallet,
+        amount=120,
+        description="Blog article (writing)",
+        expires_at=timezone.now() + timedelta(days=7),
+        actor=actor,
+        idempotency_key="partner-demo:hold-article",
+    ).hold
+    credits.capture(
+        hold=article,
+        amount=90,
+        description="Blog article, 1,200 words",
+        actor=actor,
+        idempotency_key="partner-demo:capture-article",
+    )
+    credits.hold(
+        wallet=wallet,
+        amount=60,
+        description="Newsletter (in progress)",
+        expires_at=timezone.now() + timedelta(days=7),
+        actor=actor,
+        idempotency_key="partner-demo:hold-newsletter",
+    )
