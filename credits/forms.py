@@ -119,6 +119,18 @@ class HistoryFilterForm(forms.Form):
     since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
     text = forms.CharField(required=False, max_length=100, label="Search descriptions")
+    app = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Asked by partner app"
+    )
+
+    def __init__(self, *args, apps: list[tuple[int, str]] = (), **kwargs):
+        """`apps`: (id, name) of the partner apps that asked for movements of this wallet
+        (selectors.apps_that_asked); without any, the form has no app field."""
+        super().__init__(*args, **kwargs)
+        if apps:
+            self.fields["app"].choices = [("", "Any app or person"), *apps]
+        else:
+            del self.fields["app"]
 
     def clean(self):
         data = super().clean()

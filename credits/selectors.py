@@ -12,6 +12,7 @@ from django.db.models import (
     Case,
     DateTimeField,
     IntegerField,
+    Max,
     Min,
     Prefetch,
     Q,
@@ -23,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from credits.actors import Actor
 from credits.models import (
     Allocation,
     ApprovalRequest,
@@ -100,6 +102,40 @@ def open_holds(wallet: Wallet) -> list[Hold]:
     return list(wallet.holds.filter(status=Hold.Status.OPEN).order_by(soonest, "id"))
 
 
+def hold_to_settle(*, wallet: Wallet, hold_id: int, actor: Actor) -> Hold | None:
+    """The wallet's hold that `actor` names for a capture or a release, or None (a 404).
+
+    A partner app finds only the holds it placed for this user: another app's hold, or the
+    user's own, is none of its business, so it does not learn that one exists. A person finds
+    every hold of their wallet; the service then refuses one an app placed (hold_not_yours).
+    """
+    holds = Hold.objects.filter(pk=hold_id, wallet=wallet)
+    if actor.kind == CreditTransaction.ActorKind.APP:
+        holds = holds.filter(
+            transactions__kind=Kind.HOLD,
+            transactions__actor_app_id=actor.app_id,
+            transactions__actor_user_id=actor.user_id,
+        )
+    return holds.first()
+
+
+def charge_to_refund(
+    *, wallet: Wallet, transaction_id: int, actor: Actor
+) -> CreditTransaction | None:
+    """A transaction of the wallet that the partner app `actor` itself asked for, or None (a
+    404): an app refunds only what it charged, never another app's charge nor the user's own.
+    Whether that transaction can be refunded, and by how much, is the refund service's rule."""
+    if actor.kind != CreditTransaction.ActorKind.APP:
+        return None
+    return CreditTransaction.objects.filter(
+        pk=transaction_id,
+        wallet=wallet,
+        actor_kind=CreditTransaction.ActorKind.APP,
+        actor_app_id=actor.app_id,
+        actor_user_id=actor.user_id,
+    ).first()
+
+
 # --- history ------------------------------------------------------------------------------------
 
 
@@ -109,6 +145,8 @@ class HistoryFilter:
     since: date | None = None
     until: date | None = None
     text: str = ""
+    # A partner app's id (CreditTransaction.actor_app_id): only what that app asked for.
+    app: int | None = None
 
 
 def history_page(
@@ -142,7 +180,24 @@ def _filtered(wallet: Wallet, filters: HistoryFilter):
             Q(transaction__description__icontains=filters.text)
             | Q(transaction__reference__icontains=filters.text)
         )
+    if filters.app:
+        entries = entries.filter(transaction__actor_app_id=filters.app)
     return entries
+
+
+def apps_that_asked(wallet: Wallet) -> list[tuple[int, str]]:
+    """(app id, name) of each partner app that asked for a movement of the wallet, by name: the
+    history's filter by app. The name is the one its latest transaction recorded."""
+    latest = (
+        CreditTransaction.objects.filter(wallet=wallet, actor_app_id__isnull=False)
+        .values("actor_app_id")
+        .annotate(latest=Max("id"))
+        .values("latest")
+    )
+    named = CreditTransaction.objects.filter(pk__in=latest).values_list(
+        "actor_app_id", "actor_label"
+    )
+    return sorted(named, key=lambda item: (item[1].casefold(), item[0]))
 
 
 def _start_of(day: date) -> datetime:

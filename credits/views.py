@@ -44,7 +44,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def history(request: HttpRequest) -> HttpResponse:
-    form = HistoryFilterForm(request.GET or None)
+    apps = selectors.apps_that_asked(_wallet(request))
+    form = HistoryFilterForm(request.GET or None, apps=apps)
     filters = form.filters()
     before = request.GET.get("before", "")
     entries = []

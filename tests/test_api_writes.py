@@ -18,6 +18,7 @@ from disputes import services as disputes
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
+from tests.integrations.partner_calls import PartnerApi, approved_app
 from tests.jobs.conftest import delivered, open_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_reconciles")]
@@ -50,7 +51,7 @@ def write_operations(document: dict):
 @pytest.fixture
 def world(api):
     """Real rows for every id a write path names: a hold, a dispute, an approval request, a
-    delivered job milestone."""
+    delivered job milestone, a partner app's charge (only the app may refund it)."""
     spent = services.spend(wallet=api.user.wallet, amount=10, actor=ACTOR, idempotency_key=key())
     hold = services.hold(wallet=api.user.wallet, amount=10, actor=ACTOR, idempotency_key=key())
     dispute = disputes.open_dispute(
@@ -62,7 +63,10 @@ def world(api):
         f"admin/wallets/{api.user.wallet.pk}/grants", {"amount": 5000, "reason": "x"}
     )
     assert asked.status_code == 202
+    partner = PartnerApi(approved_app(), api.user, "credits:spend credits:refund")
+    charged = partner.post("spends", {"amount": 5, "description": "Translation"})
     ids = {
+        "{transaction_id}": charged.json()["id"],
         "{hold_id}": hold.hold.pk,
         "{wallet_id}": api.user.wallet.pk,
         "{dispute_id}": dispute.pk,
@@ -70,7 +74,7 @@ def world(api):
         "{job_id}": milestone.job_id,
         "{milestone_id}": milestone.pk,
     }
-    return {"user": api, "staff": checker, "ids": ids}
+    return {"user": api, "staff": checker, "partner": partner, "ids": ids}
 
 
 def call(world, method: str, path: str, body: dict):
@@ -79,6 +83,8 @@ def call(world, method: str, path: str, body: dict):
         concrete = concrete.replace(placeholder, str(value))
     assert "{" not in concrete, f"no sample id for {path}"
     api = world["staff"] if concrete.startswith("admin/") else world["user"]
+    if concrete.endswith("/refunds"):  # partner apps only (the person's own is a 403)
+        api = world["partner"]
     return api.send(method, concrete, body)
 
 
@@ -86,7 +92,7 @@ def test_every_write_endpoint_refuses_an_unknown_field_and_does_nothing(document
     found = list(write_operations(document))
     before = (CreditTransaction.objects.count(), state(world["user"].user.wallet))
 
-    assert len(found) == 29
+    assert len(found) == 30
     for path, method, _ in found:
         # Drafts are edited (PATCH) and planned (PUT); every other write is a POST.
         assert method == "post" or path.startswith("/api/v1/jobs/{job_id}"), path
@@ -107,7 +113,7 @@ def test_every_request_body_says_it_takes_no_other_field(document):
         if "requestBody" in operation  # a release or a submit takes none (refusing any, above)
     ]
 
-    assert len(bodies) == 26
+    assert len(bodies) == 27
     for path, reference in bodies:
         assert schemas[reference.rsplit("/", 1)[-1]]["additionalProperties"] is False, path
 

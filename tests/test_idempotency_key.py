@@ -10,6 +10,7 @@ from credits.models import CreditTransaction
 from tests.clients import Api
 from tests.credits.conftest import fund, state
 from tests.factories import StaffFactory, UserFactory
+from tests.integrations.partner_calls import PartnerApi, approved_app
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +106,9 @@ def test_every_operation_taking_the_key_documents_its_limit_and_its_400(client):
     found = list(operations_taking_the_key(document))
 
     # spends, holds, capture, release, transfers, staff grants, deductions; a job's submit and
-    # cancel, a milestone's accept, accept in part, changes, cancel and dispute
-    assert len(found) == 14
+    # cancel, a milestone's accept, accept in part, changes, cancel and dispute; a partner app's
+    # refund
+    assert len(found) == 15
     for path, method, operation, parameter in found:
         assert parameter["required"] is True
         assert parameter["schema"] | {"type": "string"} == {
@@ -129,11 +131,15 @@ def test_every_operation_taking_the_key_answers_the_documented_400(client):
     user = UserFactory()
     staff = Api(StaffFactory(is_superuser=True))
     caller = Api(user)
+    partner = PartnerApi(approved_app(), user, "credits:refund")
     for path, method, _, _ in operations_taking_the_key(schema_document(client)):
         concrete = path.removeprefix("/api/v1/").replace("{hold_id}", "1")
         concrete = concrete.replace("{wallet_id}", str(user.wallet.pk))
         concrete = concrete.replace("{job_id}", "1").replace("{milestone_id}", "1")
+        concrete = concrete.replace("{transaction_id}", "1")
         api = staff if concrete.startswith("admin/") else caller
+        if concrete.endswith("/refunds"):  # partner apps only
+            api = partner
         assert method == "post"
 
         response = api.post(concrete, {}, idempotency_key="k" * 201)

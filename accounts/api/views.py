@@ -7,11 +7,15 @@ from core.api.tags import Tag
 
 @extend_schema(
     summary="The signed-in user",
-    description="Who the credentials belong to: a quick way to check a token works.",
+    description="Who the credentials belong to: a quick way to check a token works. A partner "
+    "app's token needs the `openid` scope (this is the API's userinfo) and is told only what "
+    "the user let it see: `name` with `profile`, `email` with `email`; a field it may not see "
+    "is left out of the answer.",
     tags=[Tag.ACCOUNT],
 )
 class MeView(RetrieveAPIView):
-    required_scopes = {"GET": "profile"}  # what a partner app needs (docs/partners.md)
+    # What a partner app needs (docs/partners.md); `profile` and `email` widen the answer.
+    required_scopes = {"GET": "openid"}
     serializer_class = MeSerializer
 
     def get_object(self):

@@ -91,3 +91,16 @@ def required_scopes(view, method: str) -> tuple[str, ...] | None:
     if found is None:
         return None
     return (found,) if isinstance(found, str) else tuple(found)
+
+
+class PartnersOnly(BasePermission):
+    """An endpoint only partner apps may call (after PartnerScopePermission checked the scope):
+    a refund of what an app charged is the app's to give; the person's own refund would print
+    credits."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(request.auth, "partner_scopes", None) is None:
+            raise exceptions.PermissionDenied(
+                "Only partner apps may call this endpoint.", code="partner_only"
+            )
+        return True

@@ -64,6 +64,21 @@ class EntrySerializer(serializers.ModelSerializer):
         fields = ["id", "amount", "balance_after"]
 
 
+class AskedByAppSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The app's id: the history's `app` filter takes it.")
+    name = serializers.CharField(help_text="The app's name when it asked.")
+
+
+def asked_by_app(txn: CreditTransaction) -> dict | None:
+    """The partner app that asked for the transaction, or None (a person or CreditDesk did)."""
+    if txn.actor_app_id is None:
+        return None
+    return {"id": txn.actor_app_id, "name": txn.actor_label}
+
+
+APP_HELP = "The partner app that asked for it; null when you or CreditDesk did."
+
+
 class MovementSerializer(serializers.ModelSerializer):
     """One movement of the wallet's balance: a transaction, as this wallet saw it. Its `id` is
     the transaction's, the one GET /transactions/{id} takes; the wallet's leg is `entry`."""
@@ -74,10 +89,16 @@ class MovementSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(source="transaction.reference")
     metadata = MetadataField(source="transaction.metadata", help_text="")
     entry = EntrySerializer(source="*")
+    app = serializers.SerializerMethodField(help_text=APP_HELP)
 
     class Meta:
         model = Entry
-        fields = ["id", "kind", "description", "reference", "metadata", "entry", "created_at"]
+        fields = ["id", "kind", "description", "reference", "metadata", "entry", "app"]
+        fields += ["created_at"]
+
+    @extend_schema_field(AskedByAppSerializer(allow_null=True))
+    def get_app(self, entry: Entry) -> dict | None:
+        return asked_by_app(entry.transaction)
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -104,11 +125,16 @@ class TransactionSerializer(serializers.ModelSerializer):
     metadata = MetadataField(
         read_only=True, help_text="What the caller gave, beside the ledger's own keys."
     )
+    app = serializers.SerializerMethodField(help_text=APP_HELP)
 
     class Meta:
         model = CreditTransaction
         fields = ["id", "kind", "amount", "description", "reference", "metadata", "hold"]
-        fields += ["reverses", "actor_kind", "created_at"]
+        fields += ["reverses", "actor_kind", "app", "created_at"]
+
+    @extend_schema_field(AskedByAppSerializer(allow_null=True))
+    def get_app(self, txn: CreditTransaction) -> dict | None:
+        return asked_by_app(txn)
 
 
 class WalletFiguresSerializer(TransactionSerializer):
@@ -223,6 +249,15 @@ class CaptureRequest(serializers.Serializer):
         help_text="The capture's own description; default: the hold's.",
     )
     metadata = MetadataField(required=False)
+
+
+class RefundRequest(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Default: all that is left to refund.")
+    reason = serializers.CharField(
+        min_length=1,
+        max_length=255,
+        help_text="Why the credits are given back: the refund's description in the history.",
+    )
 
 
 class ReleaseRequest(serializers.Serializer):

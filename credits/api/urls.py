@@ -13,6 +13,11 @@ user_urlpatterns = [
         views.TransactionDetailView.as_view(),
         name="transaction",
     ),
+    path(
+        "transactions/<int:transaction_id>/refunds",
+        views.RefundView.as_view(),
+        name="transaction-refunds",
+    ),
     path("grants", views.GrantListView.as_view(), name="grants"),
     path("statements", views.StatementView.as_view(), name="statements"),
     path("spends", views.SpendView.as_view(), name="spends"),

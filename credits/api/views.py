@@ -22,6 +22,7 @@ from core.api.filters import StrictFilterSet, UtcDateTimeFilter
 from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
+from core.api.permissions import PartnersOnly
 from core.api.tags import Tag
 from credits import selectors, services
 from credits.api.idempotency import actor_for, created, idempotent, ok
@@ -31,6 +32,7 @@ from credits.api.serializers import (
     HoldRequest,
     MovementSerializer,
     PlacedHoldSerializer,
+    RefundRequest,
     ReleaseRequest,
     SpendRequest,
     StatementQuery,
@@ -70,10 +72,14 @@ class MovementFilter(StrictFilterSet):
     )
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    app = django_filters.NumberFilter(
+        field_name="transaction__actor_app_id",
+        help_text="Only what this partner app asked for (its id: `app.id` of a movement).",
+    )
 
     class Meta:
         model = Entry
-        fields = ["kind", "created_after", "created_before"]
+        fields = ["kind", "created_after", "created_before", "app"]
 
 
 @extend_schema(
@@ -253,7 +259,10 @@ class HoldView(APIView):
 
 
 def _own_hold(request, hold_id: int) -> Hold:
-    hold = Hold.objects.filter(pk=hold_id, wallet=_wallet(request)).first()
+    """The caller's hold to settle; a partner app's own holds only (selectors.hold_to_settle)."""
+    hold = selectors.hold_to_settle(
+        wallet=_wallet(request), hold_id=hold_id, actor=actor_for(request)
+    )
     if hold is None:
         raise Http404
     return hold
@@ -303,6 +312,43 @@ class ReleaseView(APIView):
         valid_data(ReleaseRequest, request)  # no field: anything sent is a 400, not ignored
         return services.release(
             hold=_own_hold(request, hold_id),
+            actor=actor_for(request),
+            idempotency_key=request.idempotency_key,
+        )
+
+
+class RefundView(APIView):
+    """A partner app gives back what it charged. Partner apps only: a person refunding their own
+    spend would be printing credits (staff refund through the admin)."""
+
+    required_scopes = {"POST": "credits:refund"}
+    permission_classes = [*APIView.permission_classes, PartnersOnly]
+
+    @extend_schema(
+        summary="Refund a charge (partner apps)",
+        description="For partner apps with the `credits:refund` scope, acting for a user: gives "
+        "back all (no `amount`) or part of a spend or capture this app itself charged this "
+        "user, up to what is left to refund. Another app's charge, or the user's own, is a 404. "
+        "A person's own token or session is refused (403 `partner_only`). A refund does not "
+        "give room back under the spending cap. The answer has the wallet's new `balance` and "
+        "`available`.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=RefundRequest,
+        responses={201: WalletFiguresSerializer, **REFUSALS},
+        tags=[Tag.TRANSACTIONS],
+    )
+    @idempotent(created(WalletFiguresSerializer))
+    def post(self, request, transaction_id: int):
+        charge = selectors.charge_to_refund(
+            wallet=_wallet(request), transaction_id=transaction_id, actor=actor_for(request)
+        )
+        if charge is None:
+            raise Http404
+        data = valid_data(RefundRequest, request)
+        return services.refund(
+            transaction=charge,
+            amount=data.get("amount"),
+            description=data["reason"],
             actor=actor_for(request),
             idempotency_key=request.idempotency_key,
         )
