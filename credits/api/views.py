@@ -335,6 +335,8 @@ class RefundView(APIView):
         parameters=[IDEMPOTENCY_HEADER],
         request=RefundRequest,
         responses={201: WalletFiguresSerializer, **REFUSALS},
+        # Only a partner app's OAuth token (integrations.schema names the scheme "oauth2").
+        auth=[{"oauth2": ["credits:refund"]}],
         tags=[Tag.TRANSACTIONS],
     )
     @idempotent(created(WalletFiguresSerializer))
