@@ -34,19 +34,49 @@ class CapUse:
         return max(self.cap - self.used, 0)
 
 
-def used(*, app_id: int, wallet_id: int, now: datetime | None = None) -> int:
-    """Credits the app took or holds from the wallet in the window ending `now`."""
+def _charged(app_id: int, now: datetime | None):
     since = (now or timezone.now()) - WINDOW
-    charged = CreditTransaction.objects.filter(
-        wallet_id=wallet_id, actor_app_id=app_id, kind__in=CHARGE_KINDS, created_at__gt=since
-    ).aggregate(total=Sum("amount"))["total"]
-    held = Hold.objects.filter(
-        wallet_id=wallet_id,
+    return CreditTransaction.objects.filter(
+        actor_app_id=app_id, kind__in=CHARGE_KINDS, created_at__gt=since
+    )
+
+
+def _holding(app_id: int):
+    return Hold.objects.filter(
         status=Hold.Status.OPEN,
         transactions__kind=CreditTransaction.Kind.HOLD,
         transactions__actor_app_id=app_id,
-    ).aggregate(total=Sum(F("amount") - F("captured_amount")))["total"]
+    )
+
+
+UNCAPTURED = F("amount") - F("captured_amount")
+
+
+def used(*, app_id: int, wallet_id: int, now: datetime | None = None) -> int:
+    """Credits the app took or holds from the wallet in the window ending `now`."""
+    charged = (
+        _charged(app_id, now).filter(wallet_id=wallet_id).aggregate(total=Sum("amount"))["total"]
+    )
+    held = _holding(app_id).filter(wallet_id=wallet_id).aggregate(total=Sum(UNCAPTURED))["total"]
     return (charged or 0) + (held or 0)
+
+
+def used_by_wallet(*, app_id: int, wallet_ids, now: datetime | None = None) -> dict[int, int]:
+    """`used` for many wallets at once (a page of the app's consents): two grouped queries."""
+    totals = dict.fromkeys(wallet_ids, 0)
+    for rows in (
+        _charged(app_id, now)
+        .filter(wallet_id__in=totals)
+        .values("wallet_id")
+        .annotate(total=Sum("amount")),
+        _holding(app_id)
+        .filter(wallet_id__in=totals)
+        .values("wallet_id")
+        .annotate(total=Sum(UNCAPTURED)),
+    ):
+        for row in rows:
+            totals[row["wallet_id"]] += row["total"] or 0
+    return totals
 
 
 def cap_use(consent: Consent, now: datetime | None = None) -> CapUse:
