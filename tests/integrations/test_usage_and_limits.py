@@ -5,13 +5,15 @@ Retry-After."""
 
 import logging
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
 
-from integrations.models import AppUsageDay, AppUserDay
+from integrations.models import AppUsageDay, AppUserDay, PartnerApp
 from tests.clients import Api
 from tests.credits.conftest import fund
 from tests.integrations.partners import Partner, api_key, approved_app, consenting_user, oidc_key
@@ -182,3 +184,17 @@ def test_a_counting_failure_never_fails_the_call(monkeypatch, caplog):
 
     assert answer.status_code == 200
     assert "Could not count a call of partner app" in caplog.text
+
+
+def test_the_benchmark_prints_its_figures_and_leaves_no_rows():
+    out = StringIO()
+
+    call_command("integrations_bench", iterations=5, stdout=out)
+
+    printed = out.getvalue()
+    assert "API key, keys.authenticate: median" in printed
+    assert "OAuth token, PartnerTokenAuthentication (with its rate-limit count): median" in printed
+    assert "with a partner's OAuth token:" in printed
+    assert "API key call: 1 for authentication, 1 for usage counting" in printed
+    assert not PartnerApp.objects.exists()
+    assert not AppUsageDay.objects.exists()

@@ -23,6 +23,7 @@ from oauth2_provider.models import get_access_token_model
 from rest_framework.request import Request
 
 from accounts import services as accounts
+from accounts.authentication import ApiTokenAuthentication
 from accounts.models import User
 from integrations.authentication import ApiKeyAuthentication, PartnerTokenAuthentication
 from integrations.models import Consent, PartnerApp
@@ -78,7 +79,19 @@ class Command(BaseCommand):
             if PartnerTokenAuthentication().authenticate(request) is None:
                 raise RuntimeError("The demo access token did not authenticate.")
 
+        def round_trip():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+        def own_token():
+            request = Request(factory.get("/api/v1/wallet", HTTP_AUTHORIZATION=own_header))
+            if ApiTokenAuthentication().authenticate(request) is None:
+                raise RuntimeError("The demo user token did not authenticate.")
+
+        own_header = f"Token {rows['user_token']}"
         for label, verify in (
+            ("For scale: one database round trip (SELECT 1)", round_trip),
+            ("For scale: a user's own token, ApiTokenAuthentication", own_token),
             ("API key, keys.authenticate", key_service),
             ("API key, ApiKeyAuthentication (with its rate-limit count)", key_class),
             ("OAuth token, PartnerTokenAuthentication (with its rate-limit count)", token_class),
