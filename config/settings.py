@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # A page answered 405 with nothing to show (require_POST) gets the site's own page.
     "core.error_pages.MethodNotAllowedPageMiddleware",
+    # Partner calls: RateLimit headers and usage counts, once the answer is known.
+    "integrations.middleware.PartnerTrafficMiddleware",
     # Innermost, so a view that found the database busy answers 503 (core.faults).
     "core.faults.DatabaseBusyMiddleware",
 ]
@@ -425,7 +427,9 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API call is then answered 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiTokenAuthentication",
-        # Partner apps: `Bearer` OAuth access tokens, acting for a user who consented.
+        # Partner apps: `Bearer cdk_…` API keys (the app itself), then `Bearer` OAuth access
+        # tokens, acting for a user who consented.
+        "integrations.authentication.ApiKeyAuthentication",
         "integrations.authentication.PartnerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -453,7 +457,8 @@ REST_FRAMEWORK = {
     # the address they saw (never an X-Forwarded-For entry the caller could forge).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
-# Calls a signed-in caller may make (any credential), and an anonymous address, per period.
+# Calls a signed-in caller may make (any credential of their own), and an anonymous address, per
+# period. Partner apps' calls have their own limits instead (INTEGRATIONS_DEFAULT_RATE_PER_MINUTE).
 API_THROTTLE_USER_RATE = rate_setting("API_THROTTLE_USER_RATE", "600/minute")
 API_THROTTLE_ANON_RATE = rate_setting("API_THROTTLE_ANON_RATE", "60/minute")
 DRF_STANDARDIZED_ERRORS = {

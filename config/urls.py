@@ -19,6 +19,8 @@ api_v1 = [
     path("", include("disputes.api.urls")),
     path("", include("jobs.api.files")),
     path("", include("jobs.api.urls")),
+    # A partner app's own endpoints, with its API key (app/…).
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ from jobs import services as jobs
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
+from tests.integrations.partners import Partner, api_key, approved_app, signing_key
 from tests.jobs.conftest import delivered, open_job
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +42,9 @@ def document(client) -> dict:
 
 
 @pytest.fixture
-def world():
-    """A user with grants, movements, a dispute and a job with a file; a staff member."""
+def world(settings):
+    """A user with grants, movements, a dispute and a job with a file; a staff member; a partner
+    app's key (for its own lists, under app/)."""
     user = UserFactory()
     fund(user.wallet, 500)
     fund(user.wallet, 30, days=3, source="promotion")
@@ -52,7 +54,13 @@ def world():
     )
     job = jobs.create_draft(client=user, title="A logo")
     jobs.upload(job=job, by=user, upload=SimpleUploadedFile("brief.txt", b"A round logo."))
-    return {"user": Api(user), "staff": Api(StaffFactory(is_superuser=True)), "job": job}
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": signing_key()}
+    return {
+        "user": Api(user),
+        "staff": Api(StaffFactory(is_superuser=True)),
+        "app": Partner(api_key(approved_app())),
+        "job": job,
+    }
 
 
 def a_delivered_job(world) -> dict[str, int]:
@@ -73,6 +81,9 @@ def test_every_list_in_the_schema_is_a_cursor_page_in_one_envelope(document):
         "/api/v1/jobs",
         "/api/v1/jobs/{job_id}/activity",
         "/api/v1/jobs/{job_id}/milestones/{milestone_id}/deliveries",
+        "/api/v1/app/consents",
+        "/api/v1/app/holds",
+        "/api/v1/app/charges",
         "/api/v1/admin/wallets",
         "/api/v1/admin/approvals",
         "/api/v1/admin/disputes",
@@ -94,6 +105,7 @@ def test_every_list_answers_the_envelope_and_its_next_page(document, world):
         for placeholder, value in ids.items():
             concrete = concrete.replace(placeholder, str(value))
         api = world["staff"] if concrete.startswith("admin/") else world["user"]
+        api = world["app"] if concrete.startswith("app/") else api
 
         first = api.get(f"{concrete}?page_size=1")
 

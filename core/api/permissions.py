@@ -56,7 +56,8 @@ class PartnerScopePermission(BasePermission):
     A partner credential (`request.auth` with `partner_scopes`: integrations.access) acts either
     for a user who consented (`acts_as` "user", an OAuth token) or as the app itself ("app", an
     API key). A view lists, per method, the scope it needs in `required_scopes`, and who may call
-    it in `partner_acts_as` ("user" unless it says). A view that names no scope for a method
+    it in `partner_acts_as` ("user" unless it says): one scope, a tuple of scopes all needed, or
+    `AnyScope(...)`, of which one is enough. A view that names no scope for a method
     refuses partners (fails closed); a person's own session or token is not limited here.
     """
 
@@ -74,6 +75,14 @@ class PartnerScopePermission(BasePermission):
                 "Partner apps cannot use this endpoint with this credential.",
                 code="scope_not_allowed",
             )
+        if isinstance(needed, AnyScope):
+            if not set(needed) & set(granted):
+                raise exceptions.PermissionDenied(
+                    f"This needs one of the scopes {', '.join(needed)}; this app was given "
+                    "none of them.",
+                    code="insufficient_scope",
+                )
+            return True
         missing = [name for name in needed if name not in granted]
         if missing:
             raise exceptions.PermissionDenied(
@@ -83,13 +92,24 @@ class PartnerScopePermission(BasePermission):
         return True
 
 
+class AnyScope(tuple):
+    """In `required_scopes`: scopes of which one is enough (a hold's reader may be the app that
+    places holds, or one that only reads)."""
+
+    def __new__(cls, *names: str):
+        return super().__new__(cls, names)
+
+
 def required_scopes(view, method: str) -> tuple[str, ...] | None:
-    """The partner scopes a view declares for `method` (HEAD and OPTIONS read as GET)."""
+    """The partner scopes a view declares for `method` (HEAD and OPTIONS read as GET): all of
+    them needed, or one of them if they are an AnyScope."""
     declared = getattr(view, "required_scopes", None) or {}
     method = "GET" if method in ("HEAD", "OPTIONS") else method
     found = declared.get(method)
     if found is None:
         return None
+    if isinstance(found, AnyScope):
+        return found
     return (found,) if isinstance(found, str) else tuple(found)
 
 

@@ -13,6 +13,7 @@ class Tag:
     JOBS = "Jobs"
     DISPUTES = "Disputes"
     ACCOUNT = "Account"
+    APP = "Partner app"
     STAFF = "Staff"
 
 
@@ -29,6 +30,11 @@ TAGS = [
     },
     {"name": Tag.DISPUTES, "description": "Disputes on the caller's own transactions."},
     {"name": Tag.ACCOUNT, "description": "Who the credentials belong to; where the docs are."},
+    {
+        "name": Tag.APP,
+        "description": "A partner app's own figures, with its API key (under /app/): the users "
+        "who consented, its usage, its holds and its charges.",
+    },
     {
         "name": Tag.STAFF,
         "description": "Staff powers under /admin/: a two-factor staff session and the "

@@ -24,7 +24,18 @@ class CacheChoice:
 
 
 class UserThrottle(CacheChoice, throttling.UserRateThrottle):
-    """Each signed-in caller (by user id, whatever credential it uses)."""
+    """Each signed-in caller (by user id, whatever credential of their own it uses).
+
+    Not a partner app's calls (a credential with `partner_scopes`): they count against the
+    app's own limit, per app and per key (integrations.services.rate_limits), which the app is
+    told in its RateLimit headers. Counting them here as well would answer 429 to an app whose
+    headers say it has calls left, and let one app's calls for a user use up the user's own.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        if getattr(request.auth, "partner_scopes", None) is not None:
+            return True
+        return super().allow_request(request, view)
 
     def get_rate(self) -> str:
         return settings.API_THROTTLE_USER_RATE
