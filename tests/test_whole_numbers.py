@@ -25,6 +25,7 @@ from disputes import forms as dispute_forms
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import StaffFactory, UserFactory
+from tests.integrations.partner_calls import PartnerApi, approved_app
 from tests.jobs.conftest import draft_job, milestones
 from tests.pages import text
 
@@ -57,9 +58,15 @@ def world():
     fund(user.wallet, 1000)
     hold = services.hold(wallet=user.wallet, amount=10, actor=ACTOR, idempotency_key=key()).hold
     job = draft_job(user, 100)
+    # Refunds are a partner app's, of what it charged: a spend of 5 by one.
+    partner = PartnerApi(approved_app(), user, "credits:spend credits:refund")
+    charge = partner.post("spends", {"amount": 5, "description": "a charge"})
+    assert charge.status_code == 201, charge.content
+    spent = CreditTransaction.objects.get(wallet=user.wallet, kind=CreditTransaction.Kind.SPEND)
     ids = {"{hold_id}": hold.pk, "{wallet_id}": user.wallet.pk, "{dispute_id}": 1}
     ids |= {"{job_id}": job.pk, "{milestone_id}": milestones(job)[0].pk}
-    return {"user": Api(user), "staff": Api(StaffFactory()), "ids": ids}
+    ids |= {"{transaction_id}": spent.pk}
+    return {"user": Api(user), "staff": Api(StaffFactory()), "partner": partner, "ids": ids}
 
 
 def call(world, method: str, path: str, body: dict):
@@ -67,6 +74,8 @@ def call(world, method: str, path: str, body: dict):
     for placeholder, value in world["ids"].items():
         concrete = concrete.replace(placeholder, str(value))
     api = world["staff"] if concrete.startswith("admin/") else world["user"]
+    if concrete.endswith("/refunds"):
+        api = world["partner"]
     return api.send(method, concrete, body)
 
 
@@ -93,6 +102,7 @@ def test_every_integer_the_api_reads_is_a_json_integer_only(client, world):
         ("/api/v1/jobs", "budget"),
         ("/api/v1/jobs/{job_id}", "budget"),
         ("/api/v1/jobs/{job_id}/milestones/{milestone_id}/accept-part", "amount"),
+        ("/api/v1/transactions/{transaction_id}/refunds", "amount"),
     }
     for method, path, name in fields:
         for value in NOT_JSON_INTEGERS:
@@ -100,7 +110,7 @@ def test_every_integer_the_api_reads_is_a_json_integer_only(client, world):
             assert response.status_code == 400, (path, name, value)
             assert errors_on(response, name) in (["invalid"], ["null"]), (path, name, value)
         assert errors_on(call(world, method, path, {name: 12}), name) == [], (path, name)
-    assert state(world["user"].user.wallet) == (1000, 10, 990)  # nothing moved
+    assert state(world["user"].user.wallet) == (995, 10, 985)  # nothing moved
 
 
 def test_a_spend_of_arabic_indic_digits_is_refused_and_spends_nothing(world):
@@ -116,7 +126,7 @@ def test_a_spend_of_arabic_indic_digits_is_refused_and_spends_nothing(world):
             "attr": "amount",
         }
     ]
-    assert not CreditTransaction.objects.filter(kind="spend").exists()
+    assert CreditTransaction.objects.filter(kind="spend").count() == 1  # the world's own
 
 
 # The pages' forms, and the staff forms of the admin's steps (refunds, dispute decisions).

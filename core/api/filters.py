@@ -4,6 +4,7 @@ from datetime import UTC
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 
 class StrictFilterSet(django_filters.FilterSet):
@@ -55,3 +56,14 @@ class OrderingFilter(django_filters.ChoiceFilter):
     @staticmethod
     def leave_alone(queryset, name, value):
         return queryset
+
+
+@extend_schema_field({"type": "integer", "minimum": 1})
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number of at least 1 (NumberFilter alone would take 0.5)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        super().__init__(**kwargs)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts import lookups
 from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from core.api.errors import REFUSALS
-from core.api.filters import StrictFilterSet, UtcDateTimeFilter
+from core.api.filters import IdFilter, StrictFilterSet, UtcDateTimeFilter
 from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
@@ -72,7 +72,7 @@ class MovementFilter(StrictFilterSet):
     )
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    app = django_filters.NumberFilter(
+    app = IdFilter(
         field_name="transaction__actor_app_id",
         help_text="Only what this partner app asked for (its id: `app.id` of a movement).",
     )

@@ -3,15 +3,14 @@ who consented and their cap use, its usage per day, its holds and its charges. O
 own: every query starts from the app the key belongs to."""
 
 import django_filters
-from django import forms
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.filters import StrictFilterSet, UtcDateTimeFilter
+from core.api.filters import IdFilter, StrictFilterSet, UtcDateTimeFilter
 from core.api.pagination import page_size_errors
 from core.api.permissions import AnyScope
 from core.api.tags import Tag
@@ -106,17 +105,6 @@ class HoldListView(AppView, generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.holds_of(self.app)
-
-
-@extend_schema_field({"type": "integer", "minimum": 1})
-class IdFilter(django_filters.NumberFilter):
-    """A row's id: a whole number of at least 1."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        super().__init__(**kwargs)
 
 
 class ChargeFilter(StrictFilterSet):
