@@ -70,6 +70,10 @@ class PartnerTokenAuthentication(OAuth2Authentication):
     def authenticate(self, request):
         found = super().authenticate(request)
         if found is None:
+            if _bearer(request):
+                # A bearer token that is no token (expired, revoked, unknown): say so, rather
+                # than "no credentials" as for a call that sent none.
+                raise exceptions.AuthenticationFailed(TOKEN_REFUSED)
             return None
         user, token = found
         app = token.application
@@ -146,6 +150,14 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+TOKEN_REFUSED = "This access token is not valid: it is unknown, expired or revoked."  # noqa: S105
+
+
+def _bearer(request) -> bool:
+    words = get_authorization_header(request).split()
+    return len(words) >= 1 and words[0].lower() == b"bearer"
 
 
 def _client_address(request) -> str | None:

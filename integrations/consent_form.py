@@ -16,7 +16,7 @@ class ConsentForm(AllowForm):
         widget=forms.NumberInput(attrs={"min": 1, "step": 1, "inputmode": "numeric"}),
     )
 
-    def __init__(self, *args, app, **kwargs):
+    def __init__(self, *args, app, current_cap: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.app = app
         scope_text = self["scope"].value() or ""
@@ -27,7 +27,12 @@ class ConsentForm(AllowForm):
             "you may lower it."
         )
         if not self.is_bound:
-            self.initial.setdefault("cap", app.proposed_cap)
+            # Asked again (wider scopes), the user's own cap stays what they chose: one click
+            # on Allow must not raise it to the app's proposal.
+            proposed = (
+                app.proposed_cap if current_cap is None else min(current_cap, app.proposed_cap)
+            )
+            self.initial.setdefault("cap", proposed)
 
     def clean_cap(self) -> int:
         """The cap agreed: what the user typed, or the proposal when nothing is charged."""

@@ -109,7 +109,12 @@ class ConsentView(AuthorizationView):
         return response
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "app": self.app}
+        earlier = consents.live_consent(app=self.app, user=self.request.user)
+        return {
+            **super().get_form_kwargs(),
+            "app": self.app,
+            "current_cap": earlier.cap if earlier is not None else None,
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -268,17 +268,31 @@ def release_open_holds(*, app: PartnerApp, reason: str, by) -> int:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidApp("Give a reason for releasing the holds.", field="reason")
-    open_holds = Hold.objects.filter(
+    return _release(_open_holds(app), actor=Actor.for_staff(by), reason=reason)
+
+
+def release_holds(*, app: PartnerApp, user, reason: str) -> int:
+    """Release the open holds the app placed on `user`'s wallet (their consent ended)."""
+    holds = _open_holds(app).filter(wallet__user=user)
+    return _release(holds, actor=Actor.system("consent revoked"), reason=reason)
+
+
+def _open_holds(app: PartnerApp):
+    return Hold.objects.filter(
         status=Hold.Status.OPEN,
         transactions__kind=CreditTransaction.Kind.HOLD,
         transactions__actor_app_id=app.pk,
     ).order_by("pk")
+
+
+def _release(holds, *, actor: Actor, reason: str) -> int:
     released = 0
-    for hold in open_holds:
+    for hold in holds:
         credits.release(
             hold=hold,
-            actor=Actor.for_staff(by),
-            idempotency_key=f"app-{app.pk}-release-hold-{hold.pk}",
+            actor=actor,
+            # One key per hold: the same act retried replays its release.
+            idempotency_key=f"release-app-hold-{hold.pk}",
             metadata={"reason": reason[:200]},
         )
         released += 1

@@ -1,9 +1,10 @@
 """A user's consent to an app: given on the consent page, revoked from the Account page.
 
 Revoking stops the app at once: its tokens for the user are revoked in the same transaction,
-and the ledger refuses its next charge (the cap's check reads the consent under the lock).
-Holds it already placed stay open until it captures or releases them, or they expire: they were
-placed while the user allowed it, and the work they pay for may be under way (docs/partners.md).
+and the ledger refuses its next charge (the cap's check reads the consent under the lock). The
+holds it placed on the user's wallet are released in that transaction too: without a token the
+app could never settle them, and the user, who did not place them, may not (hold_not_yours), so
+they would sit until they expire (docs/partners.md).
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from oauth2_provider.models import (
 from integrations import scopes
 from integrations.errors import ConsentRequired, InvalidApp
 from integrations.models import Consent, PartnerApp
+from integrations.services.apps import release_holds
 from integrations.services.caps import CapUse, cap_use
 
 
@@ -54,9 +56,9 @@ def connected_apps(*, user) -> list[ConnectedApp]:
 
 def give(*, app: PartnerApp, user, scope_names, cap: int) -> Consent:
     """The user's consent to `scope_names` with a cap of at most the app's proposal; it replaces
-    any earlier consent of theirs to the app. Giving the same consent again (a double-clicked
-    Allow) keeps the one there is. When the new consent no longer covers the earlier one's
-    scopes, the app's tokens for the user end with it (they carry the earlier scopes)."""
+    any earlier consent of theirs to the app, keeping the scopes that one gave: consents add up
+    (an app asking for one more scope does not lose the others, nor end its tokens). Giving the
+    same consent again (a double-clicked Allow) keeps the one there is."""
     names = scopes.parse(scope_names)
     allowed = set(scopes.parse(app.allowed_scopes))
     if not set(names) <= allowed:
@@ -76,12 +78,12 @@ def give(*, app: PartnerApp, user, scope_names, cap: int) -> Consent:
             .first()
         )
         if earlier is not None:
+            # Scopes staff no longer allow the app are not carried over.
+            names = scopes.parse(set(names) | (set(scopes.parse(earlier.scopes)) & allowed))
             if scopes.parse(earlier.scopes) == names and earlier.cap == cap:
                 return earlier
             earlier.revoked_at = timezone.now()
             earlier.save(update_fields=["revoked_at"])
-            if not set(scopes.parse(earlier.scopes)) <= set(names):
-                revoke_tokens(app=app, user=user)
         return Consent.objects.create(app=app, user=user, scopes=" ".join(names), cap=cap)
 
 
@@ -104,6 +106,7 @@ def revoke(*, consent: Consent) -> Consent:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
         revoke_tokens(app=locked.app, user=locked.user)
+        release_holds(app=locked.app, user=locked.user, reason="The user revoked the app's access")
     return locked
 
 

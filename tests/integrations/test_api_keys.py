@@ -188,8 +188,9 @@ def test_a_user_endpoint_tells_a_key_it_is_the_wrong_credential():
     assert answer.json()["errors"][0]["code"] == "scope_not_allowed"
 
 
-def test_other_bearer_values_are_left_to_the_oauth_tokens():
+def test_other_bearer_values_are_left_to_the_oauth_tokens_which_refuse_them_by_name():
     answer = Partner("not-a-key").get("app/consents")
 
     assert answer.status_code == 401
-    assert answer.json()["errors"][0]["code"] == "not_authenticated"
+    assert answer.json()["errors"][0]["code"] == "authentication_failed"
+    assert "access token is not valid" in answer.json()["errors"][0]["detail"]
