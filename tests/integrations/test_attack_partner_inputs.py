@@ -64,6 +64,9 @@ def test_usage_with_dates_at_the_calendars_edge_is_a_400_not_a_500(params):
     ],
 )
 def test_the_apps_endpoints_never_answer_500(path, params):
+    """DEFECT (SQLite only, `user` past 2**63): the `user` filter of /api/v1/app/charges has no
+    upper bound, and SQLite cannot bind the number: OverflowError, a 500 (PostgreSQL answers
+    200 with no rows). Reproduce: GET /api/v1/app/charges?user=99999999999999999999999."""
     key = Partner(api_key(approved_app()))
 
     answer = key.get(path, **params)
@@ -112,7 +115,8 @@ def test_bad_charge_bodies_are_refused_with_a_4xx_and_move_nothing(body):
     """DEFECT (on PostgreSQL, `metadata` with a NUL character): the metadata check lets
     "\x00" through and PostgreSQL's jsonb refuses it (DataError "unsupported Unicode escape
     sequence"): the spend and the hold answer 500. Reproduce: POST /api/v1/spends with
-    {"amount": 10, "description": "x", "metadata": {"a": "\u0000"}} on PostgreSQL."""
+    {"amount": 10, "description": "x", "metadata": {"a": "\u0000"}} on PostgreSQL. (SQLite
+    stores it: 201; the rule should refuse it, 400, on both.)"""
     app = approved_app()
     user, token = consenting_user(app, scopes=CHARGING)
     fund(user.wallet, 100)
