@@ -113,9 +113,9 @@ def test_a_partner_tokens_reads_never_answer_500(path, params):
 )
 def test_bad_charge_bodies_are_refused_with_a_4xx_and_move_nothing(body):
     """DEFECT (on PostgreSQL, `metadata` with a NUL character): the metadata check lets
-    "\x00" through and PostgreSQL's jsonb refuses it (DataError "unsupported Unicode escape
+    a NUL through and PostgreSQL's jsonb refuses it (DataError "unsupported Unicode escape
     sequence"): the spend and the hold answer 500. Reproduce: POST /api/v1/spends with
-    {"amount": 10, "description": "x", "metadata": {"a": "\u0000"}} on PostgreSQL. (SQLite
+    {"amount": 10, "description": "x", "metadata": {"a": "\\u0000"}} on PostgreSQL. (SQLite
     stores it: 201; the rule should refuse it, 400, on both.)"""
     app = approved_app()
     user, token = consenting_user(app, scopes=CHARGING)
