@@ -76,6 +76,9 @@ class PartnerTokenAuthentication(OAuth2Authentication):
                 raise exceptions.AuthenticationFailed(TOKEN_REFUSED)
             return None
         user, token = found
+        if not user.is_active:
+            # As a user's own tokens: a deactivated account is reached by nobody's.
+            raise exceptions.AuthenticationFailed(TOKEN_REFUSED)
         app = token.application
         admit(request, app=app, bucket=f"app:{app.pk}", user_id=user.pk)
         refuse_unless_approved(app)

@@ -43,6 +43,11 @@ class PartnerValidator(OAuth2Validator):
             client_id, grant_type, client, request, *args, **kwargs
         )
 
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        # A deactivated account gets no new tokens (its user's own tokens stop too).
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        return valid and request.user.is_active
+
     def get_additional_claims(self):
         # Request-agnostic (callables), so discovery lists the claims (claims_supported); each
         # is given only with its scope (oidc_claim_scope: email, email_verified → email;

@@ -58,7 +58,7 @@ class OrderingFilter(django_filters.ChoiceFilter):
         return queryset
 
 
-@extend_schema_field({"type": "integer", "minimum": 1})
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
     """A row's id: a whole number of at least 1 (NumberFilter alone would take 0.5)."""
 
@@ -66,4 +66,5 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)  # the largest id a database row can have
         super().__init__(**kwargs)

@@ -64,6 +64,9 @@ def check_metadata(metadata: object, *, reserved: tuple[str, ...] = ()) -> dict 
             )
         if name in reserved:
             raise _bad_metadata(f"Metadata cannot use the key {name!r}: the ledger sets it.")
+        # PostgreSQL keeps no NUL character in text or JSON: refused here, not a 500 there.
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise _bad_metadata(f"Metadata {name[:50]!r} contains a NUL character (\\u0000).")
         if isinstance(value, str):
             if len(value) > METADATA_MAX_TEXT_LENGTH:
                 raise _bad_metadata(

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -8,6 +8,7 @@ from credits.api.serializers import HoldSerializer, TransactionSerializer
 # The longest range /app/usage answers at once (a year and a day: a leap year's every day).
 MAX_USAGE_DAYS = 366
 DEFAULT_USAGE_DAYS = 30
+DEFAULT_SPAN = timedelta(days=DEFAULT_USAGE_DAYS - 1)
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -58,7 +59,8 @@ class UsageQuery(serializers.Serializer):
                 raise serializers.ValidationError({name: "Give a date, or leave it out."})
         today = timezone.now().date()
         until = data.get("to") or today
-        since = data.get("from") or until - timedelta(days=DEFAULT_USAGE_DAYS - 1)
+        # At the calendar's start the default range is cut short, not an overflow.
+        since = data.get("from") or max(until, date.min + DEFAULT_SPAN) - DEFAULT_SPAN
         if until > today:
             raise serializers.ValidationError({"to": "The end date cannot be after today."})
         if since > until:
