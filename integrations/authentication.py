@@ -50,8 +50,8 @@ def admit(request, *, app: PartnerApp, bucket: str, user_id: int | None = None) 
     if not window.allowed:
         raise exceptions.Throttled(
             wait=window.reset,
-            detail=f"This app may make {window.limit} requests a minute with this credential; "
-            f"try again in {window.reset} seconds.",
+            # DRF adds "Expected available in N seconds." from `wait`.
+            detail=f"This app may make {window.limit} requests a minute with this credential.",
         )
 
 

@@ -86,7 +86,8 @@ class PartnerScopePermission(BasePermission):
         missing = [name for name in needed if name not in granted]
         if missing:
             raise exceptions.PermissionDenied(
-                f"This needs the scope {', '.join(missing)}, which this app was not given.",
+                f"This needs the scope {', '.join(missing)}, which this credential was not "
+                "given (the user's consent or the key's scopes).",
                 code="insufficient_scope",
             )
         return True
