@@ -200,10 +200,8 @@ class PurchaseAdmin(admin.ModelAdmin):
             raise PermissionDenied
         purchase = get_object_or_404(Purchase, pk=purchase_id)
         once = OnceToken(request, purpose=f"billing.refund:{purchase.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = RefundForm(request.POST or None, purchase=purchase)
         if request.method == "POST" and form.is_valid():
             try:

@@ -29,7 +29,7 @@ Stripe replay them) and status changes and decisions are refused once made.
 import secrets
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 PARAMETER = "once"
@@ -72,6 +72,17 @@ class OnceToken:
         tokens[token] = {"purpose": self.purpose, "done": None}
         self.request.session[SESSION_KEY] = dict(list(tokens.items())[-KEPT:])
         return HttpResponseRedirect(self._address(token))
+
+    def answer_early(
+        self, context: dict, template: str = "admin/once_done.html"
+    ) -> HttpResponse | None:
+        """What a form view answers before drawing or acting on the form, if anything: a token
+        first (start), or the done page for a form already sent (already_done); None to go on."""
+        if not self.issued:
+            return self.start()
+        if self.done:
+            return self.already_done(context, template)
+        return None
 
     def complete(self, *, url: str, label: str) -> None:
         """The operation was done: later sends show `label`, linked to `url`."""

@@ -254,10 +254,8 @@ class DisputeAdmin(admin.ModelAdmin):
         title, form_class = STEPS[step]
         # Each drawn step form acts once: a refund (or a message) is not sent twice after Back.
         once = OnceToken(request, purpose=f"disputes.{step}:{dispute.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         initial = {"resolve": {"amount": dispute.amount}, "assign": {"assignee": request.user}}
         initial = initial.get(step, {})
         form = form_class(request.POST or None, initial=initial)

@@ -50,10 +50,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @never_cache
 def register(request: HttpRequest) -> HttpResponse:
     once = OnceToken(request, purpose="developers.register")
-    if not once.issued:
-        return once.start()
-    if once.done:
-        return once.already_done({}, ONCE_DONE)
+    if (early := once.answer_early({}, ONCE_DONE)) is not None:
+        return early
     form = RegisterAppForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -99,10 +97,8 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
 def edit(request: HttpRequest, app_id: int) -> HttpResponse:
     app = _own_app(request, app_id)
     once = OnceToken(request, purpose=f"developers.edit:{app.pk}")
-    if not once.issued:
-        return once.start()
-    if once.done:
-        return once.already_done({}, ONCE_DONE)
+    if (early := once.answer_early({}, ONCE_DONE)) is not None:
+        return early
     initial = {"description": app.description, "redirect_uris": redirect_uris_text(app)}
     form = AppDetailsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -121,10 +117,8 @@ def edit(request: HttpRequest, app_id: int) -> HttpResponse:
 def create_key(request: HttpRequest, app_id: int) -> HttpResponse:
     app = _own_app(request, app_id)
     once = OnceToken(request, purpose=f"developers.key:{app.pk}")
-    if not once.issued:
-        return once.start()
-    if once.done:
-        return once.already_done({}, ONCE_DONE)
+    if (early := once.answer_early({}, ONCE_DONE)) is not None:
+        return early
     form = KeyForm(request.POST or None, app=app)
     if request.method == "POST" and form.is_valid():
         try:
@@ -148,10 +142,8 @@ def rotate_key(request: HttpRequest, app_id: int, key_id: int) -> HttpResponse:
     app = _own_app(request, app_id)
     key = _own_key(app, key_id)
     once = OnceToken(request, purpose=f"developers.rotate:{key.pk}")
-    if not once.issued:
-        return once.start()
-    if once.done:
-        return once.already_done({}, ONCE_DONE)
+    if (early := once.answer_early({}, ONCE_DONE)) is not None:
+        return early
     form = RotateKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -174,10 +166,8 @@ def revoke_key(request: HttpRequest, app_id: int, key_id: int) -> HttpResponse:
     app = _own_app(request, app_id)
     key = _own_key(app, key_id)
     once = OnceToken(request, purpose=f"developers.revoke:{key.pk}")
-    if not once.issued:
-        return once.start()
-    if once.done:
-        return once.already_done({}, ONCE_DONE)
+    if (early := once.answer_early({}, ONCE_DONE)) is not None:
+        return early
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         keys.revoke(key=key)

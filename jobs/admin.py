@@ -232,10 +232,8 @@ class MilestoneAdmin(StaffOverrides, admin.ModelAdmin):
             return redirect("admin:jobs_milestone_changelist")
         key = ",".join(str(m.pk) for m in chosen)
         once = OnceToken(request, purpose=f"jobs.{name}:{key}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = OverrideForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             done = self._run(request, override, chosen, form.cleaned_data["reason"])

@@ -117,10 +117,8 @@ class ApprovalRequestAdmin(LedgerReadOnly, admin.ModelAdmin):
             )
             return redirect("admin:credits_approvalrequest_change", approval.pk)
         once = OnceToken(request, purpose=f"credits.approval.decide:{approval.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = DecisionForm(request.POST or None)
         decision = request.POST.get("decision")
         posted = request.method == "POST" and form.is_valid() and decision in DECISIONS

@@ -285,10 +285,8 @@ class WalletAdmin(admin.ModelAdmin):
             self.message_user(request, "Select at least one wallet.", messages.WARNING)
             return redirect("admin:credits_wallet_changelist")
         once = OnceToken(request, purpose=f"credits.wallet.{name}:{wallets_key(wallets)}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = operation.form(request.POST or None)
         if request.method == "POST" and form.is_valid():
             results = self._run(request, operation, wallets, form.cleaned_data, once.key)

@@ -266,10 +266,8 @@ class PartnerAppAdmin(AppKeys, StepPages, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         once = OnceToken(request, purpose="integrations.app.add")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = AddPartnerAppForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -349,10 +347,8 @@ class PartnerAppAdmin(AppKeys, StepPages, admin.ModelAdmin):
             return redirect("admin:integrations_partnerapp_changelist")
         key = ",".join(str(app.pk) for app in chosen)
         once = OnceToken(request, purpose=f"integrations.app.{operation}:{key}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             if self._run(request, op, chosen, form.cleaned_data["reason"]):

@@ -87,10 +87,8 @@ class AppKeys:
     def create_key_view(self, request: HttpRequest, app_id: int) -> HttpResponse:
         app = self._app_for_keys(request, app_id, ("add_appkey",))
         once = OnceToken(request, purpose=f"integrations.app.key:{app.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = KeyForm(request.POST or None, app=app)
         if request.method == "POST" and form.is_valid():
             try:
@@ -113,10 +111,8 @@ class AppKeys:
         app = self._app_for_keys(request, app_id, ("add_appkey", "change_appkey"))
         key = get_object_or_404(AppKey, pk=key_id, app=app)
         once = OnceToken(request, purpose=f"integrations.app.rotate:{key.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = RotateKeyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -135,10 +131,8 @@ class AppKeys:
         app = self._app_for_keys(request, app_id, ("change_appkey",))
         key = get_object_or_404(AppKey, pk=key_id, app=app)
         once = OnceToken(request, purpose=f"integrations.app.revoke:{key.pk}")
-        if not once.issued:
-            return once.start()
-        if once.done:
-            return once.already_done(self.admin_site.each_context(request))
+        if (early := once.answer_early(self.admin_site.each_context(request))) is not None:
+            return early
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             keys.revoke(key=key)
