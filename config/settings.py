@@ -60,7 +60,7 @@ CSRF_TRUSTED_ORIGINS = origins_setting("CSRF_TRUSTED_ORIGINS")
 SITE_URL = site_url_setting("SITE_URL", required=not DEBUG)
 
 # CreditDesk's own apps, in dependency order (each may offer `<app>.demo.seed` to seed_demo).
-LOCAL_APPS = ["accounts", "credits", "billing", "disputes", "jobs", "integrations"]
+LOCAL_APPS = ["accounts", "events", "credits", "billing", "disputes", "jobs", "integrations"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -304,6 +304,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work (e-mails): run where they are enqueued by default; in production use the
 # database backend and run `manage.py db_worker` beside the web processes.
+# A busy process queues one dispatch of the outbox per this many seconds (events.outbox.kick).
+EVENTS_DISPATCH_WINDOW = count_setting("EVENTS_DISPATCH_WINDOW", 1)
+
 TASKS = {
     "default": {
         "BACKEND": dotted_path_setting(

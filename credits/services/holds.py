@@ -402,6 +402,7 @@ def _close(
             amount=returned,
             legs=[],
             description="Hold expired" if status == Hold.Status.EXPIRED else "Hold released",
+            event="hold.expired" if status == Hold.Status.EXPIRED else "hold.released",
             metadata=metadata,
             hold=hold,
             # A release asked for by itself is the operation's result; one that closes a

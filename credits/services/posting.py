@@ -27,6 +27,7 @@ from credits.models import (
     IdempotencyRecord,
     Wallet,
 )
+from events.outbox import Announcement, audience_condition, insert_statement, kick_after_commit
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Ref:
 
 class Statement:
     """One INSERT (whose rows may name rows inserted before it, by `Ref`) or UPDATE."""
+
+    # The statement returns any number of rows: the posting learns how many, not their ids.
+    counted = False
 
     def __init__(self, sql: str, *, alias: str | None = None, rows=None, params=None):
         self.sql = sql  # an INSERT has "{rows}" where its VALUES go
@@ -82,6 +86,21 @@ class Statement:
         return self.sql.replace("{rows}", ", ".join(rendered)), params
 
 
+class Announcing(Statement):
+    """The events the posting announces (events.outbox), each written only if anyone listens;
+    its transactions' and holds' ids resolved in the same statement."""
+
+    counted = True
+    ALIAS = "ev"
+
+    def __init__(self, announcements: list[Announcement]):
+        super().__init__("", alias=self.ALIAS)
+        self.announcements = announcements
+
+    def render(self, resolve) -> tuple[str, list]:
+        return insert_statement(self.announcements, resolve)
+
+
 def _run(statements: list[Statement]) -> dict[str, int]:
     """One statement after another, each insert's id fed to those that name it (SQLite)."""
     ids: dict[str, int] = {}
@@ -89,7 +108,9 @@ def _run(statements: list[Statement]) -> dict[str, int]:
         for statement in statements:
             sql, params = statement.render(lambda ref: ("%s", [ids[ref.alias]]))
             cursor.execute(sql, params)
-            if statement.alias:
+            if statement.counted:
+                ids[statement.alias] = len(cursor.fetchall())
+            elif statement.alias:
                 ids[statement.alias] = cursor.fetchone()[0]
     return ids
 
@@ -118,9 +139,15 @@ def _run_postgres(statements: list[Statement]) -> dict[str, int]:
         parts.append(f"{statement.alias or f'w{index}'} AS ({sql})")
         params += statement_params
     aliases = [statement.alias for statement in statements if statement.alias]
-    selected = ", ".join(f"(SELECT id FROM {alias})" for alias in aliases) or "1"
+    selected = ", ".join(
+        f"(SELECT count(*) FROM {statement.alias})"
+        if statement.counted
+        else f"(SELECT id FROM {statement.alias})"
+        for statement in statements
+        if statement.alias
+    )
     with prepared_cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {selected}", params)
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {selected or '1'}", params)
         row = cursor.fetchone()
     return dict(zip(aliases, row, strict=False))
 
@@ -172,6 +199,8 @@ class Posting:
         self._grants: dict[int, CreditGrant] = {}
         self._holds: dict[int, Hold] = {}
         self._wallets: dict[int, Wallet] = {}
+        # (event type, transaction, the wallet it is about), announced when written.
+        self._announced: list[tuple[str, CreditTransaction, Wallet]] = []
         self._written = False
 
     @property
@@ -197,12 +226,14 @@ class Posting:
         reverses: CreditTransaction | None = None,
         hold: Hold | None = None,
         primary: bool = False,
+        event: str | None = None,
     ) -> CreditTransaction:
         """Record a transaction and its legs; move each locked user wallet's cached balance.
 
         `legs` pairs a locked Wallet (a user wallet) or a system account id with a signed
         amount; they must sum to zero. The operation's `primary` transaction carries its
-        idempotency record.
+        idempotency record. Every transaction announces itself (`event`, else its kind's:
+        EVENT_FOR_KIND), to the wallet's owner, and a transfer to its receiver too.
         """
         if sum(leg_amount for _, leg_amount in legs) != 0:
             raise AssertionError(f"unbalanced legs for {kind}: {legs}")
@@ -238,6 +269,10 @@ class Posting:
             else:
                 self._entries.append([ref, account, leg_amount, None])
         txn._posting_ref = ref
+        self._announced.append((event or EVENT_FOR_KIND[kind], txn, wallet))
+        for account, leg_amount in legs:
+            if isinstance(account, Wallet) and account is not wallet and leg_amount > 0:
+                self._announced.append(("transfer.received", txn, account))
         return txn
 
     def add_hold(self, hold: Hold) -> Hold:
@@ -291,6 +326,8 @@ class Posting:
             for ref, txn in self._transactions:
                 txn.pk = ids[ref.alias]
                 txn._state.adding = False
+            if ids.get(Announcing.ALIAS):
+                kick_after_commit()
 
     def _statements(self) -> list[Statement]:
         now = _datetime(self.now)
@@ -336,7 +373,42 @@ class Posting:
             fields = tuple(sorted(self._record_changes))
             params = [self._record_changes[name] for name in fields] + [self.record_id]
             statements.append(Statement(_update_sql(IdempotencyRecord, fields, 1), params=params))
+        announcements = [self._announcement(*announced) for announced in self._announced]
+        if announcements and audience_condition({item.type for item in announcements}):
+            statements.append(Announcing(announcements))  # last: it names the rows above
         return statements
+
+    def _announcement(self, event: str, txn: CreditTransaction, wallet: Wallet) -> Announcement:
+        """The event of `txn` about `wallet`, with the wallet's figures once all is written."""
+        refs = {}
+        if txn.pk is None:
+            refs["transaction_id"] = txn._posting_ref
+        hold = txn.hold
+        if hold is not None and hold.pk is None:
+            refs["hold_id"] = hold._posting_ref
+        data = {
+            "transaction_id": txn.pk,
+            "kind": txn.kind,
+            "amount": txn.amount,
+            "user_id": wallet.user_id,
+            "app_id": txn.actor_app_id,
+            "hold_id": hold.pk if hold is not None else None,
+            "reference": txn.reference,
+            "description": txn.description,
+            "metadata": txn.metadata,
+            "balance": wallet.balance,
+            "held": wallet.held,
+            "available": wallet.balance - wallet.held,
+            "created_at": self.now,
+        }
+        return Announcement(
+            event,
+            data,
+            user_id=wallet.user_id,
+            app_id=txn.actor_app_id,
+            occurred_at=self.now,
+            refs=refs,
+        )
 
     def _transaction_row(self, txn: CreditTransaction, now) -> tuple[tuple[str, ...], list[list]]:
         """The columns and row of a transaction's INSERT: with its id when one was reserved."""
@@ -384,6 +456,19 @@ class Posting:
             now,
         ]
 
+
+EVENT_FOR_KIND = {
+    CreditTransaction.Kind.GRANT: "credits.granted",
+    CreditTransaction.Kind.SPEND: "credits.spent",
+    CreditTransaction.Kind.HOLD: "hold.placed",
+    CreditTransaction.Kind.CAPTURE: "hold.captured",
+    CreditTransaction.Kind.RELEASE: "hold.released",
+    CreditTransaction.Kind.REFUND: "credits.refunded",
+    CreditTransaction.Kind.ADJUSTMENT: "credits.adjusted",
+    CreditTransaction.Kind.TRANSFER: "transfer.sent",
+    CreditTransaction.Kind.EXPIRY: "credits.expired",
+    CreditTransaction.Kind.REVOCATION: "credits.revoked",
+}
 
 HOLD_COLUMNS = (
     "wallet_id",
