@@ -29,6 +29,8 @@ LEDGER_FIELDS = (
     "available",
     "created_at",
 )
+# Besides, when credits arrive (credits.granted, transfer.received): `source` (purchase,
+# subscription, promotion, admin, refund, transfer) and `expires_at` (the soonest, or null).
 
 EVENT_TYPES: dict[str, EventType] = {
     event.name: event

@@ -401,6 +401,12 @@ class Posting:
             "available": wallet.balance - wallet.held,
             "created_at": self.now,
         }
+        created = [grant for grant, ref in self._new_grants if ref == txn._posting_ref]
+        created = [grant for grant in created if grant.wallet_id == wallet.pk]
+        if created:  # credits that arrived: where from, and when the first of them expire
+            data["source"] = created[0].source
+            dates = [grant.expires_at for grant in created if grant.expires_at is not None]
+            data["expires_at"] = min(dates) if dates else None
         return Announcement(
             event,
             data,

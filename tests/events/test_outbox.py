@@ -48,6 +48,8 @@ def test_every_ledger_transaction_announces_itself_with_the_wallet_after_it(
     received = Event.objects.get(type="transfer.received")
     assert received.user_id == other_wallet.user_id
     assert received.data["balance"] == 10
+    assert received.data["source"] == "transfer"
+    assert Event.objects.get(type="credits.granted").data["source"] == "purchase"
 
 
 def test_a_refused_spend_announces_nothing(wallet, everyone_listens):
