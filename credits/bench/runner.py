@@ -44,6 +44,8 @@ from credits.models import CreditTransaction, Wallet
 from credits.reconciliation import Report, reconcile
 from credits.selectors import history_page
 
+QUEUED_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+
 
 class BenchFailed(Exception):
     """A run in which no spend succeeded: its figures would mean nothing."""
@@ -63,12 +65,23 @@ class Bench:
         wallets: int,
         history_sizes: list[int],
         skip_spends: bool,
+        listener: Callable[[list[Wallet]], str] | None = None,
     ) -> float | None:
-        """The history phase (if sizes are given), then the spends; the ratio across wallets."""
+        """The history phase (if sizes are given), then the spends; the ratio across wallets.
+
+        `listener`, if given, is called with the funded wallets before the spends, to make
+        someone listen to them (it returns a line saying who): each spend then writes its
+        event in the outbox, as in production."""
         across_ratio: float | None = None
+        self.listener = listener
         # DEBUG as in production: with it on, every cursor also logs its queries, which costs
-        # the service's many small statements far more than the baseline's two.
-        with override_settings(DEBUG=False), scratch_database("bench") as name:
+        # the service's many small statements far more than the baseline's two. Tasks queued
+        # in the database, as in production: the outbox's dispatch waits for a worker instead
+        # of running inside every spend.
+        with (
+            override_settings(DEBUG=False, TASKS=QUEUED_TASKS),
+            scratch_database("bench") as name,
+        ):
             # History first: the baseline runs leave a ledger that no longer reconciles.
             if history_sizes:
                 self.write(
@@ -147,6 +160,8 @@ class Bench:
         conninfo = baseline_conninfo(connection.settings_dict)
         setup_seconds = time.perf_counter() - setup_started
         self.write(f"setup: {wallet_count + 1} wallets funded in {setup_seconds:.1f} s")
+        if self.listener is not None:
+            self.write(f"listening: {self.listener([*wallets, hot])}")
         self.write(f"{'run':<26}{'ops':>9}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
 
         def run(

@@ -10,6 +10,7 @@ Everything happens in a database of its own (credits.bench), created, migrated a
 the command as Django's test runner does, so real data is never touched.
 """
 
+import argparse
 import math
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.module_loading import import_string
 
 from credits.bench.history import history_sizes
 from credits.bench.runner import Bench, BenchFailed
@@ -48,6 +50,14 @@ class Command(BaseCommand):
             "a wallet with that long a history and time its reads and reconcile (default: none)",
         )
         parser.add_argument(
+            "--listener",
+            type=listener_function,
+            default=None,
+            help="dotted path of a function given the funded wallets before the spends, which "
+            "makes someone listen to their events, e.g. integrations.bench.subscribe_to_spends "
+            "(a partner app every wallet consented to, with a webhook endpoint for credits.spent)",
+        )
+        parser.add_argument(
             "--skip-spends",
             action="store_true",
             help="skip the four timed spend runs (with --history-sizes: only the history phase)",
@@ -61,6 +71,7 @@ class Command(BaseCommand):
         wallets: int,
         history_sizes: list[int],
         skip_spends: bool,
+        listener,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -81,12 +92,20 @@ class Command(BaseCommand):
                 wallets=wallets,
                 history_sizes=history_sizes,
                 skip_spends=skip_spends,
+                listener=listener,
             )
         except BenchFailed as failed:
             raise CommandError(str(failed)) from failed
         self.stdout.write(f"(whole command: {time.perf_counter() - started:.1f} s)")
         if across_ratio is not None:
             self.stdout.write(f"service/baseline across wallets: {across_ratio:.2f}")
+
+
+def listener_function(path: str):
+    try:
+        return import_string(path)
+    except ImportError as error:
+        raise argparse.ArgumentTypeError(f"cannot import {path!r}: {error}") from error
 
 
 def require_migrated_postgresql() -> None:
