@@ -304,9 +304,6 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Background work (e-mails): run where they are enqueued by default; in production use the
 # database backend and run `manage.py db_worker` beside the web processes.
-# A busy process queues one dispatch of the outbox per this many seconds (events.outbox.kick).
-EVENTS_DISPATCH_WINDOW = count_setting("EVENTS_DISPATCH_WINDOW", 1)
-
 TASKS = {
     "default": {
         "BACKEND": dotted_path_setting(
@@ -314,6 +311,8 @@ TASKS = {
         )
     }
 }
+# A busy process queues one dispatch of the outbox per this many seconds (events.outbox.kick).
+EVENTS_DISPATCH_WINDOW = count_setting("EVENTS_DISPATCH_WINDOW", 1)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -236,6 +236,7 @@ ROWS = {
         "no_such_package.Backend",
         "must be the dotted path",
     ),
+    "EVENTS_DISPATCH_WINDOW": ("5", "soon", "must be a whole number"),
     "SECURE_SSL_REDIRECT": ("0", "always", "must be true or false"),
     "TRUST_X_FORWARDED_PROTO": ("1", "y", "must be true or false"),
     "TRUSTED_PROXY_COUNT": ("2", "one", "must be a whole number of at least 0"),
