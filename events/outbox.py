@@ -53,15 +53,29 @@ def register_audience(audience: Audience) -> None:
         if not _TYPE_NAME.match(name):  # names are written into SQL below
             raise ValueError(f"unsafe event type name {name!r}")
     _audiences[audience.name] = audience
+    _conditions.clear()
 
 
 def remove_audience(name: str) -> None:
     _audiences.pop(name, None)
+    _conditions.clear()
 
 
-def audience_condition(types: set[str]) -> str | None:
+# Conditions made so far, by set of types: every spend asks, and audiences rarely change.
+_conditions: dict[frozenset[str], str | None] = {}
+
+
+def audience_condition(types: frozenset[str]) -> str | None:
     """The SQL condition under which an event of one of `types` has a listener, or None if no
     audience names any of them."""
+    try:
+        return _conditions[types]
+    except KeyError:
+        condition = _conditions[types] = _condition(types)
+        return condition
+
+
+def _condition(types: frozenset[str]) -> str | None:
     parts = []
     for audience in _audiences.values():
         if audience.types is None:
@@ -93,7 +107,7 @@ def insert_statement(
 ) -> tuple[str, list] | None:
     """One INSERT … SELECT of `announcements`, each row kept only if an audience listens; or
     None when no audience could listen to any of them. Returns the inserted ids."""
-    condition = audience_condition({announcement.type for announcement in announcements})
+    condition = audience_condition(frozenset(announcement.type for announcement in announcements))
     if condition is None:
         return None
     rows, params = [], []

@@ -373,8 +373,9 @@ class Posting:
             fields = tuple(sorted(self._record_changes))
             params = [self._record_changes[name] for name in fields] + [self.record_id]
             statements.append(Statement(_update_sql(IdempotencyRecord, fields, 1), params=params))
-        announcements = [self._announcement(*announced) for announced in self._announced]
-        if announcements and audience_condition({item.type for item in announcements}):
+        # Asked first, by type: a spend nobody could listen to builds no event at all.
+        if self._announced and audience_condition(frozenset(t for t, _, _ in self._announced)):
+            announcements = [self._announcement(*announced) for announced in self._announced]
             statements.append(Announcing(announcements))  # last: it names the rows above
         return statements
 
