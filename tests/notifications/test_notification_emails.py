@@ -25,7 +25,8 @@ from notifications import services as notifications
 from notifications.kinds import Kind
 from notifications.models import NotificationOptOut, SentNotice
 from tests.credits.conftest import ACTOR, fund, key
-from tests.factories import UserFactory
+from tests.factories import StaffFactory, UserFactory
+from tests.jobs.conftest import open_job
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +184,8 @@ def test_each_email_is_sent_once_with_text_html_and_a_link_that_opens(
     assert subject in message.body
     [(html, mimetype)] = message.alternatives
     assert mimetype == "text/html"
+    assert '<html lang="en">' in html
+    assert html.count("<h1") == 1
     assert "CreditDesk" in html
     assert subject in html
     link = the_link(message)
@@ -349,3 +352,27 @@ def test_a_dispute_turned_off_is_not_mailed(user, django_capture_on_commit_callb
         )
     assert not Event.objects.filter(type="dispute.opened").exists()
     assert mail.outbox == []
+
+
+def test_a_job_submitted_mails_the_team_but_not_who_turned_jobs_off(
+    django_capture_on_commit_callbacks,
+):
+    deliverer = StaffFactory(email="deliverer@example.com", permissions=["jobs.deliver"])
+    busy = StaffFactory(email="busy@example.com", permissions=["jobs.deliver"])
+    NotificationOptOut.objects.create(user=busy, kind=Kind.JOBS)
+    client = UserFactory(email="client@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        job = open_job(client, 300)
+    event = Event.objects.get(type="job.opened")
+    assert event.user_id == client.pk
+    assert event.data["job_id"] == job.pk
+    assert event.data["notify"] == "team"
+    assert deliverer.pk in event.data["recipient_ids"]
+    assert event.data["path"] == f"/jobs/{job.pk}/"
+    subjects = {message.to[0]: message.subject for message in mail.outbox}
+    assert subjects["deliverer@example.com"] == (
+        f"[CreditDesk] Job #{job.pk} ({job.title}): a new job to deliver"
+    )
+    assert "busy@example.com" not in subjects
+    assert "client@example.com" not in subjects
+    assert SentNotice.objects.filter(event=event).count() == len(mail.outbox)

@@ -8,9 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from events.outbox import announce
-from notifications.kinds import Kind
+from notifications.kinds import EXPLANATIONS, Kind
 from notifications.models import NotificationOptOut
 from tests.factories import UserFactory
+from tests.pages import accessibility_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,11 @@ def test_the_account_page_links_to_the_notifications_and_low_balance_pages(brows
 
 
 def test_each_kind_has_a_labelled_checkbox_receipts_and_security_checked_and_disabled(browser):
-    page = browser.get(drawn_form(browser)).content.decode()
+    answer = browser.get(drawn_form(browser))
+    assert accessibility_problems(answer) == []
+    page = answer.content.decode()
+    for explanation in EXPLANATIONS.values():
+        assert explanation in page
     for kind in Kind:
         assert f'<label for="id_{kind.value}">{kind.label}</label>' in page
     for always in (Kind.PURCHASE_RECEIPTS, Kind.WALLET_STATUS):
