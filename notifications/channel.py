@@ -12,6 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django_tasks import task
 
 from core.links import absolute_url, site_url
@@ -23,7 +24,9 @@ from notifications.messages import compose, path_of
 from notifications.models import SentNotice
 
 logger = logging.getLogger(__name__)
-SUBJECT_PREFIX = "[CreditDesk] "
+SUBJECT_LENGTH = SentNotice._meta.get_field("subject").max_length
+# The one prefix of every e-mail's subject, allauth's and ours.
+SUBJECT_PREFIX = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
 
 
 def deliver(event: Event) -> None:
@@ -41,7 +44,11 @@ def deliver(event: Event) -> None:
         notice, created = SentNotice.objects.get_or_create(
             event=event,
             user=message.user,
-            defaults={"kind": kind, "subject": message.subject, "to": message.user.email},
+            defaults={
+                "kind": kind,
+                "subject": Truncator(message.subject).chars(SUBJECT_LENGTH),
+                "to": message.user.email,
+            },
         )
         if created:
             transaction.on_commit(partial(send_notice.enqueue, notice_id=notice.pk))

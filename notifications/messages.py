@@ -25,7 +25,6 @@ WALLET_STATUS_WORDS = {
 class Message:
     user: object
     subject: str
-    path: str
 
 
 def _figure(value) -> str:
@@ -84,5 +83,5 @@ def compose(event: Event) -> list[Message]:
         recipients = list(users.filter(pk=event.user_id))
     else:
         recipients = []
-    subject, path = subject_of(event), path_of(event)
-    return [Message(user, subject, path) for user in recipients]
+    subject = subject_of(event)
+    return [Message(user, subject) for user in recipients]
