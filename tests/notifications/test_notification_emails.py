@@ -376,3 +376,17 @@ def test_a_job_submitted_mails_the_team_but_not_who_turned_jobs_off(
     assert "busy@example.com" not in subjects
     assert "client@example.com" not in subjects
     assert SentNotice.objects.filter(event=event).count() == len(mail.outbox)
+
+
+def test_receipts_show_money_in_its_currency_and_credits_with_separators(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        EVENTS["purchase.paid"][0](user)
+        EVENTS["subscription.renewed"][0](user)
+    receipt, renewal = mails_to(user)
+    assert "Paid: $10.00 on 2030-01-01" in receipt.body
+    assert "Credits: 1,000 (+ 100 bonus)" in receipt.body
+    assert "Receipt number: 1234-5678" in receipt.body
+    assert "$10.00" in receipt.alternatives[0][0]
+    assert "€49.00 paid, 5,000 credits added" in renewal.body
