@@ -60,7 +60,16 @@ CSRF_TRUSTED_ORIGINS = origins_setting("CSRF_TRUSTED_ORIGINS")
 SITE_URL = site_url_setting("SITE_URL", required=not DEBUG)
 
 # CreditDesk's own apps, in dependency order (each may offer `<app>.demo.seed` to seed_demo).
-LOCAL_APPS = ["accounts", "events", "credits", "billing", "disputes", "jobs", "integrations"]
+LOCAL_APPS = [
+    "accounts",
+    "events",
+    "credits",
+    "billing",
+    "disputes",
+    "jobs",
+    "integrations",
+    "notifications",
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -278,7 +287,10 @@ ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{ACCOUNT_LOGIN_LOCKOUT_MINUTE
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Sections other apps add to the Account page, below its own (callables: request → HTML):
 # accounts imports none of the apps above it.
-ACCOUNT_PAGE_SECTIONS = ["integrations.account_views.connected_apps_section"]
+ACCOUNT_PAGE_SECTIONS = [
+    "integrations.account_views.connected_apps_section",
+    "notifications.views.account_section",
+]
 
 # Sessions end a fixed time after signing in and after a spell without requests, sooner for
 # staff (accounts.sessions; the last-seen mark is written at most once a minute).

@@ -43,6 +43,8 @@ urlpatterns = [
     # django-oauth-toolkit's, oauth2_provider); a user's connected apps under accounts/apps/.
     path("", include("integrations.oauth_urls")),
     path("accounts/apps/", include("integrations.account_urls")),
+    # Which e-mails a user gets, and those sent lately (notifications).
+    path("accounts/notifications/", include("notifications.urls")),
     # Partner apps' developers: their apps and keys (integrations; docs/partners.md).
     path("developers/", include("integrations.urls")),
     path("api/v1/", include(api_v1)),

@@ -13,7 +13,9 @@ through `jobs.services.settle_dispute`:
   that capture becomes the dispute's `transaction`, so an escalation (level 2) is an ordinary
   transaction dispute, resolved with a refund through `credits.refund` or rejected again.
 
-Every change e-mails the people concerned once the database transaction commits.
+Every change announces a dispute event in its transaction (dispute.opened / .updated /
+.resolved, with the step in words and whom to tell: events.outbox); the notifications app
+e-mails the people concerned once it commits (docs/events.md).
 """
 
 from dataclasses import dataclass, field
@@ -24,8 +26,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.email import send_after_commit
-from core.links import absolute_url
 from credits import services as credits
 from credits.actors import Actor
 from credits.errors import CreditError
@@ -33,6 +33,7 @@ from credits.models import CreditTransaction, StaffAction
 from credits.services import Reference
 from disputes.errors import DisputeError
 from disputes.models import Dispute, DisputeMessage
+from events.outbox import announce
 from jobs import services as jobs
 from jobs.errors import JobError
 from jobs.models import Milestone
@@ -92,7 +93,12 @@ def open_dispute(*, user, txn: CreditTransaction, reason: str, description: str,
             )
     except IntegrityError as error:  # a second tab opened one a moment ago
         raise DisputeError("This transaction already has an open dispute.") from error
-    _tell_user(dispute, "We received your dispute", "We will look at it and reply here.")
+    _tell_user(
+        dispute,
+        "We received your dispute",
+        "We will look at it and reply here.",
+        event="dispute.opened",
+    )
     return dispute
 
 
@@ -147,7 +153,12 @@ def open_milestone_dispute(
             )
     except IntegrityError as error:  # cannot happen while mark_disputed guards it; kept as a net
         raise DisputeError("This milestone already has an open dispute.") from error
-    _tell_user(dispute, "We received your dispute", "We will look at it and reply here.")
+    _tell_user(
+        dispute,
+        "We received your dispute",
+        "We will look at it and reply here.",
+        event="dispute.opened",
+    )
     return dispute
 
 
@@ -171,24 +182,49 @@ def _wallet(dispute: Dispute):
     return dispute.transaction.wallet if dispute.transaction_id else dispute.user.wallet
 
 
-def _tell_user(dispute: Dispute, subject: str, text: str) -> None:
-    link = absolute_url(reverse("disputes:detail", args=[dispute.pk]))
-    send_after_commit(
-        to=[dispute.user.email],
-        subject=f"Dispute #{dispute.pk}: {subject}",
-        body=f"{text}\n\nYour dispute: {link}\n",
+def _tell_user(dispute: Dispute, subject: str, text: str, *, event: str | None = None) -> None:
+    _announce(
+        dispute,
+        subject,
+        text,
+        event=event,
+        notify="user",
+        recipient_ids=[dispute.user_id],
+        path=reverse("disputes:detail", args=[dispute.pk]),
     )
 
 
 def _tell_assignee(dispute: Dispute, subject: str, text: str) -> None:
     if dispute.assignee_id:
         # Staff work on disputes in the admin's dispute queue.
-        link = absolute_url(reverse("admin:disputes_dispute_change", args=[dispute.pk]))
-        send_after_commit(
-            to=[dispute.assignee.email],
-            subject=f"Dispute #{dispute.pk}: {subject}",
-            body=f"{text}\n\nThe dispute: {link}\n",
+        _announce(
+            dispute,
+            subject,
+            text,
+            notify="team",
+            recipient_ids=[dispute.assignee_id],
+            path=reverse("admin:disputes_dispute_change", args=[dispute.pk]),
         )
+
+
+def _announce(dispute: Dispute, subject: str, text: str, *, event=None, **audience) -> None:
+    """The step as an event (payload: docs/events.md, "Disputes and jobs"): `event` or, by the
+    dispute's status, dispute.resolved once it is closed and dispute.updated before."""
+    if event is None:
+        event = "dispute.updated" if dispute.is_active else "dispute.resolved"
+    data = {
+        "dispute_id": dispute.pk,
+        "status": dispute.status,
+        "level": dispute.level,
+        "reason": dispute.reason,
+        "amount": dispute.amount,
+        "transaction_id": dispute.transaction_id,
+        "milestone_id": dispute.milestone_id,
+        "subject": f"Dispute #{dispute.pk}: {subject}",
+        "message": text,
+        **audience,
+    }
+    announce(event, data=data, user_id=dispute.user_id)
 
 
 def _locked(dispute: Dispute) -> Dispute:

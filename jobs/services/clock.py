@@ -85,8 +85,16 @@ def _act(milestone_id: int, report: ClockReport, now: datetime, *, expected) -> 
                     job,
                     f"{milestone.title} was accepted automatically",
                     f"Its review window ended: its {milestone.amount:,} credits were paid.",
+                    event="milestone.accepted",
+                    milestone=milestone,
                 )
-                tell_team(job, f"{milestone.title} was accepted", "Its review window ended.")
+                tell_team(
+                    job,
+                    f"{milestone.title} was accepted",
+                    "Its review window ended.",
+                    event="milestone.accepted",
+                    milestone=milestone,
+                )
                 report.accepted.append(milestone_id)
             else:
                 if (
@@ -100,6 +108,8 @@ def _act(milestone_id: int, report: ClockReport, now: datetime, *, expected) -> 
                     f"{milestone.title} was cancelled",
                     f"It was not delivered by its deadline: its {milestone.amount:,} credits are "
                     "back in your wallet.",
+                    event="job.updated",
+                    milestone=milestone,
                 )
                 report.lapsed.append(milestone_id)
     except CreditRefusal as refusal:
@@ -134,5 +144,7 @@ def _remind(now: datetime, report: ClockReport) -> None:
                     f"Unless you accept it in part, ask for changes or dispute it by "
                     f"{milestone.review_ends_at:%Y-%m-%d %H:%M} UTC, it is accepted and its "
                     f"{milestone.amount:,} credits are paid.",
+                    event="job.updated",
+                    milestone=milestone,
                 )
             report.reminded += 1

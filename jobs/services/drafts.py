@@ -141,7 +141,10 @@ def submit(*, job: Job, by) -> Job:
         job.save(update_fields=["status", "submitted_at", "updated_at"])
         record(job, Verb.SUBMITTED, actor=by, reserved=job.budget)
         tell_team(
-            job, "a new job to deliver", f"{job.client} submitted a job of {job.budget} credits."
+            job,
+            "a new job to deliver",
+            f"{job.client} submitted a job of {job.budget} credits.",
+            event="job.opened",
         )
     return job
 

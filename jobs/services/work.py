@@ -48,7 +48,12 @@ def assign(*, job: Job, assignee, by) -> Job:
         job.updated_at = job.assigned_at
         job.save(update_fields=["assignee", "assigned_at", "status", "updated_at"])
         record(job, Verb.ASSIGNED, actor=by, assignee=assignee.get_username())
-        tell_client(job, "work has started", f"{assignee.get_username()} is working on your job.")
+        tell_client(
+            job,
+            "work has started",
+            f"{assignee.get_username()} is working on your job.",
+            event="job.updated",
+        )
     return job
 
 
@@ -111,6 +116,8 @@ def deliver(*, milestone: Milestone, by, message: str, files=(), links=()) -> De
             f"Review it by {milestone.review_ends_at:%Y-%m-%d %H:%M} UTC: accept it, accept it "
             "in part, ask for changes or dispute it. If you do nothing it is accepted then and "
             f"its {milestone.amount:,} credits are paid.",
+            event="milestone.delivered",
+            milestone=milestone,
         )
     return delivery
 
@@ -121,7 +128,11 @@ def accept(*, milestone: Milestone, by) -> Milestone:
         job, milestone = _locked_for_review(milestone, by)
         settle(job, milestone, pay=milestone.amount, verb=Verb.ACCEPTED, actor=by)
         tell_team(
-            job, f"{milestone.title} was accepted", f"{milestone.amount:,} credits were paid."
+            job,
+            f"{milestone.title} was accepted",
+            f"{milestone.amount:,} credits were paid.",
+            event="milestone.accepted",
+            milestone=milestone,
         )
     return milestone
 
@@ -144,6 +155,8 @@ def accept_in_part(*, milestone: Milestone, by, amount: int, reason: str) -> Mil
             job,
             f"{milestone.title} was accepted in part",
             f"{amount:,} of {milestone.amount:,} credits were paid. The client's reason: {reason}",
+            event="milestone.accepted",
+            milestone=milestone,
         )
     return milestone
 
@@ -172,7 +185,13 @@ def request_changes(*, milestone: Milestone, by, reason: str) -> Milestone:
             reason=reason,
             revision=used + 1,
         )
-        tell_team(job, f"changes asked on {milestone.title}", f"The client's reason: {reason}")
+        tell_team(
+            job,
+            f"changes asked on {milestone.title}",
+            f"The client's reason: {reason}",
+            event="job.updated",
+            milestone=milestone,
+        )
     return milestone
 
 
@@ -190,7 +209,13 @@ def cancel_milestone(*, milestone: Milestone, by, reason: str = "") -> Milestone
             )
         _require_cancellable(milestone)
         settle(job, milestone, pay=0, verb=Verb.CANCELLED, actor=by, reason=reason.strip())
-        tell_team(job, f"{milestone.title} was cancelled", "The client cancelled it.")
+        tell_team(
+            job,
+            f"{milestone.title} was cancelled",
+            "The client cancelled it.",
+            event="job.updated",
+            milestone=milestone,
+        )
     return milestone
 
 
@@ -224,9 +249,14 @@ def cancel_job(*, job: Job, by, reason: str = "") -> Job:
                 milestone.save(update_fields=["status"])
         _close(job, by=by, reason=reason)
         if staff:
-            tell_client(job, "your job was cancelled", f"Our team cancelled it: {reason}")
+            tell_client(
+                job,
+                "your job was cancelled",
+                f"Our team cancelled it: {reason}",
+                event="job.updated",
+            )
         else:
-            tell_team(job, "the job was cancelled", "The client cancelled it.")
+            tell_team(job, "the job was cancelled", "The client cancelled it.", event="job.updated")
     return job
 
 
@@ -259,7 +289,11 @@ def _override(milestone: Milestone, staff, reason: str, *, verb: str) -> Milesto
         settle(job, milestone, pay=pay, verb=verb, actor=staff, reason=reason)
         what = "accepted" if pay else "cancelled, and its credits given back"
         tell_client(
-            job, f"{milestone.title} was {what.split(',')[0]}", f"Our team {what}: {reason}"
+            job,
+            f"{milestone.title} was {what.split(',')[0]}",
+            f"Our team {what}: {reason}",
+            event="milestone.accepted" if pay else "job.updated",
+            milestone=milestone,
         )
     return milestone
 
@@ -273,7 +307,13 @@ def mark_disputed(*, milestone: Milestone, by, reason: str) -> Milestone:
         milestone.review_ends_at = None
         milestone.save(update_fields=["status", "review_ends_at"])
         record(job, Verb.DISPUTED, actor=by, milestone=milestone, reason=reason)
-        tell_team(job, f"{milestone.title} is disputed", f"The client's reason: {reason}")
+        tell_team(
+            job,
+            f"{milestone.title} is disputed",
+            f"The client's reason: {reason}",
+            event="milestone.disputed",
+            milestone=milestone,
+        )
     return milestone
 
 
@@ -383,7 +423,12 @@ def _close(job: Job, *, by, reason: str) -> None:
     job.save(update_fields=["status", "closed_at", "updated_at"])
     record(job, Verb.COMPLETED if paid else Verb.JOB_CANCELLED, actor=by, reason=reason)
     if paid:
-        tell_client(job, "completed", "Every milestone is decided: the job is complete.")
+        tell_client(
+            job,
+            "completed",
+            "Every milestone is decided: the job is complete.",
+            event="job.updated",
+        )
 
 
 def lock_milestone(milestone_id: int) -> tuple[Job, Milestone]:

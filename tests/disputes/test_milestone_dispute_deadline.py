@@ -13,6 +13,7 @@ from django.utils import timezone
 from credits.models import CreditTransaction
 from disputes import services
 from disputes.models import Dispute
+from events.dispatch import dispatch_pending
 from jobs.models import Activity, Milestone
 from tests.credits.conftest import state
 from tests.factories import StaffFactory, UserFactory
@@ -51,9 +52,12 @@ def dispute(client_user, staff, asked_at) -> Dispute:
             description="Half the pages are missing.",
             amount=600,
         )
-        return services.request_information(
+        dispute = services.request_information(
             dispute=dispute, staff=staff, question="Which pages are missing?"
         )
+    # The setup's events, as if it had committed before: their e-mails are not this test's.
+    dispatch_pending()
+    return dispute
 
 
 @pytest.fixture

@@ -1,0 +1,17 @@
+"""Writes: a person's choice of e-mails."""
+
+from django.db import transaction
+
+from notifications.kinds import Kind, may_turn_off
+from notifications.models import NotificationOptOut
+
+
+@transaction.atomic
+def choose(*, user, wanted: set[str]) -> set[str]:
+    """Keep only `wanted` kinds on (receipts and security notices stay on whatever is asked);
+    the kinds now turned off."""
+    off = {kind for kind in Kind if may_turn_off(kind) and kind not in wanted}
+    NotificationOptOut.objects.filter(user=user).exclude(kind__in=off).delete()
+    for kind in off:
+        NotificationOptOut.objects.get_or_create(user=user, kind=kind)
+    return off
