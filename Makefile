@@ -1,5 +1,6 @@
 # CreditDesk's two commands:
 #   make run   a working server on http://127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL says otherwise)
+#              and the task worker beside it
 #   make test  lint, the import layers, migration check and the whole test suite against DATABASE_URL
 #              (SQLite when unset)
 
@@ -25,14 +26,17 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-# The development server runs with DEBUG on unless the environment says otherwise.
+# The development server runs with DEBUG on unless the environment says otherwise, and with the
+# task worker beside it (events.management.commands.run_with_worker): events, e-mails and
+# webhook deliveries go through the database queue, as in production. Ctrl-C stops both.
 run: export DEBUG ?= true
+run: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py billing_webhook_endpoint --if-configured --base-url http://$(ADDRESS)
-	$(BIN)/python manage.py runserver $(ADDRESS)
+	$(BIN)/python manage.py run_with_worker $(ADDRESS)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

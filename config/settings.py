@@ -71,7 +71,12 @@ LOCAL_APPS = [
     "notifications",
 ]
 
+# Apps whose management commands replace a third-party app's of the same name (Django runs the
+# first listed app's): events' db_worker is django_tasks_db's worker plus the outbox's sweep.
+COMMANDS_FIRST = ["events"]
+
 INSTALLED_APPS = [
+    *COMMANDS_FIRST,
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -99,7 +104,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     # What every app shares (imports none of them).
     "core",
-    *LOCAL_APPS,
+    *(app for app in LOCAL_APPS if app not in COMMANDS_FIRST),
 ]
 
 MIDDLEWARE = [
@@ -314,8 +319,20 @@ DEFAULT_FROM_EMAIL = email_setting("DEFAULT_FROM_EMAIL", "CreditDesk <noreply@lo
 SUPPORT_EMAIL = email_setting("SUPPORT_EMAIL", "support@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Background work (e-mails): run where they are enqueued by default; in production use the
-# database backend and run `manage.py db_worker` beside the web processes.
+# Background work (the outbox's dispatch, e-mails, webhook deliveries): run where it is enqueued
+# by default (tests, a bare `runserver`); `make run` and production use the database backend,
+# django_tasks_db.DatabaseBackend, with `manage.py db_worker` running beside the web processes.
+# A busy process queues one dispatch of the outbox per this many seconds (events.outbox.kick).
+EVENTS_DISPATCH_WINDOW = count_setting("EVENTS_DISPATCH_WINDOW", 1)
+# The worker sweeps (dispatches what waits, runs the apps' due work such as webhook retries) on
+# start and every this many seconds (events.management.commands.db_worker).
+EVENTS_SWEEP_SECONDS = count_setting("EVENTS_SWEEP_SECONDS", 60, minimum=1)
+# /healthz says "degraded" when the oldest event (or an app's overdue item, such as a webhook
+# delivery) has waited longer than this many seconds: the worker is stuck or not running.
+EVENTS_STUCK_SECONDS = count_setting("EVENTS_STUCK_SECONDS", 600, minimum=1)
+# What /healthz adds to its details (callables: → (details, degraded)); config imports no app.
+HEALTH_DETAILS = ["events.dispatch.health"]
+
 TASKS = {
     "default": {
         "BACKEND": dotted_path_setting(
@@ -323,8 +340,6 @@ TASKS = {
         )
     }
 }
-# A busy process queues one dispatch of the outbox per this many seconds (events.outbox.kick).
-EVENTS_DISPATCH_WINDOW = count_setting("EVENTS_DISPATCH_WINDOW", 1)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -526,6 +541,9 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "core.api.schema.group_paths_by_tag",
         "core.api.schema.refuse_unknown_fields",
+        # Every event type's payload (docs/events.md): after the enum hook, which would name
+        # the one-value `type` enums.
+        "events.payloads.add_event_components",
     ],
     # Partner apps' OAuth tokens (integrations.schema): the authorization code flow only.
     "OAUTH2_FLOWS": ["authorizationCode"],

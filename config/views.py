@@ -2,11 +2,13 @@
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.module_loading import import_string
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -47,15 +49,26 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness for load balancers: 200 when every part answers, else 503."""
+    """Liveness and readiness for load balancers: 200 when every part answers, else 503.
+
+    Its details come from HEALTH_DETAILS (events: how long the oldest event, and each app's
+    oldest overdue item, has waited for the worker). One of them may say the site is
+    "degraded", still 200: this process serves, the worker behind it is stuck or not running,
+    and taking the web server out of the load balancer would not help.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        checked = [import_string(path)() for path in settings.HEALTH_DETAILS]
     except DatabaseError:
         logger.exception("health check: the database did not answer")
         return JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    details = {key: value for found, _ in checked for key, value in found.items()}
+    degraded = any(degraded for _, degraded in checked)
+    return JsonResponse(
+        {"status": "degraded" if degraded else "ok", "database": "ok", "details": details}
+    )
 
 
 class ApiRootView(APIView):

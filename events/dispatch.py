@@ -6,13 +6,20 @@ channel (notifications) the messages a person wants. Each event is dispatched in
 of its batch's transaction, and marked dispatched in it: what a channel made of it and the mark
 commit together, so an event is dispatched exactly once. A channel that fails on one event
 leaves it waiting, with the error, for `events_retry`; the others go on.
+
+The worker (`manage.py db_worker`, events.management.commands.db_worker) also sweeps: on start
+and every EVENTS_SWEEP_SECONDS it dispatches whatever waits and runs every app's sweep hook, so
+a kick lost in a crash delays an event, never loses it.
 """
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -72,10 +79,12 @@ def _dispatch(event: Event, now: datetime) -> int:
         return 0
 
 
-def retry_failed() -> int:
-    """Give events a channel failed on another chance; the number of them."""
+def retry_failed(events: QuerySet[Event] | None = None) -> int:
+    """Give events a channel failed on (all, or those of `events`) another chance; the number
+    of them."""
+    events = Event.objects.all() if events is None else events
     return (
-        Event.objects.filter(dispatched_at__isnull=True)
+        events.filter(dispatched_at__isnull=True)
         .exclude(dispatch_error="")
         .update(dispatch_error="")
     )
@@ -90,3 +99,93 @@ def oldest_waiting_age(now: datetime | None = None) -> timedelta | None:
         .first()
     )
     return None if oldest is None else (now or timezone.now()) - oldest
+
+
+# --- The sweep: what the worker runs on start and every EVENTS_SWEEP_SECONDS ---------------------
+# A kick lost between a commit and the queue (a crash, a deploy) leaves its events waiting: the
+# sweep dispatches them, and runs each app's hook for its own due work (integrations: webhook
+# deliveries whose retry time has come).
+
+SweepHook = Callable[[], object]
+
+_sweeps: dict[str, SweepHook] = {}
+
+
+def register_sweep(name: str, hook: SweepHook) -> None:
+    """Called from an app's `ready()`: `hook()` runs in every sweep, after the events are
+    dispatched; registering a name again replaces it."""
+    _sweeps[name] = hook
+
+
+def remove_sweep(name: str) -> None:
+    _sweeps.pop(name, None)
+
+
+@dataclass(frozen=True)
+class Swept:
+    dispatched: int
+    hooks_run: int
+    hooks_failed: int
+
+
+def sweep() -> Swept:
+    """Dispatch every waiting event, then run every sweep hook. A hook that fails is logged
+    and the others still run (the next sweep tries it again)."""
+    dispatched = dispatch_pending()
+    run = failed = 0
+    for name, hook in list(_sweeps.items()):
+        try:
+            hook()
+            run += 1
+        except Exception:  # one app's bug must not stop the others' due work
+            logger.exception("sweep hook %s failed", name)
+            failed += 1
+    return Swept(dispatched, run, failed)
+
+
+def dispatch_again(events: QuerySet[Event]) -> int:
+    """Staff's "dispatch again" (the admin): clear the error of those of `events` a channel
+    failed on and queue a dispatch once the transaction commits; the number cleared."""
+    cleared = retry_failed(events)
+    if cleared:
+        from events.outbox import kick_after_commit  # outbox asks this module to deliver
+
+        kick_after_commit()
+    return cleared
+
+
+# --- Backlogs: how long the oldest waiting item of each queue has waited (/healthz) --------------
+
+Backlog = Callable[[datetime], timedelta | None]
+
+_backlogs: dict[str, Backlog] = {}
+
+
+def register_backlog(name: str, oldest_age: Backlog) -> None:
+    """Called from an app's `ready()`: `oldest_age(now)` is how long the oldest item of its own
+    queue has been overdue (None: nothing waits); /healthz reports it as
+    `<name>_oldest_waiting_seconds` and is degraded past EVENTS_STUCK_SECONDS."""
+    _backlogs[name] = oldest_age
+
+
+def remove_backlog(name: str) -> None:
+    _backlogs.pop(name, None)
+
+
+def backlogs(now: datetime | None = None) -> dict[str, timedelta | None]:
+    """Every queue's oldest waiting age: the outbox's own first."""
+    now = now or timezone.now()
+    return {"events": oldest_waiting_age(now), **{n: age(now) for n, age in _backlogs.items()}}
+
+
+def health(now: datetime | None = None) -> tuple[dict, bool]:
+    """/healthz's details (HEALTH_DETAILS): each queue's oldest waiting age in seconds, and
+    whether one has waited past EVENTS_STUCK_SECONDS (the worker is stuck or not running)."""
+    stuck_after = settings.EVENTS_STUCK_SECONDS
+    seconds = {
+        name: None if age is None else int(age.total_seconds())
+        for name, age in backlogs(now).items()
+    }
+    details = {f"{name}_oldest_waiting_seconds": age for name, age in seconds.items()}
+    details["stuck_after_seconds"] = stuck_after
+    return details, any(age is not None and age > stuck_after for age in seconds.values())

@@ -29,7 +29,7 @@ def test_stripe_models_are_one_short_section_after_creditdesks_own(client):
     shown = sections(client.get(reverse("admin:index")))
 
     names = list(shown)
-    assert names[:5] == ["Users", "Credits ledger", "Billing", "Disputes", "Jobs"]
+    assert names[:6] == ["Users", "Events", "Credits ledger", "Billing", "Disputes", "Jobs"]
     assert names[-1] == STRIPE_SECTION
     assert len(shown[STRIPE_SECTION]) == len(STRIPE_ON_INDEX)
     assert "Customers" in shown[STRIPE_SECTION]

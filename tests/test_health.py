@@ -19,7 +19,11 @@ def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "details": {"events_oldest_waiting_seconds": None, "stuck_after_seconds": 600},
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
