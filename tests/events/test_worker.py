@@ -27,6 +27,7 @@ postgresql_only = pytest.mark.skipif(
 )
 
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DISPATCH = "events.dispatch.dispatch_events"
 
 
 @pytest.fixture
@@ -88,13 +89,13 @@ def test_the_worker_runs_the_dispatch_a_kick_queued(
     user, everyone_listens, delivered, database_queue
 ):
     paid(user)
-    assert DBTaskResult.objects.count() == 1  # queued, not run
+    assert DBTaskResult.objects.filter(task_path=DISPATCH).count() == 1  # queued, not run
     assert delivered == []
 
     work_once()
 
     assert delivered == ["purchase.paid"]
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert DBTaskResult.objects.get(task_path=DISPATCH).status == "SUCCESSFUL"
 
 
 @postgresql_only
