@@ -20,6 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from credits.bench.history import history_sizes
 from credits.bench.runner import Bench, BenchFailed
+from credits.thresholds import MAX_THRESHOLDS
 
 
 class Command(BaseCommand):
@@ -48,6 +49,13 @@ class Command(BaseCommand):
             "a wallet with that long a history and time its reads and reconcile (default: none)",
         )
         parser.add_argument(
+            "--thresholds",
+            type=int,
+            default=0,
+            help="low-balance thresholds on each benched wallet, never crossed (default 0, "
+            f"at most {MAX_THRESHOLDS})",
+        )
+        parser.add_argument(
             "--skip-spends",
             action="store_true",
             help="skip the four timed spend runs (with --history-sizes: only the history phase)",
@@ -61,6 +69,7 @@ class Command(BaseCommand):
         wallets: int,
         history_sizes: list[int],
         skip_spends: bool,
+        thresholds: int = 0,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -70,12 +79,16 @@ class Command(BaseCommand):
             raise CommandError(f"--seconds must be a positive number (got {seconds}).")
         if wallets < 1:
             raise CommandError(f"--wallets must be at least 1 (got {wallets}).")
+        if not 0 <= thresholds <= MAX_THRESHOLDS:
+            raise CommandError(
+                f"--thresholds must be from 0 to {MAX_THRESHOLDS} (got {thresholds})."
+            )
         if skip_spends and not history_sizes:
             raise CommandError("--skip-spends leaves nothing to do without --history-sizes.")
 
         started = time.perf_counter()
         try:
-            across_ratio = Bench(self.stdout.write).run(
+            across_ratio = Bench(self.stdout.write, thresholds=thresholds).run(
                 threads=threads,
                 seconds=seconds,
                 wallets=wallets,
