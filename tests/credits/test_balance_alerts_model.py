@@ -128,7 +128,24 @@ class AlertsMachine(RuleBasedStateMachine):
         self.moved(self.available, self.available + amount)
         self.available += amount
 
-    @rule(hours=st.sampled_from([1, 6, 12, 23, 24, 25, 48]))
+    # Crossings on purpose, so most sequences have some: just below a threshold, and back.
+    @precondition(lambda self: self.model)
+    @rule(data=st.data(), under=st.integers(1, 3))
+    def dip_below(self, data, under):
+        threshold = data.draw(st.sampled_from([t.value for t in self.model]))
+        target = max(threshold - under, 0)
+        if target < self.available:
+            self.spend(self.available - target)
+
+    @precondition(lambda self: self.model)
+    @rule(data=st.data(), over=st.integers(0, 2))
+    def climb_to(self, data, over):
+        threshold = data.draw(st.sampled_from([t.value for t in self.model]))
+        if self.available < threshold + over:
+            self.grant(threshold + over - self.available)
+
+    # Around the quiet day's edges, where the rules are easiest to get wrong.
+    @rule(hours=st.sampled_from([6, 12, 23, 24, 25]))
     def wait(self, hours):
         self._time.shift(timedelta(hours=hours))
 
@@ -156,8 +173,8 @@ def test_alerts_follow_the_rules_for_any_sequence():
     register_audience(Audience("tests: alerts model", "1 = 1"))
     try:
         AlertsMachine.TestCase.settings = settings(
-            max_examples=50,
-            stateful_step_count=30,
+            max_examples=100,
+            stateful_step_count=40,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         )
