@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from credits import services
@@ -155,6 +157,22 @@ def test_thresholds_survive_in_the_row_and_a_wallet_without_them_stays_null(
     ]
     assert Wallet.objects.get(pk=other_wallet.pk).alerts is None
     assert alerts(other_wallet) == []
+
+
+def test_thresholds_cost_a_spend_no_statement_even_when_one_is_crossed(
+    wallet, other_wallet, listening
+):
+    fund(wallet, 100)
+    fund(other_wallet, 100)
+    set_thresholds(other_wallet, 50, 20)
+    spend(wallet, 1)  # what a process looks up once (system accounts) is looked up now
+    spend(other_wallet, 1)
+    with CaptureQueriesContext(connection) as plain:
+        spend(wallet, 60)
+    with CaptureQueriesContext(connection) as crossing:
+        spend(other_wallet, 60)  # below 50: the alert rides in the spend's own statements
+    assert alerts(other_wallet) == [("balance.low", 50, 39)]
+    assert len(crossing.captured_queries) == len(plain.captured_queries)
 
 
 def test_nobody_listening_still_moves_the_state_and_writes_no_event(wallet):
