@@ -117,3 +117,13 @@ def test_a_dry_run_warns_nobody(wallet, listening, clock):
     fund(wallet, 100, days=5)
     call_command("credits_expire", "--dry-run", stdout=StringIO())
     assert warnings() == []
+
+
+def test_a_suspended_wallets_credits_are_not_warned_of(wallet, other_wallet, listening, clock):
+    """They do not expire while it is suspended (expiry.due_grants), so no warning says so."""
+    fund(wallet, 100, days=5)
+    frozen = fund(other_wallet, 100, days=5)
+    services.suspend(wallet=wallet, reason="Investigation", actor=ACTOR)
+    services.freeze(wallet=other_wallet, reason="Card testing", actor=ACTOR)
+    services.send_expiry_warnings()
+    assert warnings() == [(frozen.pk, 7, 100)]  # a frozen wallet's credits still expire
