@@ -11,6 +11,7 @@ from accounts import lookups
 from accounts.errors import ReceiverLookupsExhausted, ReceiverNotFound
 from accounts.models import User
 from core.fields import DigitsField
+from credits import thresholds
 from credits.errors import CreditError, IdempotencyConflict
 from credits.models import CreditTransaction
 from credits.selectors import HistoryFilter
@@ -190,3 +191,38 @@ class TransferForm(IdempotentForm):
             raise forms.ValidationError("You cannot transfer credits to yourself.")
         self.receiver = receiver
         return email
+
+
+class ThresholdsForm(forms.Form):
+    """A wallet's low-balance thresholds: up to five, each a number of credits, blanks ignored.
+    Errors stand beside the field they are about (a repeated value: beside the repeat)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for index in range(thresholds.MAX_THRESHOLDS):
+            self.fields[f"threshold_{index + 1}"] = DigitsField(
+                label=f"Threshold {index + 1}",
+                required=False,
+                min_value=thresholds.MIN_THRESHOLD,
+                max_value=thresholds.MAX_THRESHOLD,
+                help_text="Credits" if index else "Credits, e.g. 500",
+            )
+
+    @classmethod
+    def for_thresholds(cls, values: list[int]) -> "ThresholdsForm":
+        return cls(initial={f"threshold_{index + 1}": value for index, value in enumerate(values)})
+
+    def clean(self):
+        data = super().clean()
+        seen: set[int] = set()
+        for name in self.fields:
+            value = data.get(name)
+            if value is None:
+                continue
+            if value in seen:
+                self.add_error(name, "This threshold is given twice.")
+            seen.add(value)
+        return data
+
+    def thresholds(self) -> list[int]:
+        return [value for name in self.fields if (value := self.cleaned_data.get(name))]

@@ -42,6 +42,10 @@ class Wallet(models.Model):
     held = models.BigIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
+    # The owner's low-balance thresholds and where the balance stands against each (see
+    # credits.services.alerts); null when there are none. On the wallet row, which every
+    # posting locks and writes anyway, so crossings are found without another read.
+    alerts = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -310,6 +314,9 @@ class CreditGrant(models.Model):
         CreditTransaction, on_delete=models.PROTECT, related_name="created_grants"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The last expiry warning its owner was sent (credits.services.expiry_warnings): 7 days
+    # before, then 1; null before the first.
+    warned_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -511,3 +511,9 @@ def asked_by(transaction: CreditTransaction, *, viewer) -> str:
     if transaction.actor_kind == Actor.APP:
         return f"The partner app {transaction.actor_label}"
     return SYSTEM_ACTORS.get(transaction.actor_label, "CreditDesk (automatic)")
+
+
+def thresholds_of(wallet: Wallet) -> list[int]:
+    """The wallet's low-balance thresholds as stored now, highest first."""
+    alerts = Wallet.objects.values_list("alerts", flat=True).get(pk=wallet.pk)
+    return [alert["threshold"] for alert in alerts or []]

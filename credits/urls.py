@@ -12,4 +12,5 @@ urlpatterns = [
     path("blocks/", views.credit_blocks, name="blocks"),
     path("transfer/", views.transfer, name="transfer"),
     path("transfer/confirm/", views.transfer_confirm, name="transfer-confirm"),
+    path("alerts/", views.balance_alerts, name="alerts"),
 ]

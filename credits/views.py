@@ -1,4 +1,5 @@
-"""The user's wallet pages: dashboard, history, a transaction, statements, credit blocks, transfer.
+"""The user's wallet pages: dashboard, history, a transaction, statements, credit blocks, transfer,
+low-balance alerts.
 
 Thin views: selectors read, services write; each page runs a fixed number of queries whatever
 the length of the history.
@@ -7,14 +8,23 @@ the length of the history.
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core import figures
+from core.once import OnceToken
 from credits import selectors, services
 from credits.actors import Actor
 from credits.chart import monthly_chart
 from credits.errors import CreditError
-from credits.forms import HistoryFilterForm, StatementForm, TransferForm, refusal_text
+from credits.forms import (
+    HistoryFilterForm,
+    StatementForm,
+    ThresholdsForm,
+    TransferForm,
+    refusal_text,
+)
 from credits.models import Wallet
 from credits.statements import statement_csv
 
@@ -161,3 +171,39 @@ def transfer_confirm(request: HttpRequest) -> HttpResponse:
     sent = figures.credits(txn.amount)
     messages.success(request, f"{sent} credits were sent to {form.receiver.get_full_name()}.")
     return redirect("credits:transaction", txn.pk)
+
+
+@never_cache
+def balance_alerts(request: HttpRequest) -> HttpResponse:
+    """The user's low-balance thresholds: an e-mail when the available balance falls below one,
+    and another when it is back (credits.thresholds says how often)."""
+    wallet = _wallet(request)
+    once = OnceToken(request, purpose=f"credits.alerts:{wallet.pk}")
+    if (early := once.answer_early({}, "once_done.html")) is not None:
+        return early
+    current = selectors.thresholds_of(wallet)
+    if request.method != "POST":
+        form = ThresholdsForm.for_thresholds(current)
+    else:
+        form = ThresholdsForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = services.set_thresholds(
+                    wallet=wallet, thresholds=form.thresholds(), actor=Actor.for_user(request.user)
+                )
+            except CreditError as error:
+                form.add_error(None, error.message)
+            else:
+                url = reverse("credits:alerts")
+                once.complete(url=url, label="your low-balance alerts")
+                messages.success(request, _saved_message(saved))
+                return redirect(url)
+    context = {"form": form, "current": current, "available": wallet.available}
+    return render(request, "credits/alerts.html", context)
+
+
+def _saved_message(saved: list[int]) -> str:
+    if not saved:
+        return "You will get no low-balance alerts."
+    listed = ", ".join(figures.credits(value) for value in saved)
+    return f"Saved: you will be told when your available credits fall below {listed}."

@@ -72,3 +72,12 @@ def ledger_reconciles(request):
         from credits.reconciliation import reconcile
 
         assert reconcile().problems == []
+
+
+@pytest.fixture
+def nobody_listens(monkeypatch):
+    """No audience at all (e-mail, webhooks): the outbox must write nothing."""
+    from events import outbox
+
+    monkeypatch.setattr(outbox, "_audiences", {})
+    monkeypatch.setattr(outbox, "_conditions", {})

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from billing import selectors
 from billing.models import Purchase
-from billing.services import purchase_state
+from billing.services import announcements, purchase_state
 from billing.services.events import unmatched
 from billing.stripe_api import from_minor_units
 
@@ -51,10 +51,13 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
     purchase.stripe_charge_id = charge.get("id", "")
     purchase.receipt_url = charge.get("receipt_url") or purchase.receipt_url
     purchase_state.record_payment_intent(purchase, charge.get("payment_intent"))
+    refunded_before = purchase.refunded_amount
     purchase_state.record_refunded(
         purchase, from_minor_units(charge["amount_refunded"], purchase.currency)
     )
     purchase_state.settle(purchase, event_id=event_id, event_type=event_type)
+    if purchase.refunded_amount > refunded_before:
+        announcements.purchase_refunded(purchase)
 
 
 @transaction.atomic

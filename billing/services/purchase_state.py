@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from billing import selectors
 from billing.models import Purchase, Redemption
+from billing.services import announcements
 from billing.services.events import grant_for_event
 from billing.services.promotions import BILLING, expiry_for
 from billing.stripe_api import from_minor_units
@@ -101,6 +102,7 @@ def settle(purchase: Purchase, *, event_id: str, event_type: str, newly_paid: bo
         return
     if newly_paid:
         _grant_pack(purchase, event_id=event_id, event_type=event_type)
+        announcements.purchase_paid(purchase)
     _take_back_due(purchase)
     _hold_while_disputed(purchase)
     purchase.status = _status(purchase)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import CreditPackage, Subscription, SubscriptionInvoice
+from billing.services import announcements
 from billing.services.events import grant_for_event, timestamp, unmatched
 from billing.services.promotions import BILLING
 from billing.stripe_api import from_minor_units
@@ -68,6 +69,7 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     record = _record_invoice(subscription, package, invoice, period_start, period_end)
     _grant_period(record, package, _credits_expiry(invoice, period_end, event), event)
     _advance_period(subscription, period_start, period_end)
+    announcements.subscription_renewed(record, package.name)
 
 
 def _subscription_of(invoice: dict, event: StripeEvent) -> Subscription | None:

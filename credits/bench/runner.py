@@ -54,8 +54,10 @@ class BenchFailed(Exception):
 class Bench:
     """Runs the phases in a database of its own; `write` takes each line of the report."""
 
-    def __init__(self, write: Callable[[str], object]):
+    def __init__(self, write: Callable[[str], object], *, thresholds: int = 0):
         self.write = write
+        # Low-balance thresholds on every benched wallet (never crossed: the cost of judging).
+        self.thresholds = thresholds
 
     def run(
         self,
@@ -152,7 +154,7 @@ class Bench:
             f"and 1 hot wallet, in database {connection.settings_dict['NAME']} (dropped after)"
         )
         setup_started = time.perf_counter()
-        wallets, hot = fund_wallets(wallet_count)
+        wallets, hot = fund_wallets(wallet_count, thresholds=self.thresholds)
         consumption_id = services.system_wallet_id("consumption")  # cached before threads start
         shared_txn: CreditTransaction = services.spend(
             wallet=hot, amount=AMOUNT, actor=ACTOR, idempotency_key="bench-baseline-transaction"

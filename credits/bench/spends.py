@@ -238,8 +238,10 @@ def fixed_picker(wallet: Wallet) -> Callable[[], Wallet]:
     return lambda: wallet
 
 
-def fund_wallets(count: int) -> tuple[list[Wallet], Wallet]:
-    """`count` wallets plus one hot wallet, each granted FUNDING credits through the service.
+def fund_wallets(count: int, *, thresholds: int = 0) -> tuple[list[Wallet], Wallet]:
+    """`count` wallets plus one hot wallet, each granted FUNDING credits through the service,
+    and given `thresholds` low-balance thresholds far below it (judged on every spend, crossed
+    by none).
 
     One database transaction for the whole setup: a thousand commits would cost more than the
     work itself.
@@ -259,6 +261,12 @@ def fund_wallets(count: int) -> tuple[list[Wallet], Wallet]:
                 actor=ACTOR,
                 idempotency_key=f"bench-fund-{wallet.pk}",
             )
+            if thresholds:
+                services.set_thresholds(
+                    wallet=wallet,
+                    thresholds=[1000 * (index + 1) for index in range(thresholds)],
+                    actor=ACTOR,
+                )
     return wallets, hot
 
 

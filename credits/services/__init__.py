@@ -12,8 +12,10 @@ statement per table), locks (row locks and claims), rules (input checks and stat
 burn_down (which credit blocks move), system_accounts, audit (the staff audit trail).
 """
 
+from credits.services.alerts import set_thresholds
 from credits.services.audit import record_staff_action
 from credits.services.expiry import due_grants, expire, expire_due_grants
+from credits.services.expiry_warnings import send_expiry_warnings
 from credits.services.holds import capture, hold, hold_grants, release, release_expired_holds
 from credits.services.movements import adjust, grant, refund, refunded_amount, revoke, spend
 from credits.services.posting import Reference
@@ -56,6 +58,8 @@ __all__ = [
     "release",
     "release_expired_holds",
     "revoke",
+    "send_expiry_warnings",
+    "set_thresholds",
     "spend",
     "staff_operations_open",
     "suspend",

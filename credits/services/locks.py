@@ -5,6 +5,7 @@ then reads their grants; on PostgreSQL a spend's claim, lock and read are one st
 """
 
 import functools
+import json
 from dataclasses import dataclass
 
 from django.db import connection
@@ -63,7 +64,9 @@ def claim(row: list) -> Claimed:
 
 
 # Both in the models' field order, as Model.from_db needs.
-WALLET_COLUMNS = ("id", "kind", "user_id", "balance", "held", "status")
+# `alerts` too: the low-balance thresholds travel with the row every posting locks anyway.
+WALLET_COLUMNS = ("id", "kind", "user_id", "balance", "held", "status", "alerts")
+ALERTS = WALLET_COLUMNS.index("alerts")
 GRANT_COLUMNS = (
     "id",
     "wallet_id",
@@ -90,7 +93,10 @@ def _for_update() -> str:
 
 
 def _wallet(row) -> Wallet:
-    # As the ORM builds a row it read: columns left out load if ever asked for.
+    # As the ORM builds a row it read: columns left out load if ever asked for. A raw cursor
+    # hands JSON back as text (Django parses it in the ORM's converters, which we skip).
+    if row[ALERTS] is not None:
+        row = (*row[:ALERTS], json.loads(row[ALERTS]), *row[ALERTS + 1 :])
     return Wallet.from_db(connection.alias, WALLET_COLUMNS, row)
 
 

@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 
+from credits import thresholds
 from credits.actors import Actor
 from credits.models import (
     Allocation,
@@ -201,6 +202,8 @@ class Posting:
         self._wallets: dict[int, Wallet] = {}
         # (event type, transaction, the wallet it is about), announced when written.
         self._announced: list[tuple[str, CreditTransaction, Wallet]] = []
+        # balance.low / balance.recovered, found when the wallets' updates are made.
+        self._threshold_announcements: list[Announcement] = []
         self._written = False
 
     @property
@@ -368,16 +371,42 @@ class Posting:
         statements += _updates(
             Hold, self._holds.values(), ("captured_amount", "status", "closed_at")
         )
-        statements += _updates(Wallet, self._wallets.values(), ("balance", "held"))
+        statements += self._wallet_updates()
         if self._record_changes:
             fields = tuple(sorted(self._record_changes))
             params = [self._record_changes[name] for name in fields] + [self.record_id]
             statements.append(Statement(_update_sql(IdempotencyRecord, fields, 1), params=params))
         # Asked first, by type: a spend nobody could listen to builds no event at all.
-        if self._announced and audience_condition(frozenset(t for t, _, _ in self._announced)):
+        types = frozenset(
+            [event for event, _, _ in self._announced]
+            + [item.type for item in self._threshold_announcements]
+        )
+        if types and audience_condition(types):
             announcements = [self._announcement(*announced) for announced in self._announced]
+            announcements += self._threshold_announcements
             statements.append(Announcing(announcements))  # last: it names the rows above
         return statements
+
+    def _wallet_updates(self) -> list[Statement]:
+        """The wallets' new balances, with their low-balance thresholds when one was crossed
+        (credits.thresholds): a wallet without thresholds costs one truth test."""
+        fields = WALLET_FIELDS
+        for wallet in self._wallets.values():
+            available = wallet.balance - wallet.held
+            if not thresholds.crossed(wallet.alerts, available):
+                continue
+            fields = WALLET_FIELDS_WITH_ALERTS
+            for event, threshold in thresholds.cross(wallet.alerts, available, self.now):
+                data = {
+                    "user_id": wallet.user_id,
+                    "threshold": threshold,
+                    "balance": wallet.balance,
+                    "available": available,
+                }
+                self._threshold_announcements.append(
+                    Announcement(event, data, user_id=wallet.user_id, occurred_at=self.now)
+                )
+        return _updates(Wallet, self._wallets.values(), fields)
 
     def _announcement(self, event: str, txn: CreditTransaction, wallet: Wallet) -> Announcement:
         """The event of `txn` about `wallet`, with the wallet's figures once all is written."""
@@ -477,6 +506,9 @@ EVENT_FOR_KIND = {
     CreditTransaction.Kind.REVOCATION: "credits.revoked",
 }
 
+WALLET_FIELDS = ("balance", "held")
+WALLET_FIELDS_WITH_ALERTS = ("balance", "held", "alerts")
+
 HOLD_COLUMNS = (
     "wallet_id",
     "amount",
@@ -557,7 +589,11 @@ def _updates(model, objects, fields: tuple[str, ...]) -> list[Statement]:
 
 
 def _value(value):
-    return _datetime(value) if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return _datetime(value)
+    if isinstance(value, list | dict):  # a JSON column (a wallet's alerts)
+        return json.dumps(value)
+    return value
 
 
 @functools.cache
@@ -567,7 +603,10 @@ def _update_sql(model, fields: tuple[str, ...], count: int) -> str:
         field = model._meta.get_field(name)
         column = connection.ops.quote_name(field.column)
         if count == 1:
-            assignments.append(f"{column} = %s")
+            if connection.vendor == "postgresql" and isinstance(field, models.JSONField):
+                assignments.append(f"{column} = CAST(%s AS jsonb)")
+            else:
+                assignments.append(f"{column} = %s")
             continue
         expression = f"CASE id {' '.join(['WHEN %s THEN %s'] * count)} END"
         if connection.vendor == "postgresql":

@@ -8,6 +8,7 @@ from credits.models import StaffAction, Wallet, WalletStatusChange
 from credits.services.audit import record_staff_action
 from credits.services.locks import lock_wallets
 from credits.services.rules import MAY_RECEIVE, check_text
+from events.outbox import announce
 
 
 def open_wallet(*, user) -> Wallet:
@@ -81,6 +82,18 @@ def change_status(*, wallet: Wallet, status: str, reason: str, actor: Actor) -> 
         actor_label=actor.label[:100],
     )
     Wallet.objects.filter(pk=locked.pk).update(status=status)
+    announce(
+        "wallet.status_changed",
+        data={
+            "user_id": locked.user_id,
+            "status": status,
+            "previous_status": locked.status,
+            "reason": reason,
+            "changed_at": change.created_at,
+        },
+        user_id=locked.user_id,
+        occurred_at=change.created_at,
+    )
     if actor.kind == "staff":
         record_staff_action(
             staff_id=actor.user_id,

@@ -189,6 +189,7 @@ def test_no_command_says_one_of_something_in_the_plural(wallet, other_wallet):
         expires_at=timezone.now() + timedelta(hours=1),
     )  # fmt: skip
     assert hold is not None
+    fund(other_wallet, 1, days=5)  # three days left when the commands run: warned of
 
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         outputs = [
@@ -199,5 +200,8 @@ def test_no_command_says_one_of_something_in_the_plural(wallet, other_wallet):
 
     assert outputs[0].startswith("Released 1 credit from 1 expired hold.")
     assert "Would expire 1 credit from 1 grant." in outputs[1]
-    assert outputs[2].startswith("Expired 1 credit from 1 grant.")
+    assert outputs[2].splitlines()[:2] == [
+        "Warned of 1 grant expiring soon (7 days: 1, 1 day: 0).",
+        "Expired 1 credit from 1 grant.",
+    ]
     assert [ONE_WITH_A_PLURAL.findall(output) for output in outputs] == [[], [], []]

@@ -53,7 +53,7 @@ def test_the_page_needs_a_signed_in_user():
 def test_the_account_page_links_to_the_notifications_and_low_balance_pages(browser):
     page = browser.get(reverse("accounts:profile")).content.decode()
     assert f'href="{PAGE}"' in page
-    assert 'href="/wallet/alerts/">Low-balance alerts</a>' in page
+    assert 'href="/dashboard/alerts/">Low-balance alerts</a>' in page
 
 
 def test_each_kind_has_a_labelled_checkbox_receipts_and_security_checked_and_disabled(browser):
@@ -73,7 +73,7 @@ def test_each_kind_has_a_labelled_checkbox_receipts_and_security_checked_and_dis
     low = checkbox(page, Kind.LOW_BALANCE)
     assert "checked" in low
     assert "disabled" not in low
-    assert 'href="/wallet/alerts/"' in page
+    assert 'href="/dashboard/alerts/"' in page
 
 
 def test_saving_turns_kinds_off_and_on_post_redirect_get(user, browser):

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 
 from credits.bench.history import history_sizes
 from credits.bench.runner import Bench, BenchFailed
+from credits.thresholds import MAX_THRESHOLDS
 
 
 class Command(BaseCommand):
@@ -58,6 +59,13 @@ class Command(BaseCommand):
             "(a partner app every wallet consented to, with a webhook endpoint for credits.spent)",
         )
         parser.add_argument(
+            "--thresholds",
+            type=int,
+            default=0,
+            help="low-balance thresholds on each benched wallet, never crossed (default 0, "
+            f"at most {MAX_THRESHOLDS})",
+        )
+        parser.add_argument(
             "--skip-spends",
             action="store_true",
             help="skip the four timed spend runs (with --history-sizes: only the history phase)",
@@ -72,6 +80,7 @@ class Command(BaseCommand):
         history_sizes: list[int],
         skip_spends: bool,
         listener,
+        thresholds: int = 0,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -81,12 +90,16 @@ class Command(BaseCommand):
             raise CommandError(f"--seconds must be a positive number (got {seconds}).")
         if wallets < 1:
             raise CommandError(f"--wallets must be at least 1 (got {wallets}).")
+        if not 0 <= thresholds <= MAX_THRESHOLDS:
+            raise CommandError(
+                f"--thresholds must be from 0 to {MAX_THRESHOLDS} (got {thresholds})."
+            )
         if skip_spends and not history_sizes:
             raise CommandError("--skip-spends leaves nothing to do without --history-sizes.")
 
         started = time.perf_counter()
         try:
-            across_ratio = Bench(self.stdout.write).run(
+            across_ratio = Bench(self.stdout.write, thresholds=thresholds).run(
                 threads=threads,
                 seconds=seconds,
                 wallets=wallets,
