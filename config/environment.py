@@ -134,6 +134,21 @@ def hosts_setting(name: str, default: list[str]) -> list[str]:
     return hosts or default
 
 
+HOST_PORT = re.compile(r"(\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
+def host_ports_setting(name: str, default: list[str]) -> list[str]:
+    """Host names or addresses, each perhaps with a port (127.0.0.1:8000), comma-separated."""
+    hosts = [host.strip().lower() for host in _raw(name).split(",") if host.strip()]
+    for host in hosts:
+        if not HOST_PORT.fullmatch(host):
+            raise ImproperlyConfigured(
+                f"{name} must be host names or addresses separated by commas, each perhaps with "
+                f"a port, without a scheme or path, e.g. 127.0.0.1:8000 (got {_shown(host)})"
+            )
+    return hosts or default
+
+
 def _is_origin(value: str, *, path_allowed: bool) -> bool:
     try:
         parts = urlsplit(value)

@@ -5,6 +5,7 @@ Every variable is listed, with its meaning, in `.env.example`. Development needs
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -19,6 +20,7 @@ from config.environment import (
     email_setting,
     env,
     env_file_setting,
+    host_ports_setting,
     hosts_setting,
     origin_setting,
     origins_setting,
@@ -662,6 +664,16 @@ INTEGRATIONS_KEY_MAX_OVERLAP_HOURS = count_setting(
 INTEGRATIONS_KEY_ENVIRONMENT = choice_setting(
     "INTEGRATIONS_KEY_ENVIRONMENT", "TEST" if DEBUG else "LIVE", ("LIVE", "TEST")
 ).lower()
+
+# Signed webhooks to partner apps (integrations.services.webhook_http): hosts (a name or an
+# address, perhaps with a port: 127.0.0.1:8000) that endpoints may reach over plain http and at
+# private or loopback addresses, which are otherwise refused (SSRF). Development allows the
+# site's own address, where the demo receiver (/developers/demo-webhook-receiver/) listens;
+# production allows none unless set.
+INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = host_ports_setting(
+    "INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS",
+    [urlsplit(SITE_URL).netloc.lower() if SITE_URL else "127.0.0.1:8000"] if DEBUG else [],
+)
 
 # --- Stripe (empty keys are allowed: the shop then says payments are not configured) -------------
 STRIPE_LIVE_MODE = bool_setting("STRIPE_LIVE_MODE", default=False)

@@ -90,6 +90,14 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 
+# What a partner app's webhook endpoint may subscribe to: the ledger, balances and expiry. Not
+# purchases (payment details), wallet status (staff's reasons) nor disputes' and jobs' steps
+# (they name staff and carry staff's wording): those are for people.
+PARTNER_TYPES: frozenset[str] = frozenset(
+    name for name in EVENT_TYPES if name.split(".")[0] in ("credits", "hold", "transfer", "balance")
+)
+
+
 def event_type(name: str) -> EventType:
     """The registered type called `name`; a name nobody registered is a programming error."""
     try:

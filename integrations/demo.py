@@ -1,7 +1,8 @@
 """Demo partner app for `manage.py seed_demo`: Copywriter Studio, developed by bob, approved by
 the demo admin; alice allowed it (with a spending cap) and it charged her: a spend, a hold it
 captured, and a hold still open. An API key is made for it; the key and the app's client secret
-are printed once, when they are made (only their hashes are kept).
+are printed once, when they are made (only their hashes are kept). In development its webhook
+endpoint points at the demo receiver of this site (/developers/demo-webhook-receiver/).
 
 It runs after the shop's demo (`SEED_AFTER`), whose purchases it charges, and before the
 ledger's, whose last block (credits that expire soon) its charges must not take.
@@ -9,14 +10,16 @@ ledger's, whose last block (credits that expire soon) its charges must not take.
 
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import User
+from core.links import absolute_url
 from credits import services as credits
 from credits.actors import Actor
-from integrations.models import PartnerApp
-from integrations.services import apps, caps, consents, keys
+from integrations.models import PartnerApp, WebhookEndpoint
+from integrations.services import apps, caps, consents, keys, webhook_http, webhooks
 
 SEED_AFTER = ("billing",)
 NAME = "Copywriter Studio"
@@ -30,6 +33,8 @@ CAP, PROPOSED_CAP = 400, 500
 # (docs/partners.md). An https address too, the only kind allowed when DEBUG is off.
 LOCAL_CALLBACK = "http://127.0.0.1:8000/developers/callback/"
 HTTPS_CALLBACK = "https://copywriter.example.com/oauth/callback"
+# What the demo endpoint subscribes to: the app's own charges and holds, and alice's credits.
+WEBHOOK_TYPES = ["credits.spent", "credits.granted", "hold.placed", "hold.captured"]
 
 
 def seed(stdout) -> None:
@@ -69,6 +74,7 @@ def seed(stdout) -> None:
     key = keys.create(
         app=app, name="Demo server", scope_names=["credits:read", "usage:read"], by=developer
     )
+    endpoint = _webhook_endpoint(app)
     _charge(app, customer)
     stdout.write(
         f"Demo partner app: {NAME} by {DEVELOPER}, approved; {CUSTOMER} allowed it with a cap "
@@ -78,6 +84,35 @@ def seed(stdout) -> None:
         f"  API key       {key.secret}\n"
         f"  redirect URIs {' '.join(uris)}\n"
         "  (the secret and the key are shown now only: CreditDesk keeps their hashes)"
+    )
+    if endpoint is not None:
+        stdout.write(
+            f"  webhooks      {endpoint.url} ({', '.join(WEBHOOK_TYPES)}): deliveries are in "
+            "the admin and on the app's Developers page"
+        )
+
+
+def _webhook_endpoint(app: PartnerApp) -> WebhookEndpoint | None:
+    """The demo app's endpoint at the demo receiver, where the receiver's host is allow-listed
+    (development): it verifies each delivery with the endpoint's secret and answers 204."""
+    url = absolute_url(reverse("developers:demo-webhook-receiver"))
+    if not webhook_http.allow_listed(url) and not url.startswith("https://"):
+        return None
+    return webhooks.create(
+        app=app, url=url, event_types=WEBHOOK_TYPES, description="The demo receiver"
+    ).endpoint
+
+
+def demo_endpoint() -> WebhookEndpoint | None:
+    """The endpoint the demo receiver checks signatures with."""
+    return (
+        WebhookEndpoint.objects.filter(
+            app__name=NAME,
+            app__user__email=DEVELOPER,
+            url__endswith=reverse("developers:demo-webhook-receiver"),
+        )
+        .order_by("-id")
+        .first()
     )
 
 

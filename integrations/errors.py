@@ -49,3 +49,10 @@ class KeyRefused(IntegrationError):
 
     code = "authentication_failed"
     http_status = 401
+
+
+class InvalidWebhook(IntegrationError):
+    """A webhook endpoint's URL or event types are refused, or it cannot do what was asked."""
+
+    code = "invalid_webhook"
+    http_status = 400

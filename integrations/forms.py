@@ -125,3 +125,42 @@ class ReasonForm(forms.Form):
     app's owner in its log."""
 
     reason = forms.CharField(max_length=500, widget=forms.Textarea({"rows": 3}))
+
+
+def event_type_choices() -> list[tuple[str, str]]:
+    from events.types import EVENT_TYPES, PARTNER_TYPES
+
+    return [
+        (name, f"{name}: {kind.summary}")
+        for name, kind in EVENT_TYPES.items()
+        if name in PARTNER_TYPES
+    ]
+
+
+class WebhookEndpointForm(forms.Form):
+    """A webhook endpoint: where events go and which ones (integrations.services.webhooks
+    judges the URL: https only, unless allow-listed)."""
+
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address of your server that accepts POST requests.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        label="Event types",
+        widget=forms.CheckboxSelectMultiple,
+        choices=event_type_choices,
+        help_text="Your endpoint receives only these, and only about users who allowed your "
+        "app to see their credits, or about your app's own holds and charges.",
+    )
+
+
+class ResendSinceForm(forms.Form):
+    since = forms.DateTimeField(
+        label="Resend every event since (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text="One new delivery of each event your endpoint would have received since then.",
+    )

@@ -179,3 +179,140 @@ class AppUserDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} used {self.app} on {self.day}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where an app wants events sent (integrations.services.webhooks), signed per Standard
+    Webhooks with `secret`. The secret is kept as is: it is a signing key, not a password, and
+    signing needs it. After a rotation the previous secret signs too, until
+    `previous_secret_expires_at`, so the app can deploy the new one first."""
+
+    class Status(models.TextChoices):
+        ENABLED = "enabled", "Enabled"
+        DISABLED = "disabled", "Disabled"
+
+    app = models.ForeignKey(PartnerApp, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField("URL", max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=80, unique=True)
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ENABLED)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    # The first failed attempt since the last success: failing for 5 days disables the endpoint.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+        ordering = ["app", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["enabled", "disabled"]),
+                name="integrations_webhook_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def event_types(self) -> list[str]:
+        return sorted(self.subscriptions.values_list("event_type", flat=True))
+
+
+class WebhookSubscription(models.Model):
+    """One event type an endpoint wants. `app_id` and `enabled` copy the endpoint's (kept in step
+    by the services) so the outbox's audience is one indexed EXISTS on this table."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    event_type = models.CharField(max_length=64)
+    app = models.ForeignKey(PartnerApp, on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event_type"], name="integrations_subscription_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["event_type", "app"],
+                condition=Q(enabled=True),
+                name="integrations_sub_audience",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint: attempted until delivered, or until the
+    retry schedule ends (abandoned). A resend is a new delivery of the same event."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed, will retry"
+        ABANDONED = "abandoned", "Abandoned"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed", "abandoned"]),
+                name="integrations_delivery_status_valid",
+            )
+        ]
+        indexes = [
+            # The sweep's queue: only deliveries still to attempt.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "failed"]),
+                name="integrations_delivery_due",
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="integrations_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One request of a delivery: its answer (status code, or the error), latency and the
+    first kilobyte of the response."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        verbose_name = "webhook attempt"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"

@@ -88,6 +88,7 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
         "may_add_keys": app.status != PartnerApp.Status.REVOKED,
         "redirect_uris": app.redirect_uris.split(),
         "scopes": scopes.described(app.allowed_scopes),
+        "webhook_endpoints": app.webhook_endpoints.order_by("-created_at", "-id"),
         "now": now,
     }
     return render(request, "integrations/app.html", context)

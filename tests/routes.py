@@ -154,6 +154,19 @@ class World:
         self.app_key = partner_keys.create(
             app=self.partner_app, name="World key", scope_names=["credits:read"], by=user
         ).key
+        # A webhook endpoint of the app, with one delivery waiting (never attempted: the test's
+        # transaction does not commit).
+        from events.models import Event
+        from events.outbox import announce
+        from integrations.services import webhooks as partner_webhooks
+
+        self.webhook = partner_webhooks.create(
+            app=self.partner_app, url="https://world.example.com/hooks", event_types=["hold.placed"]
+        ).endpoint
+        announce("hold.placed", data={}, user_id=user.pk, app_id=self.partner_app.pk)
+        self.webhook_delivery = partner_webhooks.queue(
+            endpoint=self.webhook, event=Event.objects.filter(type="hold.placed").latest("id")
+        )
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.
         self.stripe_objects = [{"id": "cs_world", "object": "checkout.session", "status": "open"}]
 
@@ -191,6 +204,8 @@ class World:
             "file_id": self.file.pk,
             "app_id": self.partner_app.pk,
             "key_id": self.app_key.pk,
+            "endpoint_id": self.webhook.pk,
+            "delivery_id": self.webhook_delivery.pk,
             "operation": "approve",  # admin/integrations/partnerapp/operation/<operation>/
             "id": self.user.pk,  # the admin's password change page: admin/accounts/user/<id>/
             "name": "grant",  # admin/credits/wallet/operation/<name>/

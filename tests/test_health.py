@@ -22,7 +22,11 @@ def test_healthz_answers_ok_when_the_database_answers(client):
     assert response.json() == {
         "status": "ok",
         "database": "ok",
-        "details": {"events_oldest_waiting_seconds": None, "stuck_after_seconds": 600},
+        "details": {
+            "events_oldest_waiting_seconds": None,
+            "webhook_deliveries_oldest_waiting_seconds": None,
+            "stuck_after_seconds": 600,
+        },
     }
     assert "no-cache" in response["Cache-Control"]
 

@@ -23,9 +23,9 @@ from disputes import services as disputes
 from disputes.admin import STEPS
 from disputes.models import DisputeMessage
 from integrations.admin.apps import OPERATIONS as APP_OPERATIONS
-from integrations.models import AppStatusChange
+from integrations.models import AppStatusChange, WebhookDelivery
 from integrations.services import apps as partner_apps
-from integrations.services import caps, consents
+from integrations.services import caps, consents, webhooks
 from jobs.admin import OVERRIDES
 from jobs.models import Activity
 from tests.billing.conftest import fake_stripe, make_pack, pending_purchase, stripe_keys  # noqa: F401 (fixtures)
@@ -134,6 +134,26 @@ def _app_operation(name: str):
     return make
 
 
+def _webhook_resend(fake) -> Form:
+    """Resending everything since a time to an endpoint: one event its app may receive."""
+    app, _ = partner_apps.register(
+        owner=UserFactory(),
+        name="Partner",
+        homepage="https://partner.example.com",
+        redirect_uris="https://partner.example.com/cb",
+        allowed_scopes="credits:read",
+    )
+    partner_apps.change_status(app=app, to="approved", reason="Fine", by=StaffFactory())
+    endpoint = webhooks.create(
+        app=app, url="https://partner.example.com/hooks", event_types=["credits.granted"]
+    ).endpoint
+    user = UserFactory()
+    consents.give(app=app, user=user, scope_names=["credits:read"], cap=100)
+    fund(user.wallet, 10)
+    url = reverse("admin:integrations_webhookendpoint_resend") + f"?ids={endpoint.pk}"
+    return Form(url, {"since": "2000-01-01T00:00"})
+
+
 FORMS = {
     "wallet grant": _wallet_form(
         "grant", {"amount": 7, "kind": "paid", "priority": 50, "reason": "Goodwill"}
@@ -153,6 +173,7 @@ FORMS = {
     "purchase refund": _refund,
     **{f"milestone {name}": _override(name) for name in OVERRIDES},
     **{f"app {name}": _app_operation(name) for name in APP_OPERATIONS},
+    "webhook resend since": _webhook_resend,
 }
 
 
@@ -166,6 +187,7 @@ def effects(fake) -> tuple[int, ...]:
         DisputeMessage.objects.count(),
         Activity.objects.count(),
         AppStatusChange.objects.count(),
+        WebhookDelivery.objects.count(),
         len(fake.posted("/v1/refunds")),
     )
 
@@ -184,7 +206,7 @@ def staff_client(client):
 def test_the_walk_covers_every_staff_form():
     staff_views = {"credits_wallet_operation", "credits_approvalrequest_decide"}
     staff_views |= {"billing_purchase_refund", "disputes_dispute_step", "jobs_milestone_override"}
-    staff_views |= {"integrations_partnerapp_operation"}
+    staff_views |= {"integrations_partnerapp_operation", "integrations_webhookendpoint_resend"}
     standard = ("_changelist", "_add", "_change", "_delete", "_history", "_autocomplete")
     # An app's keys are made on pages that show the new secret once (200, not a redirect):
     # tests/integrations/test_admin_apps.py sends each of them again.
@@ -206,6 +228,7 @@ def test_the_walk_covers_every_staff_form():
         "purchase refund",
         *(f"milestone {name}" for name in OVERRIDES),
         *(f"app {name}" for name in APP_OPERATIONS),
+        "webhook resend since",
     }
     assert set(FORMS) == walked
 

@@ -43,6 +43,7 @@ from credits.bench.spends import (
 from credits.models import CreditTransaction, Wallet
 from credits.reconciliation import Report, reconcile
 from credits.selectors import history_page
+from events.models import Event
 
 QUEUED_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
@@ -188,6 +189,7 @@ class Bench:
             "service / across wallets", ServiceSpender, lambda: random_picker(wallets)
         )
         service_hot = run("service / hot wallet", ServiceSpender, lambda: fixed_picker(hot))
+        self.write(f"outbox: {Event.objects.count()} events written by the service runs and setup")
         self.report_reconcile("the service runs")
         baseline_across = run(
             "baseline / across wallets", baseline_spender, lambda: random_picker(wallets)

@@ -9,6 +9,6 @@ django-oauth-toolkit's own admin pages are replaced: its Application is PartnerA
 tokens are listed read-only with its revoke action, grants and ID tokens are not shown.
 """
 
-from integrations.admin import apps, tokens
+from integrations.admin import apps, tokens, webhooks
 
-__all__ = ["apps", "tokens"]
+__all__ = ["apps", "tokens", "webhooks"]

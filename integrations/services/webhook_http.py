@@ -1,0 +1,138 @@
+"""The one outside call of webhooks: POST a signed body to a partner's endpoint, safely.
+
+A partner chooses the URL, so it must not reach inside our network (SSRF). On every attempt the
+host is resolved here and refused if any of its addresses is loopback, private, link-local,
+multicast, reserved, unspecified or a cloud metadata address; the connection then goes to the
+address that was checked (never a second resolution, which DNS rebinding could answer
+differently), with the name in the Host header and TLS's SNI. HTTPS only; redirects are never
+followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that
+may be plain http and private (the tests' local receiver, the development demo receiver).
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+TIMEOUT_SECONDS = 15
+EXCERPT_BYTES = 1024
+METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+
+
+class Refused(Exception):
+    """The URL may not be called; the message says why (shown in the delivery log)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int | None
+    error: str
+    latency_ms: int
+    excerpt: str
+
+
+def allow_listed(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    allowed = settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return bool(host) and (host in allowed or netloc in allowed)
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL that is not https (unless allow-listed) or names no host: what registering
+    an endpoint checks before anything is resolved."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise Refused("The URL names no host.")
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and allow_listed(url):
+        return
+    raise Refused("Webhook URLs must use https://.")
+
+
+def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    # Private last: it also covers most of the others, whose names say more.
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return f"a {kind.replace('_', '-')} address"
+    return None
+
+
+def resolve(url: str) -> str:
+    """The address to connect to: the host's first, once every one of them passed."""
+    check_url(url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise Refused(f"The host {parts.hostname} does not resolve ({error}).") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise Refused(f"The host {parts.hostname} does not resolve.")
+    if not allow_listed(url):
+        for address in addresses:
+            if (why := _refused_address(address)) is not None:
+                raise Refused(f"Refused: {parts.hostname} resolves to {address}, {why}.")
+    return str(addresses[0])
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST `body` to `url`; a refusal or a network error is an Answer with `error`."""
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        address = resolve(url)
+    except Refused as refusal:
+        return Answer(None, str(refusal), elapsed(), "")
+    parts = urlsplit(url)
+    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(parts.hostname, parts.port, address=address, timeout=TIMEOUT_SECONDS)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(EXCERPT_BYTES).decode("utf-8", errors="replace")
+        return Answer(response.status, "", elapsed(), excerpt)
+    except (OSError, http.client.HTTPException) as error:
+        message = f"{type(error).__name__}: {error}"[:500]
+        return Answer(None, message, elapsed(), "")
+    finally:
+        connection.close()
