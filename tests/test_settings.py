@@ -264,6 +264,11 @@ ROWS = {
     "INTEGRATIONS_DEFAULT_RATE_PER_MINUTE": ("60", "0", "must be a whole number of at least 1"),
     "INTEGRATIONS_KEY_MAX_OVERLAP_HOURS": ("0", "a day", "must be a whole number of at least 0"),
     "INTEGRATIONS_KEY_ENVIRONMENT": ("live", "prod", "must be one of LIVE, TEST"),
+    "INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS": (
+        "127.0.0.1:8000,hooks.internal",
+        "http://127.0.0.1:8000/",
+        "must be host names or addresses",
+    ),
     "MEDIA_ROOT": ("/srv/media", "media", "must be the absolute path of a folder"),
     "FILE_STORAGE": ("filesystem", "ftp", "must be one of FILESYSTEM, S3"),
     "AWS_STORAGE_BUCKET_NAME": ("creditdesk-files", "My_Bucket", "must be an S3 bucket name"),
