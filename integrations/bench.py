@@ -16,7 +16,8 @@ from integrations.services import apps, consents, webhooks
 BENCH_URL = "http://127.0.0.1:9/credits-bench"
 
 
-def subscribe_to_spends(wallets) -> str:
+def approved_app() -> PartnerApp:
+    """An approved partner app (in a benchmark's own database)."""
     owner = get_user_model().objects.create_user(email="bench-partner@example.com")
     app, _secret = apps.register(
         owner=owner,
@@ -25,9 +26,11 @@ def subscribe_to_spends(wallets) -> str:
         redirect_uris="https://bench.example.com/callback",
         allowed_scopes="openid credits:read",
     )
-    app = apps.change_status(
-        app=app, to=PartnerApp.Status.APPROVED, reason="credits_bench", by=owner
-    )
+    return apps.change_status(app=app, to=PartnerApp.Status.APPROVED, reason="bench", by=owner)
+
+
+def subscribe_to_spends(wallets) -> str:
+    app = approved_app()
     users = get_user_model().objects.filter(wallet__in=[wallet.pk for wallet in wallets])
     for user in users:
         consents.give(app=app, user=user, scope_names=["openid", "credits:read"], cap=1)

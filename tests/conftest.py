@@ -75,6 +75,17 @@ def ledger_reconciles(request):
 
 
 @pytest.fixture
+def everyone_listens():
+    """An audience that wants every event: the outbox writes all it is told (the e-mails' and
+    webhooks' audiences want only some)."""
+    from events.outbox import Audience, register_audience, remove_audience
+
+    register_audience(Audience("tests: everyone", "1 = 1"))
+    yield
+    remove_audience("tests: everyone")
+
+
+@pytest.fixture
 def nobody_listens(monkeypatch):
     """No audience at all (e-mail, webhooks): the outbox must write nothing."""
     from events import outbox

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from billing.models import CreditPackage, Purchase, Subscription
 from events.models import Event
-from events.outbox import Audience, register_audience, remove_audience
 from tests.billing.conftest import (
     charge_object,
     invoice_object,
@@ -32,13 +31,6 @@ pytestmark = pytest.mark.django_db
 DAY = 86400
 
 
-@pytest.fixture
-def listening():
-    register_audience(Audience("tests: billing listen", "1 = 1"))
-    yield
-    remove_audience("tests: billing listen")
-
-
 def billing_events(user, type_: str) -> list[dict]:
     return [
         event.data for event in Event.objects.filter(type=type_, user_id=user.pk).order_by("id")
@@ -54,7 +46,9 @@ def buy(webhooks, *, bonus: int = 0):
     return buyer, purchase
 
 
-def test_a_paid_checkout_announces_the_purchase_once_across_redeliveries(webhooks, listening):
+def test_a_paid_checkout_announces_the_purchase_once_across_redeliveries(
+    webhooks, everyone_listens
+):
     buyer, purchase = buy(webhooks, bonus=200)
     paid = session_object(purchase)
     webhooks.send("checkout.session.completed", paid)
@@ -78,7 +72,7 @@ def test_a_paid_checkout_announces_the_purchase_once_across_redeliveries(webhook
     assert Event.objects.filter(type="credits.granted", user_id=buyer.pk).count() == 2
 
 
-def test_a_checkout_that_is_not_paid_yet_announces_nothing_until_it_is(webhooks, listening):
+def test_a_checkout_that_is_not_paid_yet_announces_nothing_until_it_is(webhooks, everyone_listens):
     buyer, purchase = buy(webhooks)
     paid = session_object(purchase)
     webhooks.send("checkout.session.completed", {**paid, "payment_status": "unpaid"})
@@ -88,7 +82,7 @@ def test_a_checkout_that_is_not_paid_yet_announces_nothing_until_it_is(webhooks,
     assert len(billing_events(buyer, "purchase.paid")) == 1
 
 
-def test_a_refund_is_announced_once_per_refunded_amount(webhooks, listening):
+def test_a_refund_is_announced_once_per_refunded_amount(webhooks, everyone_listens):
     buyer, purchase = buy(webhooks)
     intent = f"pi_for_{purchase.pk}"
     webhooks.send("checkout.session.completed", session_object(purchase, payment_intent=intent))
@@ -125,7 +119,7 @@ def deliveries(draw):
     return draw(st.permutations([0, 1, 2, *repeated]))
 
 
-def test_in_any_order_of_delivery_the_purchase_is_announced_paid_once(webhooks, listening):
+def test_in_any_order_of_delivery_the_purchase_is_announced_paid_once(webhooks, everyone_listens):
     @settings(
         max_examples=25,
         deadline=None,
@@ -154,7 +148,7 @@ def test_in_any_order_of_delivery_the_purchase_is_announced_paid_once(webhooks, 
     check()
 
 
-def test_each_paid_invoice_announces_the_renewal_once(webhooks, buyer, listening):
+def test_each_paid_invoice_announces_the_renewal_once(webhooks, buyer, everyone_listens):
     plan = make_plan()
     start = int(time.time())
     first = invoice_object(

@@ -18,21 +18,12 @@ from credits.actors import Actor
 from credits.errors import InvalidRequest
 from credits.models import Wallet
 from events.models import Event
-from events.outbox import Audience, register_audience, remove_audience
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 START = datetime(2030, 1, 1, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def listening():
-    """Someone listens to every event (the e-mails' audience is another app's)."""
-    register_audience(Audience("tests: alerts listen", "1 = 1"))
-    yield
-    remove_audience("tests: alerts listen")
 
 
 @pytest.fixture
@@ -57,7 +48,9 @@ def set_thresholds(wallet, *values):
     return services.set_thresholds(wallet=wallet, thresholds=list(values), actor=ACTOR)
 
 
-def test_falling_below_a_threshold_alerts_once_with_the_wallets_figures(wallet, listening, clock):
+def test_falling_below_a_threshold_alerts_once_with_the_wallets_figures(
+    wallet, everyone_listens, clock
+):
     fund(wallet, 100)
     set_thresholds(wallet, 50)
     spend(wallet, 40)
@@ -71,7 +64,7 @@ def test_falling_below_a_threshold_alerts_once_with_the_wallets_figures(wallet, 
     assert low.occurred_at == START
 
 
-def test_recovery_is_announced_only_after_a_low_alert(wallet, listening, clock):
+def test_recovery_is_announced_only_after_a_low_alert(wallet, everyone_listens, clock):
     fund(wallet, 30)
     set_thresholds(wallet, 50)  # already below: setting it announces nothing
     fund(wallet, 30)  # back above, but no alert was sent for that dip
@@ -81,7 +74,7 @@ def test_recovery_is_announced_only_after_a_low_alert(wallet, listening, clock):
     assert alerts(wallet) == [("balance.low", 50, 40), ("balance.recovered", 50, 50)]
 
 
-def test_at_most_one_low_and_one_recovered_per_threshold_a_day(wallet, listening, clock):
+def test_at_most_one_low_and_one_recovered_per_threshold_a_day(wallet, everyone_listens, clock):
     fund(wallet, 100)
     set_thresholds(wallet, 50)
     spend(wallet, 60)  # 40: low
@@ -103,7 +96,7 @@ def test_at_most_one_low_and_one_recovered_per_threshold_a_day(wallet, listening
     ]
 
 
-def test_each_threshold_has_its_own_alerts(wallet, listening, clock):
+def test_each_threshold_has_its_own_alerts(wallet, everyone_listens, clock):
     fund(wallet, 200)
     set_thresholds(wallet, 100, 50, 150)
     spend(wallet, 160)  # 40: below all three in one spend
@@ -119,7 +112,7 @@ def test_each_threshold_has_its_own_alerts(wallet, listening, clock):
     ]
 
 
-def test_credits_reserved_by_a_hold_count_as_gone(wallet, listening, clock):
+def test_credits_reserved_by_a_hold_count_as_gone(wallet, everyone_listens, clock):
     fund(wallet, 100)
     set_thresholds(wallet, 50)
     placed = services.hold(wallet=wallet, amount=60, actor=ACTOR, idempotency_key=key())
@@ -130,7 +123,7 @@ def test_credits_reserved_by_a_hold_count_as_gone(wallet, listening, clock):
     assert alerts(wallet)[-1] == ("balance.recovered", 50, 100)
 
 
-def test_a_transfer_judges_both_wallets(wallet, other_wallet, listening, clock):
+def test_a_transfer_judges_both_wallets(wallet, other_wallet, everyone_listens, clock):
     fund(wallet, 100)
     fund(other_wallet, 30)
     set_thresholds(wallet, 50)
@@ -144,7 +137,7 @@ def test_a_transfer_judges_both_wallets(wallet, other_wallet, listening, clock):
 
 
 def test_thresholds_survive_in_the_row_and_a_wallet_without_them_stays_null(
-    wallet, other_wallet, listening
+    wallet, other_wallet, everyone_listens
 ):
     fund(wallet, 100)
     fund(other_wallet, 100)
@@ -160,7 +153,7 @@ def test_thresholds_survive_in_the_row_and_a_wallet_without_them_stays_null(
 
 
 def test_thresholds_cost_a_spend_no_statement_even_when_one_is_crossed(
-    wallet, other_wallet, listening
+    wallet, other_wallet, everyone_listens
 ):
     fund(wallet, 100)
     fund(other_wallet, 100)
@@ -183,7 +176,7 @@ def test_nobody_listening_still_moves_the_state_and_writes_no_event(wallet, nobo
     assert Wallet.objects.get(pk=wallet.pk).alerts[0]["state"] == "below"
 
 
-def test_changing_thresholds_keeps_the_state_of_those_kept(wallet, listening, clock):
+def test_changing_thresholds_keeps_the_state_of_those_kept(wallet, everyone_listens, clock):
     fund(wallet, 100)
     set_thresholds(wallet, 50)
     spend(wallet, 60)  # 40: low for 50

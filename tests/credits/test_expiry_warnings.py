@@ -11,19 +11,11 @@ from django.core.management import call_command
 from credits import services
 from credits.models import CreditGrant
 from events.models import Event
-from events.outbox import Audience, register_audience, remove_audience
 from tests.credits.conftest import ACTOR, fund, key
 
 pytestmark = pytest.mark.django_db
 
 START = datetime(2030, 3, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def listening():
-    register_audience(Audience("tests: expiry listen", "1 = 1"))
-    yield
-    remove_audience("tests: expiry listen")
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def warnings() -> list[tuple[int, int, int]]:
     ]
 
 
-def test_a_grant_is_warned_7_days_then_1_day_before_once_each(wallet, listening, clock):
+def test_a_grant_is_warned_7_days_then_1_day_before_once_each(wallet, everyone_listens, clock):
     grant = fund(wallet, 100, days=10)
     assert services.send_expiry_warnings().total == 0
     clock.shift(timedelta(days=3, hours=1))  # 6 days 23 h left
@@ -65,7 +57,9 @@ def test_a_grant_is_warned_7_days_then_1_day_before_once_each(wallet, listening,
     }
 
 
-def test_a_grant_with_less_than_a_day_left_gets_only_the_1_day_warning(wallet, listening, clock):
+def test_a_grant_with_less_than_a_day_left_gets_only_the_1_day_warning(
+    wallet, everyone_listens, clock
+):
     grant = fund(wallet, 50, days=None, expires_at=START + timedelta(hours=20))
     services.send_expiry_warnings()
     services.send_expiry_warnings()
@@ -73,7 +67,7 @@ def test_a_grant_with_less_than_a_day_left_gets_only_the_1_day_warning(wallet, l
 
 
 def test_the_warning_counts_what_is_left_and_none_comes_for_a_spent_grant(
-    wallet, other_wallet, listening, clock
+    wallet, other_wallet, everyone_listens, clock
 ):
     partly = fund(wallet, 100, days=5)
     services.spend(wallet=wallet, amount=30, actor=ACTOR, idempotency_key=key())
@@ -95,7 +89,9 @@ def test_with_nobody_listening_grants_are_still_marked_once(wallet, clock, nobod
     assert CreditGrant.objects.get(pk=grant.pk).warned_days == 7
 
 
-def test_credits_expire_warns_first_and_says_how_many(wallet, other_wallet, listening, clock):
+def test_credits_expire_warns_first_and_says_how_many(
+    wallet, other_wallet, everyone_listens, clock
+):
     fund(wallet, 100, days=5)
     fund(other_wallet, 40, days=None, expires_at=START + timedelta(hours=2))
     out = StringIO()
@@ -113,13 +109,15 @@ def test_credits_expire_warns_first_and_says_how_many(wallet, other_wallet, list
     assert [days for _, days, _ in warnings()] == [1, 7]
 
 
-def test_a_dry_run_warns_nobody(wallet, listening, clock):
+def test_a_dry_run_warns_nobody(wallet, everyone_listens, clock):
     fund(wallet, 100, days=5)
     call_command("credits_expire", "--dry-run", stdout=StringIO())
     assert warnings() == []
 
 
-def test_a_suspended_wallets_credits_are_not_warned_of(wallet, other_wallet, listening, clock):
+def test_a_suspended_wallets_credits_are_not_warned_of(
+    wallet, other_wallet, everyone_listens, clock
+):
     """They do not expire while it is suspended (expiry.due_grants), so no warning says so."""
     fund(wallet, 100, days=5)
     frozen = fund(other_wallet, 100, days=5)

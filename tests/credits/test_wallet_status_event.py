@@ -5,20 +5,12 @@ import pytest
 from credits import services
 from credits.errors import InvalidRequest
 from events.models import Event
-from events.outbox import Audience, register_audience, remove_audience
 from tests.credits.conftest import ACTOR
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def listening():
-    register_audience(Audience("tests: status listen", "1 = 1"))
-    yield
-    remove_audience("tests: status listen")
-
-
-def test_a_status_change_is_announced_with_who_it_was_and_why(wallet, listening):
+def test_a_status_change_is_announced_with_who_it_was_and_why(wallet, everyone_listens):
     change = services.freeze(wallet=wallet, reason="Card testing suspected", actor=ACTOR)
     services.suspend(wallet=wallet, reason="Confirmed", actor=ACTOR)
     events = list(Event.objects.filter(type="wallet.status_changed").order_by("id"))
@@ -33,7 +25,7 @@ def test_a_status_change_is_announced_with_who_it_was_and_why(wallet, listening)
     assert events[0].occurred_at == change.created_at
 
 
-def test_a_refused_status_change_announces_nothing(wallet, listening):
+def test_a_refused_status_change_announces_nothing(wallet, everyone_listens):
     with pytest.raises(InvalidRequest):
         services.unfreeze(wallet=wallet, reason="Not frozen", actor=ACTOR)
     assert not Event.objects.filter(type="wallet.status_changed").exists()

@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Avg
@@ -26,8 +25,9 @@ from django.test.utils import override_settings
 from credits.bench.scratch import scratch_database
 from events.dispatch import dispatch_pending
 from events.outbox import announce
-from integrations.models import PartnerApp, WebhookAttempt, WebhookDelivery
-from integrations.services import apps, webhooks
+from integrations.bench import approved_app
+from integrations.models import WebhookAttempt, WebhookDelivery
+from integrations.services import webhooks
 
 QUEUED_TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
 
@@ -92,17 +92,7 @@ class Command(BaseCommand):
 
 
 def queue_deliveries(url: str, count: int) -> None:
-    owner = get_user_model().objects.create_user(email="bench-partner@example.com")
-    app, _secret = apps.register(
-        owner=owner,
-        name="Bench partner",
-        homepage="https://bench.example.com",
-        redirect_uris="https://bench.example.com/callback",
-        allowed_scopes="openid credits:read",
-    )
-    app = apps.change_status(
-        app=app, to=PartnerApp.Status.APPROVED, reason="webhooks_bench", by=owner
-    )
+    app = approved_app()
     webhooks.create(app=app, url=url, event_types=["credits.spent"])
     with transaction.atomic():
         for number in range(count):
