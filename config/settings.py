@@ -316,6 +316,9 @@ MFA_TRUST_ENABLED = False
 
 # --- E-mail ---------------------------------------------------------------------------------------
 vars().update(url_setting("EMAIL_URL", env.email_url_config, default="consolemail://"))
+# A mail server that never answers must not hold a sender past its claim on the notice
+# (notifications.channel.SEND_CLAIM, 5 minutes).
+EMAIL_TIMEOUT = 60
 DEFAULT_FROM_EMAIL = email_setting("DEFAULT_FROM_EMAIL", "CreditDesk <noreply@localhost>")
 # Where users write for help (linked from a frozen or suspended wallet's pages).
 SUPPORT_EMAIL = email_setting("SUPPORT_EMAIL", "support@localhost")

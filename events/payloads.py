@@ -151,6 +151,15 @@ class JobStepData(StepData):
     amount = serializers.IntegerField(allow_null=True)
 
 
+class WebhookEndpointDisabledData(serializers.Serializer):
+    app_id = serializers.IntegerField()
+    app_name = serializers.CharField()
+    endpoint_id = serializers.IntegerField()
+    url = serializers.URLField()
+    reason = serializers.CharField(help_text="Why it was disabled, in a sentence.")
+    disabled_at = serializers.DateTimeField()
+
+
 LEDGER_TYPES = [
     name for name in EVENT_TYPES if name.split(".")[0] in ("credits", "hold", "transfer")
 ]
@@ -165,6 +174,7 @@ PAYLOADS: dict[str, type[serializers.Serializer]] = {
     "subscription.renewed": SubscriptionRenewedData,
     **{name: DisputeStepData for name in EVENT_TYPES if name.startswith("dispute.")},
     **{name: JobStepData for name in EVENT_TYPES if name.split(".")[0] in ("job", "milestone")},
+    "webhook.endpoint_disabled": WebhookEndpointDisabledData,
 }
 
 

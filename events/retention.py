@@ -1,11 +1,15 @@
 """How long events are kept: dispatched events older than a retention are deleted, with what
-refers to them (webhook deliveries, by their cascade); an event not yet dispatched never is."""
+refers to them (webhook deliveries, by their cascade); an event not yet dispatched never is, nor
+one an upper app still needs (a keep registered by it: an e-mail not sent yet, a webhook delivery
+still trying)."""
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from events.models import Event
 
@@ -27,6 +31,31 @@ def parse_age(text: str) -> timedelta | None:
     return timedelta(days=number) if unit == "d" else timedelta(hours=number)
 
 
+# A keep: a condition over Event, true for the events its app still needs. The events layer
+# cannot see the apps above it (their rows point here), so they say it.
+Keep = Callable[[], Q]
+
+_keeps: dict[str, Keep] = {}
+
+
+def register_keep(name: str, keep: Keep) -> None:
+    """Called from an app's `ready()`: `prune` never deletes an event `keep()` holds;
+    registering a name again replaces it."""
+    _keeps[name] = keep
+
+
+def remove_keep(name: str) -> None:
+    _keeps.pop(name, None)
+
+
+def prunable(before: datetime):
+    """The events `prune` would delete: dispatched, older than `before`, kept by no app."""
+    events = Event.objects.filter(dispatched_at__isnull=False, occurred_at__lt=before)
+    for keep in _keeps.values():
+        events = events.exclude(keep())
+    return events
+
+
 def prune(*, before: datetime, batch: int = BATCH) -> Counter:
     """Delete the dispatched events that occurred before `before`, `batch` at a time (each in
     its own short transaction, so live traffic waits on no long lock); the rows deleted, by
@@ -34,13 +63,9 @@ def prune(*, before: datetime, batch: int = BATCH) -> Counter:
     deleted: Counter = Counter()
     while True:
         with transaction.atomic():
-            ids = list(
-                Event.objects.filter(dispatched_at__isnull=False, occurred_at__lt=before)
-                .order_by("id")
-                .values_list("id", flat=True)[:batch]
-            )
+            ids = list(prunable(before).order_by("id").values_list("id", flat=True)[:batch])
             if not ids:
                 return deleted
-            # Filtered again: an event's dispatch mark is never taken back, but be exact.
-            _, by_model = Event.objects.filter(pk__in=ids, dispatched_at__isnull=False).delete()
+            # Filtered again in the delete: a notice or delivery may have come since.
+            _, by_model = prunable(before).filter(pk__in=ids).delete()
             deleted.update(by_model)

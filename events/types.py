@@ -86,6 +86,13 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("milestone.delivered", 1, "A milestone's work was delivered for review."),
         EventType("milestone.accepted", 1, "A milestone was accepted and its credits captured."),
         EventType("milestone.disputed", 1, "A milestone's delivery was disputed."),
+        # Partner apps.
+        EventType(
+            "webhook.endpoint_disabled",
+            1,
+            "A partner app's webhook endpoint was disabled by CreditDesk (410 Gone, 5 days of "
+            "failures, or staff).",
+        ),
     ]
 }
 

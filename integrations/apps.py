@@ -8,6 +8,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from events.dispatch import register_backlog, register_channel, register_sweep
         from events.outbox import register_audience
+        from events.retention import register_keep
         from integrations import schema  # noqa: F401  (registers the OpenAPI extension)
         from integrations.services import webhook_deliveries
 
@@ -17,3 +18,5 @@ class IntegrationsConfig(AppConfig):
         # attempt a crash left behind); /healthz shows how overdue the oldest is.
         register_sweep("webhook deliveries", webhook_deliveries.deliver_due)
         register_backlog("webhook_deliveries", webhook_deliveries.oldest_overdue)
+        # A resend of an old event is still trying: pruning it would drop it silently.
+        register_keep("webhook deliveries", webhook_deliveries.events_still_delivering)

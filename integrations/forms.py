@@ -6,6 +6,7 @@ from django.conf import settings
 
 from accounts.forms import ApiTokenForm
 from core.fields import DigitsField
+from events.types import EVENT_TYPES, PARTNER_TYPES
 from integrations import scopes
 from integrations.errors import IntegrationError
 from integrations.services.apps import (
@@ -128,8 +129,6 @@ class ReasonForm(forms.Form):
 
 
 def event_type_choices() -> list[tuple[str, str]]:
-    from events.types import EVENT_TYPES, PARTNER_TYPES
-
     return [
         (name, f"{name}: {kind.summary}")
         for name, kind in EVENT_TYPES.items()

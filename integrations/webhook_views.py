@@ -27,7 +27,7 @@ from integrations.forms import (
     add_service_error,
 )
 from integrations.models import PartnerApp, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from integrations.services import webhooks
+from integrations.services import webhook_deliveries, webhooks
 
 ONCE_DONE = "once_done.html"
 
@@ -147,7 +147,9 @@ def toggle(request: HttpRequest, app_id: int, endpoint_id: int, step: str) -> Ht
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if step == "disable":
-            webhooks.disable(endpoint=endpoint, reason="Disabled by the app's owner.")
+            webhooks.disable(
+                endpoint=endpoint, reason="Disabled by the app's owner.", by_owner=True
+            )
             messages.success(request, "The endpoint is disabled.")
         else:
             webhooks.enable(endpoint=endpoint)
@@ -185,7 +187,7 @@ def resend(request: HttpRequest, app_id: int, endpoint_id: int, delivery_id: int
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            webhooks.resend(endpoint=endpoint, event=delivery.event)
+            webhook_deliveries.resend(endpoint=endpoint, event=delivery.event)
         except IntegrationError as error:
             add_service_error(form, error)
         else:
@@ -205,7 +207,9 @@ def resend_since(request: HttpRequest, app_id: int, endpoint_id: int) -> HttpRes
     form = ResendSinceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            count = webhooks.resend_since(endpoint=endpoint, since=form.cleaned_data["since"])
+            count = webhook_deliveries.resend_since(
+                endpoint=endpoint, since=form.cleaned_data["since"]
+            )
         except IntegrationError as error:
             add_service_error(form, error)
         else:

@@ -8,7 +8,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from events.dispatch import register_channel
-        from notifications import audiences, channel
+        from events.retention import register_keep
+        from notifications import audiences, channel, selectors
 
         audiences.register()
         register_channel("e-mail", channel.deliver)
+        register_keep("unsent e-mails", selectors.events_with_unsent_notices)

@@ -4,11 +4,13 @@ dispatch commits. A send that fails leaves `sent_at` empty and the error beside 
 `notices_retry`."""
 
 import logging
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 SUBJECT_LENGTH = SentNotice._meta.get_field("subject").max_length
 # The one prefix of every e-mail's subject, allauth's and ours.
 SUBJECT_PREFIX = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+# Longer than any send can take (the SMTP timeout), short enough that a sender that died is
+# soon replaced by notices_retry.
+SEND_CLAIM = timedelta(minutes=5)
 
 
 def deliver(event: Event) -> None:
@@ -68,17 +73,27 @@ def send_notice(*, notice_id: int) -> None:
 
 
 def send(notice: SentNotice) -> bool:
-    """Send one notice if it is not sent yet; True if it went."""
-    if notice.sent_at is not None or notice.event is None:
+    """Send one notice unless it is sent or another sender holds it; True if it went. The
+    claim is its own committed UPDATE, so two senders (the task and notices_retry) never both
+    send: the one whose UPDATE matched sends."""
+    now = timezone.now()
+    claimed = (
+        SentNotice.objects.filter(pk=notice.pk, sent_at__isnull=True, event__isnull=False)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + SEND_CLAIM)
+    )
+    if not claimed:
         return False
     try:
         email(notice).send()
     except Exception as error:  # the mail server's fault: kept visible, retried later
         logger.exception("sending notice %s failed", notice.pk)
-        SentNotice.objects.filter(pk=notice.pk).update(last_error=f"{error}"[:2000] or "failed")
+        SentNotice.objects.filter(pk=notice.pk).update(
+            last_error=f"{error}"[:2000] or "failed", claimed_until=None
+        )
         return False
-    SentNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), last_error=""
+    SentNotice.objects.filter(pk=notice.pk).update(
+        sent_at=timezone.now(), last_error="", claimed_until=None
     )
     return True
 

@@ -17,6 +17,7 @@ class Kind(models.TextChoices):
     WALLET_STATUS = "wallet_status", "Wallet status (security)"
     DISPUTES = "disputes", "Disputes"
     JOBS = "jobs", "Jobs"
+    PARTNER_APPS = "partner_apps", "Partner app notices"
 
 
 # One line each, shown beside the kind's checkbox.
@@ -29,12 +30,14 @@ EXPLANATIONS = {
     Kind.WALLET_STATUS: "Your wallet was frozen, suspended or reactivated.",
     Kind.DISPUTES: "Each step of a dispute: received, under review, questions, decisions.",
     Kind.JOBS: "Each step of a job: work started, deliveries, acceptances, reminders.",
+    Kind.PARTNER_APPS: "A webhook endpoint of a partner app you own stopped receiving events.",
 }
 
 # Kinds nobody can turn off, and why (shown checked and disabled on the page).
 ALWAYS_SENT = {
     Kind.PURCHASE_RECEIPTS: "Always sent: a payment needs its receipt.",
     Kind.WALLET_STATUS: "Always sent: a change to your wallet's access is a security notice.",
+    Kind.PARTNER_APPS: "Always sent: your app has stopped receiving events.",
 }
 
 KIND_FOR_EVENT: dict[str, Kind] = {
@@ -58,6 +61,7 @@ KIND_FOR_EVENT: dict[str, Kind] = {
     "milestone.delivered": Kind.JOBS,
     "milestone.accepted": Kind.JOBS,
     "milestone.disputed": Kind.JOBS,
+    "webhook.endpoint_disabled": Kind.PARTNER_APPS,
 }
 
 # Steps of a dispute or job whose `data` names their recipients (`notify`: "user", the one the

@@ -52,6 +52,7 @@ def subject_of(event: Event) -> str:
         "purchase.paid": lambda: f"Receipt: {data.get('package')}",
         "purchase.refunded": lambda: f"Refund: {data.get('package')}",
         "subscription.renewed": lambda: f"Your {data.get('plan')} plan was renewed",
+        "webhook.endpoint_disabled": lambda: f"Webhook endpoint disabled: {data.get('app_name')}",
     }
     if event.type in STEP_TYPES:
         return data["subject"]
@@ -71,6 +72,8 @@ def path_of(event: Event) -> str:
         return reverse("billing:purchases")
     if event.type == "subscription.renewed":
         return reverse("billing:subscription")
+    if event.type == "webhook.endpoint_disabled":
+        return reverse("developers:webhook", args=[data["app_id"], data["endpoint_id"]])
     return reverse("credits:dashboard")
 
 

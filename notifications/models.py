@@ -42,6 +42,9 @@ class SentNotice(models.Model):
     to = models.EmailField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A sender's claim: until then no other sender (the task, notices_retry) takes the notice.
+    # A sender that dies mid-send lets its claim lapse, and the notice is retried.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

@@ -1,5 +1,7 @@
 """Reads: whether a person wants a kind of e-mail, what they turned off, what they were sent."""
 
+from django.db.models import Exists, OuterRef, Q
+
 from notifications.kinds import ALWAYS_SENT
 from notifications.models import NotificationOptOut, SentNotice
 
@@ -19,3 +21,9 @@ def turned_off(*, user) -> set[str]:
 
 def sent_notices(*, user):
     return SentNotice.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def events_with_unsent_notices() -> Q:
+    """The events an e-mail not yet sent still needs (events_prune keeps them: a notice whose
+    event is gone can never be sent)."""
+    return Q(Exists(SentNotice.objects.filter(event=OuterRef("pk"), sent_at__isnull=True)))

@@ -158,13 +158,14 @@ class World:
         # transaction does not commit).
         from events.models import Event
         from events.outbox import announce
+        from integrations.services import webhook_deliveries
         from integrations.services import webhooks as partner_webhooks
 
         self.webhook = partner_webhooks.create(
             app=self.partner_app, url="https://world.example.com/hooks", event_types=["hold.placed"]
         ).endpoint
         announce("hold.placed", data={}, user_id=user.pk, app_id=self.partner_app.pk)
-        self.webhook_delivery = partner_webhooks.queue(
+        self.webhook_delivery = webhook_deliveries.queue(
             endpoint=self.webhook, event=Event.objects.filter(type="hold.placed").latest("id")
         )
         # For Stripe (a FakeStripe), the purchase's Checkout Session is open.

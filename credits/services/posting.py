@@ -10,6 +10,7 @@ Either way this is the only code that writes ledger rows.
 
 import functools
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -382,7 +383,13 @@ class Posting:
             + [item.type for item in self._threshold_announcements]
         )
         if types and audience_condition(types):
-            announcements = [self._announcement(*announced) for announced in self._announced]
+            arrived = defaultdict(list)  # the grants each transaction created, by wallet
+            for grant, ref in self._new_grants:
+                arrived[ref, grant.wallet_id].append(grant)
+            announcements = [
+                self._announcement(event, txn, wallet, arrived[txn._posting_ref, wallet.pk])
+                for event, txn, wallet in self._announced
+            ]
             announcements += self._threshold_announcements
             statements.append(Announcing(announcements))  # last: it names the rows above
         return statements
@@ -408,8 +415,11 @@ class Posting:
                 )
         return _updates(Wallet, self._wallets.values(), fields)
 
-    def _announcement(self, event: str, txn: CreditTransaction, wallet: Wallet) -> Announcement:
-        """The event of `txn` about `wallet`, with the wallet's figures once all is written."""
+    def _announcement(
+        self, event: str, txn: CreditTransaction, wallet: Wallet, created: list[CreditGrant]
+    ) -> Announcement:
+        """The event of `txn` about `wallet` (`created`: the grants it gave the wallet), with
+        the wallet's figures once all is written."""
         refs = {}
         if txn.pk is None:
             refs["transaction_id"] = txn._posting_ref
@@ -431,8 +441,6 @@ class Posting:
             "available": wallet.balance - wallet.held,
             "created_at": self.now,
         }
-        created = [grant for grant, ref in self._new_grants if ref == txn._posting_ref]
-        created = [grant for grant in created if grant.wallet_id == wallet.pk]
         if created:  # credits that arrived: where from, and when the first of them expire
             data["source"] = created[0].source
             dates = [grant.expires_at for grant in created if grant.expires_at is not None]

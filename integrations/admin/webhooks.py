@@ -15,7 +15,7 @@ from core.once import OnceToken
 from integrations.errors import IntegrationError
 from integrations.forms import ResendSinceForm, WebhookEndpointForm, add_service_error
 from integrations.models import PartnerApp, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from integrations.services import webhooks
+from integrations.services import webhook_deliveries, webhooks
 
 
 class StaffEndpointForm(WebhookEndpointForm):
@@ -122,7 +122,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             for endpoint in chosen:
                 try:
-                    count = webhooks.resend_since(
+                    count = webhook_deliveries.resend_since(
                         endpoint=endpoint, since=form.cleaned_data["since"]
                     )
                 except IntegrationError as error:

@@ -21,15 +21,14 @@ from datetime import datetime, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.urls import reverse
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_tasks import task
 
-from core.email import send_after_commit
-from core.links import absolute_url
 from events.models import Event
 from events.outbox import Audience
 from events.types import PARTNER_TYPES
+from integrations.errors import InvalidWebhook
 from integrations.models import (
     Consent,
     WebhookAttempt,
@@ -59,6 +58,8 @@ CLAIM = timedelta(seconds=60)
 USER_AGENT = "CreditDesk-Webhooks"
 
 Delivery = WebhookDelivery.Status
+# Due deliveries one sweep takes; the rest wait for the next sweep.
+SWEEP_BATCH = 1000
 
 
 def audience() -> Audience:
@@ -80,7 +81,44 @@ def audience() -> Audience:
 def deliver(event: Event) -> None:
     """The channel: queue a delivery of `event` to every endpoint that wants it now."""
     for endpoint in webhooks.endpoints_for(event).distinct():
-        webhooks.queue(endpoint=endpoint, event=event)
+        queue(endpoint=endpoint, event=event)
+
+
+# --- Deliveries made: one per endpoint at dispatch, and staff's or the owner's resends ----------
+
+
+def queue(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
+    """A new delivery of `event` to `endpoint`, attempted once the transaction commits."""
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, next_attempt_at=timezone.now()
+    )
+    enqueue_attempt(delivery)
+    return delivery
+
+
+def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
+    """Send one event again (a new delivery, the same webhook-id): to an enabled endpoint, and
+    only an event the app may still receive."""
+    if endpoint.status != WebhookEndpoint.Status.ENABLED:
+        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    if not Event.objects.filter(pk=event.pk).filter(webhooks.may_receive(endpoint.app_id)).exists():
+        raise InvalidWebhook("The app may not receive this event.")
+    with transaction.atomic():
+        return queue(endpoint=endpoint, event=event)
+
+
+def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """A new delivery of every event since `since` the endpoint would have wanted; how many."""
+    if endpoint.status != WebhookEndpoint.Status.ENABLED:
+        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    if since > timezone.now():
+        raise InvalidWebhook("Choose a time in the past.", field="since")
+    count = 0
+    with transaction.atomic():
+        for event in webhooks.events_wanted_since(endpoint, since).iterator():
+            queue(endpoint=endpoint, event=event)
+            count += 1
+    return count
 
 
 def enqueue_attempt(delivery: WebhookDelivery, *, run_after: datetime | None = None) -> None:
@@ -99,15 +137,20 @@ def attempt_task(delivery_id: int) -> None:
 
 
 def deliver_due(*, now: datetime | None = None) -> int:
-    """Attempt every delivery whose next attempt is due; how many were attempted."""
+    """The sweep's hook: every delivery whose attempt is due (its task lost or late). With a
+    real queue each becomes a task, so the workers share them and the sweep never waits on a
+    slow endpoint (a duplicate task finds the attempt claimed and does nothing); run where it
+    is enqueued, they are attempted here. How many were queued or attempted."""
     now = now or timezone.now()
     due = WebhookDelivery.objects.filter(
         status__in=[Delivery.PENDING, Delivery.FAILED], next_attempt_at__lte=now
     ).order_by("next_attempt_at", "id")
-    attempted = 0
-    for delivery_id in list(due.values_list("id", flat=True)[:1000]):
-        attempted += attempt(delivery_id, now=now)
-    return attempted
+    ids = list(due.values_list("id", flat=True)[:SWEEP_BATCH])
+    if attempt_task.get_backend().supports_defer:
+        for delivery_id in ids:
+            attempt_task.enqueue(delivery_id)
+        return len(ids)
+    return sum(attempt(delivery_id, now=now) for delivery_id in ids)
 
 
 def oldest_overdue(now: datetime | None = None) -> timedelta | None:
@@ -123,6 +166,14 @@ def oldest_overdue(now: datetime | None = None) -> timedelta | None:
         .first()
     )
     return None if due is None else now - due
+
+
+def events_still_delivering() -> Q:
+    """The events a delivery is still trying to send (events_prune keeps them)."""
+    still = WebhookDelivery.objects.filter(
+        event=OuterRef("pk"), status__in=[Delivery.PENDING, Delivery.FAILED]
+    )
+    return Q(Exists(still))
 
 
 def body_bytes(event: Event) -> bytes:
@@ -187,10 +238,7 @@ def _record(delivery: WebhookDelivery, answer: webhook_http.Answer, *, now: date
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         elif code == 410:
             fields.update(status=Delivery.ABANDONED, next_attempt_at=None)
-            if webhooks.disable(
-                endpoint=endpoint, reason="The endpoint answered 410 Gone.", now=now
-            ):
-                _tell_owner(endpoint, "it answered 410 Gone")
+            webhooks.disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.", now=now)
         else:
             if attempts <= len(RETRY_SCHEDULE):
                 wait = RETRY_SCHEDULE[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
@@ -212,23 +260,4 @@ def _failed(endpoint: WebhookEndpoint, *, now: datetime) -> None:
     endpoint.refresh_from_db(fields=["failing_since"])
     if now - endpoint.failing_since >= timedelta(days=FAILING_DAYS_BEFORE_DISABLED):
         reason = f"Every delivery failed for {FAILING_DAYS_BEFORE_DISABLED} days."
-        if webhooks.disable(endpoint=endpoint, reason=reason, now=now):
-            _tell_owner(
-                endpoint, f"every delivery to it failed for {FAILING_DAYS_BEFORE_DISABLED} days"
-            )
-
-
-def _tell_owner(endpoint: WebhookEndpoint, why: str) -> None:
-    owner = endpoint.app.user
-    if owner is None:
-        return
-    page = absolute_url(reverse("developers:webhook", args=[endpoint.app_id, endpoint.pk]))
-    send_after_commit(
-        to=[owner.email],
-        subject=f"Webhook endpoint disabled: {endpoint.app.name}",
-        body=(
-            f"CreditDesk stopped sending events to {endpoint.url}, an endpoint of "
-            f"{endpoint.app.name}, because {why}.\n\n"
-            f"Fix the endpoint, then enable it again and resend what it missed:\n{page}\n"
-        ),
-    )
+        webhooks.disable(endpoint=endpoint, reason=reason, now=now)

@@ -21,12 +21,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from events.models import Event
+from events.outbox import announce
 from events.types import EVENT_TYPES, PARTNER_TYPES
 from integrations.errors import InvalidWebhook
 from integrations.models import (
     Consent,
     PartnerApp,
-    WebhookDelivery,
     WebhookEndpoint,
     WebhookSubscription,
 )
@@ -145,18 +145,34 @@ def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
     return found
 
 
-def disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime | None = None) -> bool:
-    """Stop sending to the endpoint; False if it already was disabled."""
+def disable(
+    *, endpoint: WebhookEndpoint, reason: str, now: datetime | None = None, by_owner: bool = False
+) -> bool:
+    """Stop sending to the endpoint; False if it already was disabled. Unless the owner did it,
+    the owner hears of it (webhook.endpoint_disabled: an e-mail always sent)."""
+    now = now or timezone.now()
     with transaction.atomic():
         changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, status=Status.ENABLED).update(
-            status=Status.DISABLED,
-            disabled_reason=reason[:200],
-            disabled_at=now or timezone.now(),
-            updated_at=now or timezone.now(),
+            status=Status.DISABLED, disabled_reason=reason[:200], disabled_at=now, updated_at=now
         )
         endpoint.subscriptions.update(enabled=False)
-    endpoint.refresh_from_db()
+        endpoint.refresh_from_db()
+        if changed and not by_owner:
+            _tell_owner(endpoint)
     return bool(changed)
+
+
+def _tell_owner(endpoint: WebhookEndpoint) -> None:
+    app = endpoint.app
+    data = {
+        "app_id": app.pk,
+        "app_name": app.name,
+        "endpoint_id": endpoint.pk,
+        "url": endpoint.url,
+        "reason": endpoint.disabled_reason,
+        "disabled_at": endpoint.disabled_at,
+    }
+    announce("webhook.endpoint_disabled", data=data, user_id=app.user_id, app_id=app.pk)
 
 
 def enable(*, endpoint: WebhookEndpoint) -> None:
@@ -220,39 +236,3 @@ def events_wanted_since(endpoint: WebhookEndpoint, since: datetime) -> QuerySet[
         .filter(may_receive(endpoint.app_id))
         .order_by("occurred_at", "id")
     )
-
-
-def queue(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
-    """A new delivery of `event` to `endpoint`, attempted once the transaction commits."""
-    from integrations.services.webhook_deliveries import enqueue_attempt
-
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint, event=event, next_attempt_at=timezone.now()
-    )
-    enqueue_attempt(delivery)
-    return delivery
-
-
-def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
-    """Send one event again (a new delivery, the same webhook-id): to an enabled endpoint, and
-    only an event the app may still receive."""
-    if endpoint.status != Status.ENABLED:
-        raise InvalidWebhook("The endpoint is disabled: enable it first.")
-    if not Event.objects.filter(pk=event.pk).filter(may_receive(endpoint.app_id)).exists():
-        raise InvalidWebhook("The app may not receive this event.")
-    with transaction.atomic():
-        return queue(endpoint=endpoint, event=event)
-
-
-def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
-    """A new delivery of every event since `since` the endpoint would have wanted; how many."""
-    if endpoint.status != Status.ENABLED:
-        raise InvalidWebhook("The endpoint is disabled: enable it first.")
-    if since > timezone.now():
-        raise InvalidWebhook("Choose a time in the past.", field="since")
-    count = 0
-    with transaction.atomic():
-        for event in events_wanted_since(endpoint, since).iterator():
-            queue(endpoint=endpoint, event=event)
-            count += 1
-    return count

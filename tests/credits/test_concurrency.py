@@ -4,8 +4,6 @@ These need row locks that SQLite does not have (it serialises every writer), so 
 on PostgreSQL.
 """
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -19,6 +17,7 @@ from credits.models import CreditTransaction, Wallet
 from credits.reconciliation import reconcile
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.factories import UserFactory
+from tests.threads import at_once
 
 pytestmark = [
     pytest.mark.skipif(
@@ -29,29 +28,6 @@ pytestmark = [
 ]
 
 
-def in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run work(i) in `count` threads released at the same moment; each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # the test inspects every outcome
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a worker is stuck"
-    return results
-
-
 def new_wallet() -> Wallet:
     return UserFactory().wallet
 
@@ -60,7 +36,7 @@ def test_racing_spends_never_overdraw_and_succeed_exactly_as_funds_allow():
     wallet = new_wallet()
     fund(wallet, 100)
 
-    results = in_threads(
+    results = at_once(
         24,
         lambda i: services.spend(wallet=wallet, amount=10, actor=ACTOR, idempotency_key=key()),
     )
@@ -77,7 +53,7 @@ def test_one_key_sent_by_many_threads_at_once_makes_one_transaction():
     wallet = new_wallet()
     fund(wallet, 1000)
 
-    results = in_threads(
+    results = at_once(
         20,
         lambda i: services.spend(wallet=wallet, amount=7, actor=ACTOR, idempotency_key="once"),
     )
@@ -100,7 +76,7 @@ def test_opposite_transfers_at_once_do_not_deadlock_and_conserve_credits(setting
             sender=sender, receiver=receiver, amount=5, actor=ACTOR, idempotency_key=key()
         )
 
-    results = in_threads(30, transfer)
+    results = at_once(30, transfer)
 
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
@@ -121,7 +97,7 @@ def test_spends_racing_the_expiry_command_keep_every_invariant():
                 return services.expire_due_grants()
             return services.spend(wallet=wallet, amount=20, actor=ACTOR, idempotency_key=key())
 
-        results = in_threads(20, work)
+        results = at_once(20, work)
 
     spent = sum(r.amount for r in results if isinstance(r, CreditTransaction))
     unexpected = [
@@ -145,7 +121,7 @@ def test_racing_captures_and_releases_of_one_hold_close_it_once():
             return services.capture(hold=held, amount=40, actor=ACTOR, idempotency_key=key())
         return services.release(hold=held, actor=ACTOR, idempotency_key=key())
 
-    results = in_threads(12, work)
+    results = at_once(12, work)
 
     outcomes = [r for r in results if isinstance(r, CreditTransaction)]
     assert len(outcomes) == 1

@@ -2,8 +2,6 @@
 same capture, partial captures of one hold and one idempotency key, each sent ten times at
 once. None may move more than the charge or the hold allows, and the ledger must reconcile."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -12,6 +10,7 @@ from credits.reconciliation import reconcile
 from tests.credits.conftest import fund
 from tests.factories import UserFactory
 from tests.integrations.partner_calls import PartnerApi, approved_app
+from tests.threads import at_once
 
 CHARGING = "credits:read credits:spend credits:hold credits:refund"
 N = 10
@@ -23,28 +22,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _at_once(call) -> list:
-    barrier = threading.Barrier(N)
-    answers: list = [None] * N
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            answers[index] = call(index)
-        except Exception as error:  # the test inspects every outcome
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(N)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request is stuck"
-    return answers
 
 
 def _statuses(answers) -> list:
@@ -67,8 +44,8 @@ def test_ten_refunds_of_one_charge_at_once_refund_it_at_most_once(api):
     assert api.post("spends", {"amount": 100, "description": "x"}).status_code == 201
     charge = CreditTransaction.objects.get(wallet=api.user.wallet, kind="spend")
 
-    answers = _at_once(
-        lambda i: api.post(f"transactions/{charge.pk}/refunds", {"amount": 60, "reason": "r"})
+    answers = at_once(
+        N, lambda i: api.post(f"transactions/{charge.pk}/refunds", {"amount": 60, "reason": "r"})
     )
 
     assert _statuses(answers).count(201) == 1, _statuses(answers)
@@ -80,7 +57,7 @@ def test_ten_refunds_of_one_charge_at_once_refund_it_at_most_once(api):
 def test_ten_final_captures_of_one_hold_at_once_capture_it_once(api):
     hold_id = api.post("holds", {"amount": 100, "description": "x"}).json()["id"]
 
-    answers = _at_once(lambda i: api.post(f"holds/{hold_id}/capture", {}))
+    answers = at_once(N, lambda i: api.post(f"holds/{hold_id}/capture", {}))
 
     assert _statuses(answers).count(200) == 1, _statuses(answers)
     assert all(getattr(a, "status_code", 500) < 500 for a in answers), _statuses(answers)
@@ -91,8 +68,8 @@ def test_ten_final_captures_of_one_hold_at_once_capture_it_once(api):
 def test_ten_partial_captures_of_one_hold_at_once_never_pass_it(api):
     hold_id = api.post("holds", {"amount": 100, "description": "x"}).json()["id"]
 
-    answers = _at_once(
-        lambda i: api.post(f"holds/{hold_id}/capture", {"amount": 30, "final": False})
+    answers = at_once(
+        N, lambda i: api.post(f"holds/{hold_id}/capture", {"amount": 30, "final": False})
     )
 
     assert _statuses(answers).count(200) == 3, _statuses(answers)
@@ -104,8 +81,8 @@ def test_ten_partial_captures_of_one_hold_at_once_never_pass_it(api):
 
 
 def test_one_idempotency_key_sent_ten_times_at_once_spends_once(api):
-    answers = _at_once(
-        lambda i: api.post("spends", {"amount": 100, "description": "x"}, idempotency_key="same")
+    answers = at_once(
+        N, lambda i: api.post("spends", {"amount": 100, "description": "x"}, idempotency_key="same")
     )
 
     assert all(getattr(a, "status_code", 500) < 500 for a in answers), _statuses(answers)

@@ -5,7 +5,6 @@ not, a lower cap applies at once, and a refused charge stays refused under its k
 
 import random
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from integrations.services import caps, consents
 from tests.credits.conftest import fund
 from tests.factories import UserFactory
 from tests.integrations.partner_calls import PartnerApi, approved_app, code
+from tests.threads import at_once
 
 CHARGING = "credits:read credits:spend credits:hold credits:refund"
 LEFT = re.compile(r"(\d+) credits are left")
@@ -59,25 +59,12 @@ def test_twenty_concurrent_spends_and_holds_never_pass_the_cap(record_property):
     requests = [
         ("spends" if index % 2 == 0 else "holds", draws.randint(5, 30)) for index in range(20)
     ]
-    barrier = threading.Barrier(len(requests))
-    answers: list = [None] * len(requests)
 
-    def run(index: int) -> None:
+    def run(index: int):
         path, amount = requests[index]
-        try:
-            barrier.wait()
-            answers[index] = api.post(path, {"amount": amount, "description": "Race"})
-        except Exception as error:  # the test inspects every outcome
-            answers[index] = error
-        finally:
-            connection.close()
+        return api.post(path, {"amount": amount, "description": "Race"})
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request is stuck"
+    answers = at_once(len(requests), run)
 
     succeeded = [amount for (_p, amount), a in zip(requests, answers, strict=True)
                  if a.status_code == 201]  # fmt: skip

@@ -6,8 +6,8 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import AppUsageDay, AppUserDay
-from tests.credits.test_concurrency import in_threads
 from tests.integrations.partners import Partner, api_key, approved_app, consenting_user, oidc_key
+from tests.threads import at_once
 
 pytestmark = [
     pytest.mark.skipif(
@@ -32,7 +32,7 @@ def test_racing_calls_are_all_counted_and_each_user_once():
         path = "app/usage" if index % 2 else "wallet"
         return [partner.get(path).status_code for _ in range(CALLS)]
 
-    answers = in_threads(THREADS, calls)
+    answers = at_once(THREADS, calls)
 
     assert answers == [[200] * CALLS] * THREADS
     usage = AppUsageDay.objects.get(app=app, day=timezone.now().date())

@@ -5,23 +5,30 @@ owner; an app hears only of its own charges and of users who consented to it."""
 
 import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from credits import services
 from credits.actors import Actor
+from events.dispatch import dispatch_pending
 from events.models import Event
 from integrations.errors import InvalidWebhook
 from integrations.models import WebhookDelivery, WebhookEndpoint
-from integrations.services import consents, webhooks
-from integrations.services.webhook_deliveries import RETRY_SCHEDULE, deliver_due
+from integrations.services import consents, webhook_deliveries, webhooks
+from integrations.services.webhook_deliveries import RETRY_SCHEDULE, attempt_task, deliver_due
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import UserFactory
 from tests.integrations.webhook_receiver import app_with_endpoint, reader_of
+
+ATTEMPT = "integrations.services.webhook_deliveries.attempt_task"
 
 pytestmark = [
     pytest.mark.django_db,
@@ -123,6 +130,51 @@ def test_failures_are_retried_on_the_schedule_with_jitter_then_abandoned(
     assert delivery.last_status_code == 500
 
 
+def test_events_prune_keeps_an_event_whose_delivery_is_still_retrying(
+    receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    app, endpoint, _ = app_with_endpoint(receiver.url)
+    user = funded(reader_of(app))
+    hundred_days_ago = timezone.now() - timedelta(days=100)
+    with (
+        time_machine.travel(hundred_days_ago, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        spend_as(app, user)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    call_command("events_prune", "--older-than", "90d", stdout=StringIO())
+    assert WebhookDelivery.objects.filter(pk=delivery.pk, status="failed").exists()
+
+    receiver.status = 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver_due() == 1
+    call_command("events_prune", "--older-than", "90d", stdout=StringIO())
+    assert not Event.objects.filter(type="credits.spent").exists()
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_with_a_real_queue_the_sweep_queues_due_attempts_instead_of_making_them(receiver, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    app, endpoint, _ = app_with_endpoint(receiver.url)
+    user = funded(reader_of(app))
+    spend_as(app, user)
+    dispatch_pending()  # the delivery is made; its task never reaches the queue (a crash)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    assert deliver_due() == 1
+    assert receiver.requests == []  # the sweep waited on no endpoint
+    [queued] = DBTaskResult.objects.filter(task_path=ATTEMPT)
+    assert queued.args_kwargs["args"] == [delivery.pk]
+
+    attempt_task.call(delivery.pk)  # what a worker runs
+    attempt_task.call(delivery.pk)  # a second sweep's duplicate finds nothing due
+    assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+
+
 def test_a_410_disables_the_endpoint_at_once_and_no_more_events_are_written(
     receiver, django_capture_on_commit_callbacks
 ):
@@ -187,7 +239,9 @@ def test_an_endpoint_failing_for_5_days_is_disabled_and_its_owner_told(
     assert "5 days" in endpoint.disabled_reason
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [app.user.email]
-    assert endpoint.url in mail.outbox[0].body
+    body = mail.outbox[0].body
+    assert "The reason: Every delivery failed for 5 days." in body
+    assert reverse("developers:webhook", args=[app.pk, endpoint.pk]) in body
 
 
 def test_a_success_in_between_restarts_the_5_days(receiver, django_capture_on_commit_callbacks):
@@ -308,7 +362,7 @@ def test_resend_sends_the_same_event_again_and_resend_since_every_event_since(
     first = Event.objects.order_by("id").first()
 
     with django_capture_on_commit_callbacks(execute=True):
-        webhooks.resend(endpoint=endpoint, event=first)
+        webhook_deliveries.resend(endpoint=endpoint, event=first)
     assert receiver.requests[-1].headers["webhook-id"] == first.webhook_id
     Webhook(secret).verify(receiver.requests[-1].body, receiver.requests[-1].headers)
 
@@ -316,7 +370,7 @@ def test_resend_sends_the_same_event_again_and_resend_since_every_event_since(
         time_machine.travel(later + timedelta(seconds=1), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert webhooks.resend_since(endpoint=endpoint, since=later) == 1
+        assert webhook_deliveries.resend_since(endpoint=endpoint, since=later) == 1
     assert len(receiver.requests) == 4
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 4
 

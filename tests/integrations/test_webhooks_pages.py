@@ -12,6 +12,7 @@ from standardwebhooks.webhooks import Webhook
 
 from credits import services
 from credits.actors import Actor
+from events.models import Event
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import webhooks
 from tests.clients import sign_in_staff
@@ -115,6 +116,7 @@ def test_disabling_enabling_and_deleting_on_the_page(client, app):
     endpoint.refresh_from_db()
     assert endpoint.status == "disabled"
     assert not endpoint.subscriptions.filter(enabled=True).exists()
+    assert not Event.objects.filter(type="webhook.endpoint_disabled").exists()  # they know
 
     url = drawn_form(client, reverse("developers:webhook-enable", args=[app.pk, endpoint.pk]))
     client.post(url, {})
@@ -185,6 +187,8 @@ def test_staff_register_an_endpoint_for_any_app_and_list_deliveries(client):
     assert action.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.status == "disabled"
+    told = Event.objects.get(type="webhook.endpoint_disabled")  # the owner hears why
+    assert (told.user_id, told.data["reason"]) == (app.user_id, "Disabled by CreditDesk staff.")
     deliveries = client.get(reverse("admin:integrations_webhookdelivery_changelist"))
     assert deliveries.status_code == 200
 

@@ -13,9 +13,9 @@ from jobs import services as jobs
 from jobs.errors import WrongStatus
 from jobs.models import Delivery, Job, Milestone
 from tests.credits.conftest import fund, state
-from tests.credits.test_concurrency import in_threads
 from tests.factories import StaffFactory, UserFactory
 from tests.jobs.conftest import delivered, draft_job, milestones, open_job
+from tests.threads import at_once
 
 pytestmark = [
     pytest.mark.skipif(
@@ -47,7 +47,7 @@ def test_a_double_click_and_retries_on_accept_capture_once():
     job = open_job(client, 600, 400)
     first = delivered(job, staff)
 
-    results = in_threads(6, lambda i: jobs.accept(milestone=first, by=client))
+    results = at_once(6, lambda i: jobs.accept(milestone=first, by=client))
 
     accepted = [r for r in results if isinstance(r, Milestone)]
     refused = [r for r in results if isinstance(r, WrongStatus)]
@@ -68,7 +68,7 @@ def test_an_acceptance_racing_the_review_clock_captures_once():
                 return jobs.run_clock(now=after_review)
             return jobs.accept(milestone=milestone, by=client)
 
-        results = in_threads(2, work)
+        results = at_once(2, work)
 
         report, accepted = results
         assert isinstance(accepted, Milestone | WrongStatus), accepted
@@ -84,7 +84,7 @@ def test_two_submits_at_once_reserve_the_budget_once():
     job = draft_job(client, 600, 400)
     fund(client.wallet, 1500)
 
-    results = in_threads(4, lambda i: jobs.submit(job=job, by=client))
+    results = at_once(4, lambda i: jobs.submit(job=job, by=client))
 
     submitted = [r for r in results if isinstance(r, Job)]
     assert len(submitted) == 1, results
@@ -106,7 +106,7 @@ def test_a_delivery_racing_a_cancellation_leaves_one_consistent_outcome():
             link = [("Preview", "https://example.com/preview")]
             return jobs.deliver(milestone=milestone, by=staff, message="Done.", links=link)
 
-        cancelled, delivery = in_threads(2, work)
+        cancelled, delivery = at_once(2, work)
 
         milestone.refresh_from_db()
         hold = Hold.objects.get(pk=milestone.hold_id)

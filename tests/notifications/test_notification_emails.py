@@ -21,11 +21,14 @@ from disputes import services as disputes
 from events.dispatch import dispatch_pending
 from events.models import Event
 from events.outbox import announce
+from integrations.models import PartnerApp
+from integrations.services import webhooks
 from notifications import services as notifications
 from notifications.kinds import Kind
 from notifications.models import NotificationOptOut, SentNotice
 from tests.credits.conftest import ACTOR, fund, key
 from tests.factories import StaffFactory, UserFactory
+from tests.integrations.partner_calls import approved_app
 from tests.jobs.conftest import open_job
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +64,13 @@ def refund(user):
     fund(user.wallet, 100)
     spend = services.spend(wallet=user.wallet, amount=30, actor=ACTOR, idempotency_key=key())
     services.refund(transaction=spend, actor=ACTOR, idempotency_key=key())
+
+
+def endpoint_disabled(user):
+    app = approved_app("Translator")
+    PartnerApp.objects.filter(pk=app.pk).update(user=user)  # the user owns the app
+    endpoint = webhooks.create(app=app, url="https://t.example.com/h", event_types=["hold.placed"])
+    webhooks.disable(endpoint=endpoint.endpoint, reason="The endpoint answered 410 Gone.")
 
 
 def announced(type, data):
@@ -107,6 +117,7 @@ EVENTS = {
         ),
         "Your wallet was frozen",
     ),
+    "webhook.endpoint_disabled": (endpoint_disabled, "Webhook endpoint disabled: Translator"),
     "purchase.paid": (
         announced(
             "purchase.paid",
