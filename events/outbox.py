@@ -13,7 +13,7 @@ between the commit and the kick loses nothing: the event waits, undelivered, for
 sweep (`db_worker` on start, `events_retry`).
 """
 
-import json
+import functools
 import re
 import threading
 import time
@@ -53,16 +53,21 @@ def register_audience(audience: Audience) -> None:
         if not _TYPE_NAME.match(name):  # names are written into SQL below
             raise ValueError(f"unsafe event type name {name!r}")
     _audiences[audience.name] = audience
-    _conditions.clear()
+    _forget_statements()
 
 
 def remove_audience(name: str) -> None:
     _audiences.pop(name, None)
-    _conditions.clear()
+    _forget_statements()
 
 
 # Conditions made so far, by set of types: every spend asks, and audiences rarely change.
 _conditions: dict[frozenset[str], str | None] = {}
+
+
+def _forget_statements() -> None:
+    _conditions.clear()
+    _statement.cache_clear()
 
 
 def audience_condition(types: frozenset[str]) -> str | None:
@@ -107,18 +112,28 @@ def insert_statement(
 ) -> tuple[str, list] | None:
     """One INSERT … SELECT of `announcements`, each row kept only if an audience listens; or
     None when no audience could listen to any of them. Returns the inserted ids."""
-    condition = audience_condition(frozenset(announcement.type for announcement in announcements))
-    if condition is None:
+    types = frozenset(announcement.type for announcement in announcements)
+    if audience_condition(types) is None:
         return None
-    rows, params = [], []
+    shape, params = [], []
     for announcement in announcements:
-        sql, row_params = _row(announcement, resolve)
-        rows.append(sql)
-        params += row_params
+        resolved = [(key, *resolve(ref)) for key, ref in announcement.refs.items()]
+        shape.append((announcement.type, tuple((key, sql) for key, sql, _ in resolved)))
+        params += _values(announcement)
+        for _key, _sql, ref_params in resolved:
+            params += ref_params
+    return _statement(connection.vendor, types, tuple(shape)), params
+
+
+# Every spend announces: its statement's text is made once per shape (the types, and which
+# data keys name rows of the same statement), and only the values travel each time.
+@functools.lru_cache(maxsize=512)
+def _statement(vendor: str, types: frozenset[str], shape: tuple) -> str:
+    rows = [_row(vendor, type, refs) for type, refs in shape]
     table = connection.ops.quote_name(Event._meta.db_table)
     # Only the table, registered type names and conditions are written in: values are params.
-    sql = _INSERT.format(table=table, rows=" UNION ALL ".join(rows), condition=condition)
-    return sql, params
+    condition = audience_condition(types)
+    return _INSERT.format(table=table, rows=" UNION ALL ".join(rows), condition=condition)
 
 
 _INSERT = (
@@ -128,44 +143,52 @@ _INSERT = (
 )
 _ROW = {
     "postgresql": (
-        "SELECT CAST(%s AS uuid) AS uid, CAST(%s AS varchar) AS type, CAST(%s AS smallint) AS "
-        "version, CAST(%s AS timestamptz) AS occurred_at, CAST(%s AS bigint) AS user_id, "
-        "CAST(%s AS bigint) AS app_id, {data} AS data"
+        "SELECT CAST(%s AS uuid) AS uid, CAST('{type}' AS varchar) AS type, "
+        "CAST({version} AS smallint) AS version, CAST(%s AS timestamptz) AS occurred_at, "
+        "CAST(%s AS bigint) AS user_id, CAST(%s AS bigint) AS app_id, {data} AS data"
     ),
     "sqlite": (
-        "SELECT %s AS uid, %s AS type, %s AS version, %s AS occurred_at, %s AS user_id, "
-        "%s AS app_id, {data} AS data"
+        "SELECT %s AS uid, '{type}' AS type, {version} AS version, %s AS occurred_at, "
+        "%s AS user_id, %s AS app_id, {data} AS data"
     ),
 }
+_DATA_KEY = re.compile(r"^[a-z_]+$")
+_JSON = DjangoJSONEncoder()
 
 
-def _row(announcement: Announcement, resolve) -> tuple[str, list]:
-    kind = event_type(announcement.type)
-    occurred_at = announcement.occurred_at or timezone.now()
-    params = [
-        uuid.uuid4().hex,
-        kind.name,
-        kind.version,
-        connection.ops.adapt_datetimefield_value(occurred_at),
-        announcement.user_id,
-        announcement.app_id,
-    ]
-    data = {key: value for key, value in announcement.data.items()}
-    for key in announcement.refs:
-        data.setdefault(key, None)
-    params.append(json.dumps(data, cls=DjangoJSONEncoder))
-    postgres = connection.vendor == "postgresql"
-    expression = "CAST(%s AS jsonb)" if postgres else "%s"
-    for key, ref in announcement.refs.items():
-        if not re.match(r"^[a-z_]+$", key):
+def _row(vendor: str, type: str, refs: tuple[tuple[str, str], ...]) -> str:
+    """One candidate row's SELECT; its type and version are written in (a registered name:
+    register_audience and event_type checked it), each of `refs` (a data key, the SQL of a
+    row's id) is set into the data by the database."""
+    expression = "CAST(%s AS jsonb)" if vendor == "postgresql" else "%s"
+    for key, ref_sql in refs:
+        if not _DATA_KEY.match(key):
             raise ValueError(f"unsafe data key {key!r}")
-        ref_sql, ref_params = resolve(ref)
-        if postgres:
+        if vendor == "postgresql":
             expression = f"jsonb_set({expression}, '{{{key}}}', to_jsonb({ref_sql}))"
         else:
             expression = f"json_set({expression}, '$.{key}', {ref_sql})"
-        params += ref_params
-    return _ROW[connection.vendor].format(data=expression), params
+    kind = event_type(type)
+    return _ROW[vendor].format(type=kind.name, version=int(kind.version), data=expression)
+
+
+def _values(announcement: Announcement) -> list:
+    """One candidate row's parameters, in _ROW's order (before those of its refs)."""
+    data = announcement.data
+    if announcement.refs:  # the keys the database sets, present even if the caller left them
+        data = dict(data)
+        for key in announcement.refs:
+            data.setdefault(key, None)
+    occurred_at = announcement.occurred_at or timezone.now()
+    if connection.vendor != "postgresql":
+        occurred_at = connection.ops.adapt_datetimefield_value(occurred_at)
+    return [
+        uuid.uuid4().hex,
+        occurred_at,
+        announcement.user_id,
+        announcement.app_id,
+        _JSON.encode(data),
+    ]
 
 
 def announce(
@@ -200,6 +223,17 @@ def kick_after_commit() -> None:
     transaction.on_commit(kick)
 
 
+def _queues(task) -> bool:
+    """Whether the task backend queues (a worker runs it later) rather than running it now;
+    asked on every kick, so remembered per TASKS setting (tests change it)."""
+    tasks = settings.TASKS
+    if _backend_queues.get("tasks") is not tasks:
+        _backend_queues.update(tasks=tasks, queues=task.get_backend().supports_defer)
+    return _backend_queues["queues"]
+
+
+_backend_queues: dict = {}
+
 # The dispatches this process queued: at most one now and one trailing per window (below).
 _kick_lock = threading.Lock()
 _window: dict[str, float] = {"until": 0.0, "trailing": 0.0}
@@ -215,11 +249,13 @@ def kick() -> None:
     """
     from events.dispatch import dispatch_events
 
-    if not dispatch_events.get_backend().supports_defer:
+    if not _queues(dispatch_events):
         dispatch_events.enqueue()
         return
     window = settings.EVENTS_DISPATCH_WINDOW
     now = time.monotonic()
+    if now < _window["until"] and _window["trailing"] >= _window["until"]:
+        return  # both of this window's dispatches are queued: every spend asks, so no lock
     with _kick_lock:
         if now >= _window["until"]:
             _window["until"] = now + window
