@@ -30,6 +30,9 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 # task worker beside it (events.management.commands.run_with_worker): events, e-mails and
 # webhook deliveries go through the database queue, as in production. Ctrl-C stops both.
 run: export DEBUG ?= true
+# The address served is the site's (unless SITE_URL says another): e-mails link to it, and the
+# demo partner app's webhook endpoint and callback are on it, whatever ADDRESS is.
+run: export SITE_URL ?= http://$(ADDRESS)
 run: export TASKS_BACKEND ?= django_tasks_db.DatabaseBackend
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput

@@ -29,9 +29,8 @@ REVIEWER = "admin@creditdesk.test"
 SCOPES = "openid profile email credits:read credits:hold credits:spend usage:read"
 CONSENTED = "openid profile email credits:read credits:hold credits:spend"
 CAP, PROPOSED_CAP = 400, 500
-# `make run` serves on 127.0.0.1:8000; its callback page shows the code to exchange by hand
-# (docs/partners.md). An https address too, the only kind allowed when DEBUG is off.
-LOCAL_CALLBACK = "http://127.0.0.1:8000/developers/callback/"
+# The site's own callback page shows the code to exchange by hand (docs/partners.md); an https
+# address too, the only kind allowed when DEBUG is off.
 HTTPS_CALLBACK = "https://copywriter.example.com/oauth/callback"
 # What the demo endpoint subscribes to: the app's own charges and holds, and alice's credits.
 WEBHOOK_TYPES = ["credits.spent", "credits.granted", "hold.placed", "hold.captured"]
@@ -57,7 +56,8 @@ def seed(stdout) -> None:
             "set (OIDC_RSA_PRIVATE_KEY; `make run` makes one)."
         )
         return
-    uris = [HTTPS_CALLBACK, *([LOCAL_CALLBACK] if "http" in apps.web_schemes() else [])]
+    local_callback = absolute_url(reverse("developers:callback"))
+    uris = [HTTPS_CALLBACK, *([local_callback] if "http" in apps.web_schemes() else [])]
     app, client_secret = apps.register(
         owner=developer,
         name=NAME,

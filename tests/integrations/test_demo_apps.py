@@ -9,7 +9,7 @@ from django.core.management import call_command
 from credits.models import CreditTransaction, Hold
 from credits.reconciliation import reconcile
 from integrations.demo import CAP, NAME
-from integrations.models import AppKey, AppStatusChange, Consent, PartnerApp
+from integrations.models import AppKey, AppStatusChange, Consent, PartnerApp, WebhookEndpoint
 from integrations.services import caps, keys
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,20 @@ def test_the_demo_app_is_approved_with_a_consent_a_key_and_charges(capsys):
     assert keys.authenticate(printed).app == app
     assert re.search(r"client id\s+(\S+)", out)[1] == app.client_id
     assert reconcile().clean
+
+
+def test_the_demo_app_lives_at_the_address_make_run_serves(settings):
+    # `make run ADDRESS=127.0.0.1:8066` sets SITE_URL to what it serves; the settings then
+    # allow-list that host for webhooks (tests/test_settings.py).
+    settings.SITE_URL = "http://127.0.0.1:8066"
+    settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1:8066"]
+    settings.DEBUG = True
+    schemes = {"ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"]}  # DEBUG's, in config/settings
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, **schemes}
+
+    call_command("seed_demo", force=True)
+
+    app = PartnerApp.objects.get(name=NAME)
+    endpoint = WebhookEndpoint.objects.get(app=app)
+    assert endpoint.url == "http://127.0.0.1:8066/developers/demo-webhook-receiver/"
+    assert "http://127.0.0.1:8066/developers/callback/" in app.redirect_uris.split()
