@@ -2,11 +2,12 @@
 
 A partner chooses the URL, so it must not reach inside our network (SSRF). On every attempt the
 host is resolved here and refused if any of its addresses is loopback, private, link-local,
-multicast, reserved, unspecified or a cloud metadata address; the connection then goes to the
-address that was checked (never a second resolution, which DNS rebinding could answer
-differently), with the name in the Host header and TLS's SNI. HTTPS only; redirects are never
-followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that
-may be plain http and private (the tests' local receiver, the development demo receiver).
+multicast, reserved, unspecified, a cloud metadata address or otherwise not public; the
+connection then goes to the address that was checked (never a second resolution, which DNS
+rebinding could answer differently), with the name in the Host header and TLS's SNI. HTTPS
+only; redirects are never followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS
+names the exact hosts that may be plain http and private (the tests' local receiver, the
+development demo receiver).
 """
 
 import http.client
@@ -68,6 +69,10 @@ def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
     for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
+    # What none of the names covers but the internet cannot route either: carrier-grade NAT's
+    # 100.64.0.0/10 (Alibaba Cloud's metadata service is 100.100.100.200), 192.0.0.0/24.
+    if not address.is_global:
+        return "a non-public address"
     return None
 
 

@@ -42,6 +42,7 @@ def attempted(url: str, capture) -> WebhookDelivery:
         ("https://[::1]/hooks", "loopback"),
         ("https://[::ffff:127.0.0.1]/hooks", "loopback"),
         ("https://0.0.0.0/hooks", "unspecified"),
+        ("https://100.100.100.200/latest/meta-data/", "non-public"),  # CGNAT: Alibaba metadata
         ("https://localhost/hooks", "loopback"),  # a name that resolves to 127.0.0.1 (/etc/hosts)
     ],
 )
