@@ -6,10 +6,12 @@ attempt (signed per Standard Webhooks), the retry schedule and the sweep.
    indexed EXISTS on the subscriptions, folded into the ledger's posting statement.
 2. The channel: for each event, a delivery to every endpoint that wants it at that moment
    (consent and status checked again), attempted by a task once the dispatch commits.
-3. An attempt: 2xx is delivered; 410 disables the endpoint at once; anything else (another
-   status, a timeout, a refused address, a redirect) is a failure, tried again after 5 s,
-   5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±10 %), then abandoned. An endpoint with no success
-   for 5 days since its first failure is disabled and its app's owner told.
+3. An attempt (abandoned instead if the endpoint is disabled, its app no longer approved, or
+   the app may no longer receive the event: the user revoked their consent): 2xx is delivered;
+   410 disables the endpoint at once; anything else (another status, a timeout, a refused
+   address, a redirect) is a failure, tried again after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
+   10 h (±10 %), then abandoned. An endpoint with no success for 5 days since its first failure
+   is disabled and its app's owner told.
 4. `deliver_due(now=)` attempts every delivery that is due: the worker's sweep and
    `events_retry` call it (it is how retries run where the task backend cannot defer).
 """
@@ -201,10 +203,12 @@ def attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
         pk=delivery_id
     )
     endpoint = delivery.endpoint
-    # A suspended or revoked app hears nothing more, not even what was queued before.
+    # A suspended or revoked app hears nothing more, not even what was queued before; nor
+    # does an app of a user who revoked their consent while the delivery was retrying.
     if (
         endpoint.status != WebhookEndpoint.Status.ENABLED
         or endpoint.app.status != PartnerApp.Status.APPROVED
+        or not _may_still_receive(delivery)
     ):
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             status=Delivery.ABANDONED, next_attempt_at=None
@@ -226,6 +230,11 @@ def attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
     answer = webhook_http.post(endpoint.url, body=body, headers=headers)
     _record(delivery, answer, now=now)
     return True
+
+
+def _may_still_receive(delivery: WebhookDelivery) -> bool:
+    events = Event.objects.filter(pk=delivery.event_id)
+    return events.filter(webhooks.may_receive(delivery.endpoint.app_id)).exists()
 
 
 def _record(delivery: WebhookDelivery, answer: webhook_http.Answer, *, now: datetime) -> None:

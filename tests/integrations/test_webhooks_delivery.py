@@ -431,3 +431,25 @@ def test_a_suspended_app_hears_nothing_more_not_a_retry_nor_a_resend(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.next_attempt_at) == ("abandoned", None)
     assert len(receiver.requests) == 1  # the first attempt, before the suspension
+
+
+def test_a_consent_revoked_while_a_delivery_retries_stops_its_retries(
+    receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    app, endpoint, _ = app_with_endpoint(receiver.url, types=["credits.granted"])
+    user = reader_of(app)
+    with django_capture_on_commit_callbacks(execute=True):
+        fund(user.wallet, 100)  # what no app did: the app hears of it through the consent
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    consents.revoke(consent=consents.live_consent(app=app, user=user))
+
+    receiver.status = 204
+    with (
+        time_machine.travel(delivery.next_attempt_at, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        deliver_due()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("abandoned", None)
+    assert len(receiver.requests) == 1  # the first attempt, while the user still consented
