@@ -25,6 +25,9 @@ EXCERPT_BYTES = 1024
 METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
+# NAT64's well-known prefix (RFC 6052): on a network with a NAT64 gateway 64:ff9b::a9fe:a9fe
+# reaches 169.254.169.254, yet Python calls it global.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class Refused(Exception):
@@ -61,8 +64,12 @@ def check_url(url: str) -> None:
 
 
 def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    # An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by that one.
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped or address.sixtofour:
+            address = address.ipv4_mapped or address.sixtofour
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     # Private last: it also covers most of the others, whose names say more.
