@@ -1,11 +1,11 @@
 """Writing events: in the caller's transaction, and only when someone listens.
 
 An upper app says who listens with an `Audience`: a SQL condition over the candidate row
-(`event.type`, `event.user_id`, `event.app_id`), such as "an enabled webhook endpoint of an app
-the user consented to wants this type" (integrations) or "the user wants this e-mail"
-(notifications). The row is inserted by one `INSERT … SELECT … WHERE <any audience>`: an event
-nobody listens to costs no row, and a type no audience names costs no statement at all. The
-ledger folds the same statement into its posting's (credits.services.posting), so announcing a
+(`event.type`, `event.user_id`, `event.app_id`, `event.data`), such as "an enabled webhook
+endpoint of an app the user consented to wants this type" (integrations) or "the user wants this
+e-mail" (notifications). The row is inserted by one `INSERT … SELECT … WHERE <any audience>`:
+an event nobody listens to costs no row, and a type no audience names costs no statement at all.
+The ledger folds the same statement into its posting's (credits.services.posting), so announcing a
 spend adds no round trip.
 
 Once the transaction commits, `kick` asks the worker (events.dispatch) to deliver. A crash
@@ -201,22 +201,26 @@ def announce(
 ) -> bool:
     """Write one event in the current transaction if anyone listens; True if it was written.
     For changes outside the ledger's postings (a purchase paid, a dispute opened)."""
-    statement = insert_statement(
-        [Announcement(type, data, user_id=user_id, app_id=app_id, occurred_at=occurred_at)],
-        resolve=_no_refs,
-    )
+    announcement = Announcement(type, data, user_id=user_id, app_id=app_id, occurred_at=occurred_at)
+    return bool(announce_all([announcement]))
+
+
+def announce_all(announcements: list[Announcement]) -> int:
+    """`announce` for a batch (expiry warnings): one statement, each event written only if
+    anyone listens; how many were written."""
+    statement = insert_statement(announcements, resolve=_no_refs)
     if statement is None:
-        return False
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(*statement)
         written = len(cursor.fetchall())
     if written:
         kick_after_commit()
-    return bool(written)
+    return written
 
 
 def _no_refs(ref):
-    raise AssertionError("announce() takes no refs: only a posting writes rows in its statement")
+    raise AssertionError("only a posting's announcements name rows written in its statement")
 
 
 def kick_after_commit() -> None:

@@ -13,8 +13,8 @@ from django.db.models import Q
 
 from events.models import Event
 
-# Webhook deliveries retry for about a day and a half after their event was dispatched
-# (integrations' schedule), and an endpoint failing for 5 days is disabled: a retention shorter
+# A webhook delivery retries for about 28 hours after its first attempt (integrations'
+# schedule), and an endpoint failing for 5 days is disabled: a retention shorter
 # than a week could delete a delivery still trying.
 MIN_RETENTION = timedelta(days=7)
 BATCH = 1000
@@ -42,10 +42,6 @@ def register_keep(name: str, keep: Keep) -> None:
     """Called from an app's `ready()`: `prune` never deletes an event `keep()` holds;
     registering a name again replaces it."""
     _keeps[name] = keep
-
-
-def remove_keep(name: str) -> None:
-    _keeps.pop(name, None)
 
 
 def prunable(before: datetime):

@@ -12,26 +12,6 @@ class EventType:
     summary: str
 
 
-# What a ledger event's `data` holds (credits.*, hold.*, transfer.*): the transaction, and the
-# wallet's figures once it was written.
-LEDGER_FIELDS = (
-    "transaction_id",
-    "kind",
-    "amount",
-    "user_id",
-    "app_id",
-    "hold_id",
-    "reference",
-    "description",
-    "metadata",
-    "balance",
-    "held",
-    "available",
-    "created_at",
-)
-# Besides, when credits arrive (credits.granted, transfer.received): `source` (purchase,
-# subscription, promotion, admin, refund, transfer) and `expires_at` (the soonest, or null).
-
 EVENT_TYPES: dict[str, EventType] = {
     event.name: event
     for event in [

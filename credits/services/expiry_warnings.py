@@ -12,12 +12,12 @@ the next run warns them), marked and announced with three statements, whatever i
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from credits.models import CreditGrant, Wallet
-from events.outbox import Announcement, insert_statement, kick_after_commit
+from events.outbox import Announcement, announce_all
 
 # The warnings, nearest first: a grant due within a day is warned for that day, not for 7.
 STAGES = (1, 7)
@@ -71,7 +71,7 @@ def _warn(days: int, now: datetime) -> int:
             if not batch:
                 return warned
             CreditGrant.objects.filter(pk__in=[row["id"] for row in batch]).update(warned_days=days)
-            _announce([_announcement(row, days, now) for row in batch])
+            announce_all([_announcement(row, days, now) for row in batch])
         warned += len(batch)
 
 
@@ -86,18 +86,3 @@ def _announcement(row: dict, days: int, now: datetime) -> Announcement:
         "balance": row["wallet__balance"],
     }
     return Announcement("credits.expiring", data, user_id=user_id, occurred_at=now)
-
-
-def _announce(announcements: list[Announcement]) -> None:
-    """One INSERT … SELECT for the batch, each row kept only if someone listens."""
-    statement = insert_statement(announcements, resolve=_no_refs)
-    if statement is None:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(*statement)
-        if cursor.fetchall():
-            kick_after_commit()
-
-
-def _no_refs(ref):
-    raise AssertionError("expiry warnings name no row written in their statement")

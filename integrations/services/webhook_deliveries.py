@@ -6,10 +6,12 @@ attempt (signed per Standard Webhooks), the retry schedule and the sweep.
    indexed EXISTS on the subscriptions, folded into the ledger's posting statement.
 2. The channel: for each event, a delivery to every endpoint that wants it at that moment
    (consent and status checked again), attempted by a task once the dispatch commits.
-3. An attempt: 2xx is delivered; 410 disables the endpoint at once; anything else (another
-   status, a timeout, a refused address, a redirect) is a failure, tried again after 5 s,
-   5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±10 %), then abandoned. An endpoint with no success
-   for 5 days since its first failure is disabled and its app's owner told.
+3. An attempt (abandoned instead if the endpoint is disabled, its app no longer approved, or
+   the app may no longer receive the event: the user revoked their consent): 2xx is delivered;
+   410 disables the endpoint at once; anything else (another status, a timeout, a refused
+   address, a redirect) is a failure, tried again after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and
+   10 h (±10 %), then abandoned. An endpoint with no success for 5 days since its first failure
+   is disabled and its app's owner told.
 4. `deliver_due(now=)` attempts every delivery that is due: the worker's sweep and
    `events_retry` call it (it is how retries run where the task backend cannot defer).
 """
@@ -31,6 +33,7 @@ from events.types import PARTNER_TYPES
 from integrations.errors import InvalidWebhook
 from integrations.models import (
     Consent,
+    PartnerApp,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -99,8 +102,7 @@ def queue(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
 def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
     """Send one event again (a new delivery, the same webhook-id): to an enabled endpoint, and
     only an event the app may still receive."""
-    if endpoint.status != WebhookEndpoint.Status.ENABLED:
-        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    _refuse_unless_sending(endpoint)
     if not Event.objects.filter(pk=event.pk).filter(webhooks.may_receive(endpoint.app_id)).exists():
         raise InvalidWebhook("The app may not receive this event.")
     with transaction.atomic():
@@ -109,8 +111,7 @@ def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
 
 def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
     """A new delivery of every event since `since` the endpoint would have wanted; how many."""
-    if endpoint.status != WebhookEndpoint.Status.ENABLED:
-        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    _refuse_unless_sending(endpoint)
     if since > timezone.now():
         raise InvalidWebhook("Choose a time in the past.", field="since")
     count = 0
@@ -119,6 +120,13 @@ def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
             queue(endpoint=endpoint, event=event)
             count += 1
     return count
+
+
+def _refuse_unless_sending(endpoint: WebhookEndpoint) -> None:
+    if endpoint.status != WebhookEndpoint.Status.ENABLED:
+        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    if endpoint.app.status != PartnerApp.Status.APPROVED:
+        raise InvalidWebhook("The app is not approved: its endpoints receive nothing.")
 
 
 def enqueue_attempt(delivery: WebhookDelivery, *, run_after: datetime | None = None) -> None:
@@ -195,7 +203,13 @@ def attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
         pk=delivery_id
     )
     endpoint = delivery.endpoint
-    if endpoint.status != WebhookEndpoint.Status.ENABLED:
+    # A suspended or revoked app hears nothing more, not even what was queued before; nor
+    # does an app of a user who revoked their consent while the delivery was retrying.
+    if (
+        endpoint.status != WebhookEndpoint.Status.ENABLED
+        or endpoint.app.status != PartnerApp.Status.APPROVED
+        or not _may_still_receive(delivery)
+    ):
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             status=Delivery.ABANDONED, next_attempt_at=None
         )
@@ -216,6 +230,11 @@ def attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
     answer = webhook_http.post(endpoint.url, body=body, headers=headers)
     _record(delivery, answer, now=now)
     return True
+
+
+def _may_still_receive(delivery: WebhookDelivery) -> bool:
+    events = Event.objects.filter(pk=delivery.event_id)
+    return events.filter(webhooks.may_receive(delivery.endpoint.app_id)).exists()
 
 
 def _record(delivery: WebhookDelivery, answer: webhook_http.Answer, *, now: datetime) -> None:

@@ -2,11 +2,12 @@
 
 A partner chooses the URL, so it must not reach inside our network (SSRF). On every attempt the
 host is resolved here and refused if any of its addresses is loopback, private, link-local,
-multicast, reserved, unspecified or a cloud metadata address; the connection then goes to the
-address that was checked (never a second resolution, which DNS rebinding could answer
-differently), with the name in the Host header and TLS's SNI. HTTPS only; redirects are never
-followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that
-may be plain http and private (the tests' local receiver, the development demo receiver).
+multicast, reserved, unspecified, a cloud metadata address or otherwise not public; the
+connection then goes to the address that was checked (never a second resolution, which DNS
+rebinding could answer differently), with the name in the Host header and TLS's SNI. HTTPS
+only; redirects are never followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS
+names the exact hosts that may be plain http and private (the tests' local receiver, the
+development demo receiver).
 """
 
 import http.client
@@ -24,6 +25,9 @@ EXCERPT_BYTES = 1024
 METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
+# NAT64's well-known prefix (RFC 6052): on a network with a NAT64 gateway 64:ff9b::a9fe:a9fe
+# reaches 169.254.169.254, yet Python calls it global.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class Refused(Exception):
@@ -60,14 +64,22 @@ def check_url(url: str) -> None:
 
 
 def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    # An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is judged by that one.
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped or address.sixtofour:
+            address = address.ipv4_mapped or address.sixtofour
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     # Private last: it also covers most of the others, whose names say more.
     for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return f"a {kind.replace('_', '-')} address"
+    # What none of the names covers but the internet cannot route either: carrier-grade NAT's
+    # 100.64.0.0/10 (Alibaba Cloud's metadata service is 100.100.100.200), 192.0.0.0/24.
+    if not address.is_global:
+        return "a non-public address"
     return None
 
 

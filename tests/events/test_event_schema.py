@@ -6,8 +6,12 @@ import re
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from credits import services
+from events.models import Event
 from events.payloads import PAYLOADS, LedgerEventData, component_name
-from events.types import EVENT_TYPES, LEDGER_FIELDS
+from events.types import EVENT_TYPES
+from tests.credits.conftest import ACTOR, fund, key
+from tests.factories import UserFactory
 from tests.processes import PROJECT_DIR
 
 DOC = (PROJECT_DIR / "docs" / "events.md").read_text()
@@ -24,8 +28,17 @@ def test_every_event_type_has_a_payload_shape():
     assert set(PAYLOADS) == set(EVENT_TYPES)
 
 
-def test_the_ledger_payload_has_the_fields_the_ledger_writes():
-    assert list(LedgerEventData().fields) == [*LEDGER_FIELDS, "source", "expires_at"]
+@pytest.mark.django_db
+def test_the_ledger_payload_has_the_fields_the_ledger_writes(everyone_listens):
+    wallet = UserFactory().wallet
+    fund(wallet, 100)
+    services.spend(wallet=wallet, amount=30, actor=ACTOR, idempotency_key=key())
+    granted, spent = (
+        Event.objects.get(type=name).data for name in ("credits.granted", "credits.spent")
+    )
+    documented = set(LedgerEventData().fields)
+    assert set(granted) == documented  # credits arrived: with `source` and `expires_at`
+    assert set(spent) == documented - {"source", "expires_at"}
 
 
 def test_the_schema_has_a_component_for_every_event_type(schemas):

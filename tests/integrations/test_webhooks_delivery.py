@@ -22,10 +22,10 @@ from events.dispatch import dispatch_pending
 from events.models import Event
 from integrations.errors import InvalidWebhook
 from integrations.models import WebhookDelivery, WebhookEndpoint
-from integrations.services import consents, webhook_deliveries, webhooks
+from integrations.services import apps, consents, webhook_deliveries, webhooks
 from integrations.services.webhook_deliveries import RETRY_SCHEDULE, attempt_task, deliver_due
 from tests.credits.conftest import ACTOR, fund, key
-from tests.factories import UserFactory
+from tests.factories import StaffFactory, UserFactory
 from tests.integrations.webhook_receiver import app_with_endpoint, reader_of
 
 ATTEMPT = "integrations.services.webhook_deliveries.attempt_task"
@@ -403,3 +403,53 @@ def test_an_endpoint_cannot_subscribe_to_events_that_are_for_people(receiver, pe
             description="",
         )
     assert list(endpoint.subscriptions.values_list("event_type", flat=True)) == ["credits.spent"]
+
+
+def test_a_suspended_app_hears_nothing_more_not_a_retry_nor_a_resend(
+    receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    app, endpoint, _ = app_with_endpoint(receiver.url)
+    user = funded(reader_of(app))
+    with django_capture_on_commit_callbacks(execute=True):
+        spend_as(app, user)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    apps.change_status(app=app, to="suspended", reason="Abuse.", by=StaffFactory())
+    endpoint.refresh_from_db()
+
+    receiver.status = 204
+    with (
+        time_machine.travel(delivery.next_attempt_at, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        deliver_due()
+    with pytest.raises(InvalidWebhook, match="not approved"):
+        webhook_deliveries.resend(endpoint=endpoint, event=delivery.event)
+    with pytest.raises(InvalidWebhook, match="not approved"):
+        webhook_deliveries.resend_since(endpoint=endpoint, since=delivery.created_at)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("abandoned", None)
+    assert len(receiver.requests) == 1  # the first attempt, before the suspension
+
+
+def test_a_consent_revoked_while_a_delivery_retries_stops_its_retries(
+    receiver, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    app, endpoint, _ = app_with_endpoint(receiver.url, types=["credits.granted"])
+    user = reader_of(app)
+    with django_capture_on_commit_callbacks(execute=True):
+        fund(user.wallet, 100)  # what no app did: the app hears of it through the consent
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    consents.revoke(consent=consents.live_consent(app=app, user=user))
+
+    receiver.status = 204
+    with (
+        time_machine.travel(delivery.next_attempt_at, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        deliver_due()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("abandoned", None)
+    assert len(receiver.requests) == 1  # the first attempt, while the user still consented

@@ -41,7 +41,10 @@ def attempted(url: str, capture) -> WebhookDelivery:
         ("https://[fd00:ec2::254]/", "metadata"),
         ("https://[::1]/hooks", "loopback"),
         ("https://[::ffff:127.0.0.1]/hooks", "loopback"),
+        ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "metadata"),  # NAT64
+        ("https://[2002:a9fe:a9fe::1]/latest/meta-data/", "metadata"),  # 6to4
         ("https://0.0.0.0/hooks", "unspecified"),
+        ("https://100.100.100.200/latest/meta-data/", "non-public"),  # CGNAT: Alibaba metadata
         ("https://localhost/hooks", "loopback"),  # a name that resolves to 127.0.0.1 (/etc/hosts)
     ],
 )
