@@ -2,11 +2,13 @@
 
 A partner chooses the URL, so it must not reach inside our network (SSRF). On every attempt the
 host is resolved here and refused if any of its addresses is loopback, private, link-local,
-multicast, reserved, unspecified or a cloud metadata address; the connection then goes to the
-address that was checked (never a second resolution, which DNS rebinding could answer
-differently), with the name in the Host header and TLS's SNI. HTTPS only; redirects are never
-followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that
-may be plain http and private (the tests' local receiver, the development demo receiver).
+site-local, multicast, reserved, unspecified, shared (100.64.0.0/10), otherwise not global, or
+a cloud metadata address (an IPv6 address carrying an IPv4 one, mapped or 6to4, is judged by
+that one); the connection then goes to the address that was checked (never a second
+resolution, which DNS rebinding could answer differently), with the name in the Host header
+and TLS's SNI. HTTPS only; redirects are never followed (http.client does not).
+INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that may be plain http and private
+(the tests' local receiver, the development demo receiver).
 """
 
 import http.client
@@ -22,8 +24,15 @@ from django.conf import settings
 TIMEOUT_SECONDS = 15
 EXCERPT_BYTES = 1024
 METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+    {
+        ipaddress.ip_address("169.254.169.254"),
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud's, in the shared space below
+    }
 )
+# 100.64.0.0/10 (RFC 6598): neither private nor global to Python, yet inside many networks
+# (carrier-grade NAT, Tailscale, some clouds' VPCs).
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
 class Refused(Exception):
@@ -60,14 +69,23 @@ def check_url(url: str) -> None:
 
 
 def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    # An IPv6 address that carries an IPv4 one (mapped, or 6to4) is judged by the IPv4 one.
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    elif isinstance(address, ipaddress.IPv6Address) and address.sixtofour:
+        address = address.sixtofour
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if address in SHARED_ADDRESS_SPACE:
+        return "a shared (carrier-grade NAT) address"
     # Private last: it also covers most of the others, whose names say more.
-    for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
-        if getattr(address, f"is_{kind}"):
+    kinds = ("unspecified", "loopback", "link_local", "site_local", "multicast", "reserved")
+    for kind in (*kinds, "private"):
+        if getattr(address, f"is_{kind}", False):
             return f"a {kind.replace('_', '-')} address"
+    # Anything else that Python's table of special ranges says is not on the internet.
+    if not address.is_global:
+        return "a non-public address"
     return None
 
 
