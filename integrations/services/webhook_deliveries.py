@@ -31,6 +31,7 @@ from events.types import PARTNER_TYPES
 from integrations.errors import InvalidWebhook
 from integrations.models import (
     Consent,
+    PartnerApp,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -96,11 +97,18 @@ def queue(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
     return delivery
 
 
-def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
-    """Send one event again (a new delivery, the same webhook-id): to an enabled endpoint, and
-    only an event the app may still receive."""
+def _refuse_unless_receiving(endpoint: WebhookEndpoint) -> None:
+    """A resend goes only where a new event would: an enabled endpoint of an approved app."""
+    if endpoint.app.status != PartnerApp.Status.APPROVED:
+        raise InvalidWebhook("The app is not approved: its endpoints receive nothing.")
     if endpoint.status != WebhookEndpoint.Status.ENABLED:
         raise InvalidWebhook("The endpoint is disabled: enable it first.")
+
+
+def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
+    """Send one event again (a new delivery, the same webhook-id): to an enabled endpoint of an
+    approved app, and only an event the app may still receive."""
+    _refuse_unless_receiving(endpoint)
     if not Event.objects.filter(pk=event.pk).filter(webhooks.may_receive(endpoint.app_id)).exists():
         raise InvalidWebhook("The app may not receive this event.")
     with transaction.atomic():
@@ -109,8 +117,7 @@ def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
 
 def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
     """A new delivery of every event since `since` the endpoint would have wanted; how many."""
-    if endpoint.status != WebhookEndpoint.Status.ENABLED:
-        raise InvalidWebhook("The endpoint is disabled: enable it first.")
+    _refuse_unless_receiving(endpoint)
     if since > timezone.now():
         raise InvalidWebhook("Choose a time in the past.", field="since")
     count = 0
@@ -195,7 +202,11 @@ def attempt(delivery_id: int, *, now: datetime | None = None) -> bool:
         pk=delivery_id
     )
     endpoint = delivery.endpoint
-    if endpoint.status != WebhookEndpoint.Status.ENABLED:
+    # Disabled, or its app suspended or revoked since: nothing more is sent (docs/partners.md).
+    if (
+        endpoint.status != WebhookEndpoint.Status.ENABLED
+        or endpoint.app.status != PartnerApp.Status.APPROVED
+    ):
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             status=Delivery.ABANDONED, next_attempt_at=None
         )
