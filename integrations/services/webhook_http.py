@@ -11,10 +11,12 @@ INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that may be plain http 
 (the tests' local receiver, the development demo receiver).
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -22,6 +24,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 TIMEOUT_SECONDS = 15
+# The whole attempt, however the endpoint paces its answer (each read under TIMEOUT_SECONDS):
+# cut then, so a worker is never held longer, and well inside the delivery's claim
+# (webhook_deliveries.CLAIM) so no second attempt starts while this one still waits.
+DEADLINE_SECONDS = 30
 EXCERPT_BYTES = 1024
 METADATA_ADDRESSES = frozenset(
     {
@@ -114,7 +120,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self.cut_by = socket.create_connection((self._address, self.port), self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -124,7 +130,16 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.cut_by = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _cut(connection) -> None:
+    """End a connection still open at the deadline: the thread reading it gets an error. The
+    socket is kept apart (`cut_by`): http.client forgets its own while the answer is read."""
+    sock = getattr(connection, "cut_by", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
@@ -144,6 +159,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    deadline = threading.Timer(DEADLINE_SECONDS, _cut, args=(connection,))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
@@ -151,6 +169,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         return Answer(response.status, "", elapsed(), excerpt)
     except (OSError, http.client.HTTPException) as error:
         message = f"{type(error).__name__}: {error}"[:500]
+        if not deadline.is_alive():
+            message = f"No answer within {DEADLINE_SECONDS} seconds ({message})"[:500]
         return Answer(None, message, elapsed(), "")
     finally:
+        deadline.cancel()
         connection.close()
