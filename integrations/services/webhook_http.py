@@ -2,32 +2,45 @@
 
 A partner chooses the URL, so it must not reach inside our network (SSRF). On every attempt the
 host is resolved here and refused if any of its addresses is loopback, private, link-local,
-multicast, reserved, unspecified, a cloud metadata address or otherwise not public; the
-connection then goes to the address that was checked (never a second resolution, which DNS
-rebinding could answer differently), with the name in the Host header and TLS's SNI. HTTPS
-only; redirects are never followed (http.client does not). INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS
-names the exact hosts that may be plain http and private (the tests' local receiver, the
-development demo receiver).
+site-local, multicast, reserved, unspecified, shared (100.64.0.0/10), otherwise not global, or
+a cloud metadata address (an IPv6 address carrying an IPv4 one, mapped or 6to4, is judged by
+that one, as is NAT64's); the connection then goes to the address that was checked (never a second
+resolution, which DNS rebinding could answer differently), with the name in the Host header
+and TLS's SNI. HTTPS only; redirects are never followed (http.client does not).
+INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS names the exact hosts that may be plain http and private
+(the tests' local receiver, the development demo receiver).
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+# The whole attempt's, however the endpoint paces its answer (a socket's own timeout is per
+# read): cut then, so a worker is never held longer, and well inside the delivery's claim
+# (webhook_deliveries.CLAIM), so no second attempt starts while this one still waits.
 TIMEOUT_SECONDS = 15
 EXCERPT_BYTES = 1024
 METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+    {
+        ipaddress.ip_address("169.254.169.254"),
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud's, in the shared space below
+    }
 )
 # NAT64's well-known prefix (RFC 6052): on a network with a NAT64 gateway 64:ff9b::a9fe:a9fe
 # reaches 169.254.169.254, yet Python calls it global.
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# 100.64.0.0/10 (RFC 6598): neither private nor global to Python, yet inside many networks
+# (carrier-grade NAT, Tailscale, some clouds' VPCs).
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
 class Refused(Exception):
@@ -72,12 +85,14 @@ def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
             address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if address in SHARED_ADDRESS_SPACE:
+        return "a shared (carrier-grade NAT) address"
     # Private last: it also covers most of the others, whose names say more.
-    for kind in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
-        if getattr(address, f"is_{kind}"):
+    kinds = ("unspecified", "loopback", "link_local", "site_local", "multicast", "reserved")
+    for kind in (*kinds, "private"):
+        if getattr(address, f"is_{kind}", False):
             return f"a {kind.replace('_', '-')} address"
-    # What none of the names covers but the internet cannot route either: carrier-grade NAT's
-    # 100.64.0.0/10 (Alibaba Cloud's metadata service is 100.100.100.200), 192.0.0.0/24.
+    # What none of the names covers but the internet cannot route either (192.0.0.0/24, …).
     if not address.is_global:
         return "a non-public address"
     return None
@@ -108,7 +123,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self.cut_by = socket.create_connection((self._address, self.port), self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -118,7 +133,16 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.cut_by = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _cut(connection) -> None:
+    """End a connection still open at the deadline: the thread reading it gets an error. The
+    socket is kept apart (`cut_by`): http.client forgets its own while the answer is read."""
+    sock = getattr(connection, "cut_by", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
@@ -138,13 +162,21 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    deadline = threading.Timer(TIMEOUT_SECONDS, _cut, args=(connection,))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_BYTES).decode("utf-8", errors="replace")
-        return Answer(response.status, "", elapsed(), excerpt)
     except (OSError, http.client.HTTPException) as error:
         message = f"{type(error).__name__}: {error}"[:500]
+        if elapsed() >= TIMEOUT_SECONDS * 1000:
+            message = f"No answer within {TIMEOUT_SECONDS} seconds ({message})"[:500]
         return Answer(None, message, elapsed(), "")
     finally:
+        deadline.cancel()
         connection.close()
+    if elapsed() >= TIMEOUT_SECONDS * 1000:  # its status came in time, the rest did not
+        return Answer(None, f"No whole answer within {TIMEOUT_SECONDS} seconds", elapsed(), excerpt)
+    return Answer(response.status, "", elapsed(), excerpt)

@@ -44,8 +44,19 @@ def attempted(url: str, capture) -> WebhookDelivery:
         ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "metadata"),  # NAT64
         ("https://[2002:a9fe:a9fe::1]/latest/meta-data/", "metadata"),  # 6to4
         ("https://0.0.0.0/hooks", "unspecified"),
-        ("https://100.100.100.200/latest/meta-data/", "non-public"),  # CGNAT: Alibaba metadata
         ("https://localhost/hooks", "loopback"),  # a name that resolves to 127.0.0.1 (/etc/hosts)
+        ("https://2130706433/hooks", "loopback"),  # 127.0.0.1 written as one decimal number
+        ("https://0177.0.0.1/hooks", "loopback"),  # and in octal
+        ("https://0x7f.1/hooks", "loopback"),
+        ("https://[::ffff:169.254.169.254]/", "metadata"),
+        ("https://[fc00::1]/hooks", "private"),
+        ("https://[fe80::1]/hooks", "link-local"),
+        # Not private to Python, yet not on the internet either:
+        ("https://100.100.100.200/latest/meta-data/", "metadata"),  # Alibaba Cloud's metadata
+        ("https://100.64.0.1/hooks", "shared"),  # carrier-grade NAT, Tailscale, some VPCs
+        ("https://[fec0::1]/hooks", "site-local"),
+        ("https://[2002:7f00:1::]/hooks", "loopback"),  # 6to4 of 127.0.0.1
+        ("https://[2002:a9fe:a9fe::]/hooks", "metadata"),  # 6to4 of 169.254.169.254
     ],
 )
 def test_an_address_inside_is_refused_on_the_attempt(
