@@ -109,17 +109,38 @@ def resend(*, endpoint: WebhookEndpoint, event: Event) -> WebhookDelivery:
         return queue(endpoint=endpoint, event=event)
 
 
+# Resending everything since a time is bounded, so that a form posted again and again (each
+# fresh form may be posted once) cannot queue without end: how far back, how many at once, and
+# not while the endpoint still has that many waiting for their first attempt.
+RESEND_SINCE_LONGEST = timedelta(days=14)
+RESEND_SINCE_MOST = 10_000
+
+
 def resend_since(*, endpoint: WebhookEndpoint, since: datetime) -> int:
     """A new delivery of every event since `since` the endpoint would have wanted; how many."""
     _refuse_unless_sending(endpoint)
-    if since > timezone.now():
+    now = timezone.now()
+    if since > now:
         raise InvalidWebhook("Choose a time in the past.", field="since")
-    count = 0
+    if since < now - RESEND_SINCE_LONGEST:
+        days = RESEND_SINCE_LONGEST.days
+        raise InvalidWebhook(f"Choose a time in the last {days} days.", field="since")
+    waiting = endpoint.deliveries.filter(status=Delivery.PENDING).count()
+    if waiting >= RESEND_SINCE_MOST:
+        raise InvalidWebhook(
+            f"{waiting:,} deliveries to this endpoint are still waiting for their first "
+            "attempt: resend once they have gone out."
+        )
     with transaction.atomic():
-        for event in webhooks.events_wanted_since(endpoint, since).iterator():
+        events = list(webhooks.events_wanted_since(endpoint, since)[: RESEND_SINCE_MOST + 1])
+        if len(events) > RESEND_SINCE_MOST:
+            raise InvalidWebhook(
+                f"More than {RESEND_SINCE_MOST:,} events since then: choose a later time.",
+                field="since",
+            )
+        for event in events:
             queue(endpoint=endpoint, event=event)
-            count += 1
-    return count
+    return len(events)
 
 
 def _refuse_unless_sending(endpoint: WebhookEndpoint) -> None:

@@ -453,3 +453,27 @@ def test_a_consent_revoked_while_a_delivery_retries_stops_its_retries(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.next_attempt_at) == ("abandoned", None)
     assert len(receiver.requests) == 1  # the first attempt, while the user still consented
+
+
+def test_resend_since_is_bounded_in_time_and_count_and_refuses_changing_nothing(
+    receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    app, endpoint, _ = app_with_endpoint(receiver.url, types=["credits.granted"])
+    user = reader_of(app)
+    with django_capture_on_commit_callbacks(execute=True):
+        for amount in (10, 20, 30):
+            fund(user.wallet, amount)
+    before = WebhookDelivery.objects.count()
+    now = timezone.now()
+
+    with pytest.raises(InvalidWebhook, match="last 14 days"):
+        webhook_deliveries.resend_since(endpoint=endpoint, since=now - timedelta(days=15))
+    monkeypatch.setattr(webhook_deliveries, "RESEND_SINCE_MOST", 2)
+    with pytest.raises(InvalidWebhook, match="More than 2 events"):
+        webhook_deliveries.resend_since(endpoint=endpoint, since=now - timedelta(hours=1))
+    assert WebhookDelivery.objects.count() == before
+
+    WebhookDelivery.objects.update(status="pending")  # two or more still waiting to go out
+    with pytest.raises(InvalidWebhook, match="still waiting"):
+        webhook_deliveries.resend_since(endpoint=endpoint, since=now - timedelta(minutes=1))
+    assert WebhookDelivery.objects.count() == before
