@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.once import OnceToken
 from core.pagination import paginate
+from core.text import counted
 from integrations.errors import IntegrationError
 from integrations.forms import (
     ConfirmForm,
@@ -214,7 +215,8 @@ def resend_since(request: HttpRequest, app_id: int, endpoint_id: int) -> HttpRes
             add_service_error(form, error)
         else:
             once.complete(url=_endpoint_url(endpoint), label="the resend")
-            messages.success(request, f"{count} events are being sent again.")
+            verb = "is" if count == 1 else "are"
+            messages.success(request, f"{counted(count, 'event')} {verb} being sent again.")
             return redirect(_endpoint_url(endpoint))
     context = {"app": endpoint.app, "endpoint": endpoint, "form": form}
     return render(request, "integrations/webhook_resend_since.html", context)

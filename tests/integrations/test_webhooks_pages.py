@@ -158,7 +158,8 @@ def test_the_delivery_log_and_resending_one_event_or_everything_since(client, ap
 
     url = drawn_form(client, reverse("developers:webhook-resend-since", args=[app.pk, endpoint.pk]))
     since = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-    client.post(url, {"since": since})
+    resent = client.post(url, {"since": since}, follow=True)
+    assert "1 event is being sent again." in text(resent)  # not "1 events are"
     assert WebhookDelivery.objects.count() == 3
     future = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     url = drawn_form(client, reverse("developers:webhook-resend-since", args=[app.pk, endpoint.pk]))

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import resolve
@@ -329,6 +329,13 @@ def test_a_failed_send_stays_visible_and_is_sent_by_notices_retry(
 def test_notices_retry_refuses_a_negative_age():
     with pytest.raises(Exception, match="must be 0 or more"):
         call_command("notices_retry", "--older-than-minutes=-1")
+
+
+@pytest.mark.parametrize("minutes", ["99999999999", "9999999999999999999999"])
+def test_notices_retry_refuses_an_age_no_date_can_reach(minutes):
+    # Once an OverflowError's traceback; now one line, like any other bad input.
+    with pytest.raises(CommandError, match="too large"):
+        call_command("notices_retry", f"--older-than-minutes={minutes}")
 
 
 def test_a_dispute_step_mails_the_user_an_event_with_its_payload(

@@ -21,7 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args, older_than_minutes: int, **options):
         if older_than_minutes < 0:
             raise CommandError("--older-than-minutes must be 0 or more.")
-        before = timezone.now() - timedelta(minutes=older_than_minutes)
+        try:
+            before = timezone.now() - timedelta(minutes=older_than_minutes)
+        except OverflowError:  # more minutes than a date can go back
+            raise CommandError(
+                f"--older-than-minutes is too large (got {older_than_minutes}): no date "
+                "is that long ago."
+            ) from None
         waiting = SentNotice.objects.filter(
             sent_at__isnull=True, event__isnull=False, created_at__lte=before
         ).select_related("event", "user")
