@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
@@ -47,7 +47,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @csrf_exempt  # a probe, not a form: other methods get a plain 405, not a CSRF page
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD: what some load balancers probe with
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness for load balancers: 200 when every part answers, else 503.
 

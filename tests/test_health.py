@@ -34,6 +34,7 @@ def test_healthz_answers_ok_when_the_database_answers(client):
 @pytest.mark.django_db
 def test_healthz_refuses_other_methods_with_405(client):
     assert client.post("/healthz").status_code == 405
+    assert client.head("/healthz").status_code == 200  # a load balancer's probe
 
 
 def test_healthz_answers_503_naming_the_database_when_it_is_down(tmp_path):

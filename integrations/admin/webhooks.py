@@ -191,3 +191,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # The log is what happened: it goes with its endpoint or by events_prune, never by hand.
+    def has_delete_permission(self, request, obj=None):
+        return False

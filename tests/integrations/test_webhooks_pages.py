@@ -217,3 +217,22 @@ def test_the_demo_receiver_answers_204_only_to_a_delivery_signed_with_the_demo_s
     bad = {**good, "HTTP_WEBHOOK_ID": "evt_2"}
     assert client.post(url, body, content_type="application/json", **bad).status_code == 400
     assert client.get(url).status_code == 405
+
+
+def test_the_delivery_log_is_kept_staff_cannot_delete_a_delivery(client):
+    sign_in_staff(client, StaffFactory(is_superuser=True))
+    app = approved_app("Printer")
+    endpoint = webhooks.create(app=app, url="https://p.example.com/h", event_types=["hold.placed"])
+    event = Event.objects.create(type="hold.placed", version=1, occurred_at=timezone.now())
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint.endpoint, event=event)
+
+    page_of_it = client.get(
+        reverse("admin:integrations_webhookdelivery_change", args=[delivery.pk])
+    )
+    deleting = client.post(
+        reverse("admin:integrations_webhookdelivery_delete", args=[delivery.pk]), {"post": "yes"}
+    )
+
+    assert page_of_it.status_code == 200
+    assert deleting.status_code == 403
+    assert WebhookDelivery.objects.filter(pk=delivery.pk).exists()
