@@ -93,7 +93,6 @@ class PurchasePaidData(serializers.Serializer):
     )
     currency = serializers.CharField(help_text="ISO 4217, lower case: usd.")
     paid_at = serializers.DateTimeField()
-    receipt_number = serializers.CharField()
 
 
 class PurchaseRefundedData(serializers.Serializer):

@@ -23,8 +23,6 @@ def purchase_paid(purchase: Purchase) -> None:
             "amount": str(purchase.amount),
             "currency": purchase.currency,
             "paid_at": purchase.paid_at,
-            # Stripe numbers a receipt only once it e-mails one; we keep its address, not a number.
-            "receipt_number": None,
         },
         user_id=purchase.user_id,
         occurred_at=purchase.paid_at,

@@ -29,7 +29,6 @@ RECEIPT = {
     "amount": "10.00",
     "currency": "usd",
     "paid_at": "2030-01-01T00:00:00Z",
-    "receipt_number": None,
 }
 
 

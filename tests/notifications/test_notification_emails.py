@@ -129,7 +129,6 @@ EVENTS = {
                 "amount": "10.00",
                 "currency": "usd",
                 "paid_at": "2030-01-01T00:00:00Z",
-                "receipt_number": "1234-5678",
             },
         ),
         "Receipt: Starter pack",
@@ -405,6 +404,7 @@ def test_receipts_show_money_in_its_currency_and_credits_with_separators(
     receipt, renewal = mails_to(user)
     assert "Paid: $10.00 on 2030-01-01" in receipt.body
     assert "Credits: 1,000 (+ 100 bonus)" in receipt.body
-    assert "Receipt number: 1234-5678" in receipt.body
+    assert "Receipt reference: Purchase #1" in receipt.body
     assert "$10.00" in receipt.alternatives[0][0]
     assert "€49.00 paid, 5,000 credits added" in renewal.body
+
