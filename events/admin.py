@@ -5,15 +5,11 @@ staff who may change events can dispatch again those a channel failed on."""
 import json
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.utils.html import format_html
 
 from core.text import counted
 from events import dispatch
 from events.models import Event
-
-WAITING = Q(dispatched_at__isnull=True, dispatch_error="")
-FAILED = Q(dispatched_at__isnull=True) & ~Q(dispatch_error="")
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -28,12 +24,8 @@ class StateFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() == "waiting":
-            return queryset.filter(WAITING)
-        if self.value() == "failed":
-            return queryset.filter(FAILED)
-        if self.value() == "dispatched":
-            return queryset.filter(dispatched_at__isnull=False)
+        if self.value() in ("waiting", "failed", "dispatched"):
+            return getattr(queryset, self.value())()
         return queryset
 
 

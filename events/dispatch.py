@@ -55,9 +55,7 @@ def dispatch_pending(*, now: datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                Event.objects.filter(dispatched_at__isnull=True, dispatch_error="")
-                .order_by("id")
-                .select_for_update(skip_locked=True)[:BATCH]
+                Event.objects.waiting().order_by("id").select_for_update(skip_locked=True)[:BATCH]
             )
             if not batch:
                 return dispatched
@@ -83,11 +81,7 @@ def retry_failed(events: QuerySet[Event] | None = None) -> int:
     """Give events a channel failed on (all, or those of `events`) another chance; the number
     of them."""
     events = Event.objects.all() if events is None else events
-    return (
-        events.filter(dispatched_at__isnull=True)
-        .exclude(dispatch_error="")
-        .update(dispatch_error="")
-    )
+    return events.failed().update(dispatch_error="")
 
 
 def oldest_waiting_age(now: datetime | None = None) -> timedelta | None:

@@ -7,6 +7,20 @@ from django.db import models
 from django.db.models import Q
 
 
+class EventQuerySet(models.QuerySet):
+    """An event's states: waiting for the worker, failed (a channel erred: it waits for
+    events_retry), or dispatched."""
+
+    def waiting(self):
+        return self.filter(dispatched_at__isnull=True, dispatch_error="")
+
+    def failed(self):
+        return self.filter(dispatched_at__isnull=True).exclude(dispatch_error="")
+
+    def dispatched(self):
+        return self.filter(dispatched_at__isnull=False)
+
+
 class Event(models.Model):
     """Something that happened, to be told to whoever listens (events.types lists the kinds).
 
@@ -32,6 +46,8 @@ class Event(models.Model):
     data = models.JSONField(default=dict)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     dispatch_error = models.TextField(blank=True)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -39,6 +39,8 @@ def deliver(event: Event) -> None:
     kind = KIND_FOR_EVENT.get(event.type)
     if kind is None:
         return
+    # Also in the staff-grants audience's SQL, which keeps most such events from being written;
+    # asked again here because another audience (a webhook endpoint) may have written it.
     if event.type == "credits.granted" and event.data.get("source") != "admin":
         return  # a purchase's or plan's credits: their receipt or renewal notice says it
     if event.type == "credits.refunded" and _told_by_its_dispute(event):

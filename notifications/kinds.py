@@ -69,7 +69,3 @@ KIND_FOR_EVENT: dict[str, Kind] = {
 STEP_TYPES = frozenset(
     name for name, kind in KIND_FOR_EVENT.items() if kind in (Kind.DISPUTES, Kind.JOBS)
 )
-
-
-def may_turn_off(kind: str) -> bool:
-    return kind not in ALWAYS_SENT

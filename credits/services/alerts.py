@@ -10,7 +10,7 @@ from credits.services.locks import lock_wallets
 
 
 def check_thresholds(values) -> list[int]:
-    """The thresholds as a sorted list of distinct whole numbers within the limits, or
+    """The thresholds as distinct whole numbers within the limits, highest first, or
     InvalidRequest saying what is wrong."""
     values = list(values)
     if len(values) > rules.MAX_THRESHOLDS:

@@ -407,4 +407,3 @@ def test_receipts_show_money_in_its_currency_and_credits_with_separators(
     assert "Receipt reference: Purchase #1" in receipt.body
     assert "$10.00" in receipt.alternatives[0][0]
     assert "€49.00 paid, 5,000 credits added" in renewal.body
-
