@@ -27,6 +27,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from events.dispatch import dispatch_events
 from events.models import Event
 from events.types import event_type
 
@@ -108,21 +109,24 @@ class Announcement:
 
 
 def insert_statement(
-    announcements: list[Announcement], resolve: Callable[[object], tuple[str, list]]
+    announcements: list[Announcement],
+    resolve: Callable[[object], tuple[str, list]],
+    vendor: str | None = None,
 ) -> tuple[str, list] | None:
     """One INSERT … SELECT of `announcements`, each row kept only if an audience listens; or
     None when no audience could listen to any of them. Returns the inserted ids."""
     types = frozenset(announcement.type for announcement in announcements)
     if audience_condition(types) is None:
         return None
+    vendor = vendor or connection.vendor
     shape, params = [], []
     for announcement in announcements:
         resolved = [(key, *resolve(ref)) for key, ref in announcement.refs.items()]
         shape.append((announcement.type, tuple((key, sql) for key, sql, _ in resolved)))
-        params += _values(announcement)
+        params += _values(announcement, vendor)
         for _key, _sql, ref_params in resolved:
             params += ref_params
-    return _statement(connection.vendor, types, tuple(shape)), params
+    return _statement(vendor, types, tuple(shape)), params
 
 
 # Every spend announces: its statement's text is made once per shape (the types, and which
@@ -143,7 +147,7 @@ _INSERT = (
 )
 _ROW = {
     "postgresql": (
-        "SELECT CAST(%s AS uuid) AS uid, CAST('{type}' AS varchar) AS type, "
+        "SELECT gen_random_uuid() AS uid, CAST('{type}' AS varchar) AS type, "
         "CAST({version} AS smallint) AS version, CAST(%s AS timestamptz) AS occurred_at, "
         "CAST(%s AS bigint) AS user_id, CAST(%s AS bigint) AS app_id, {data} AS data"
     ),
@@ -172,23 +176,20 @@ def _row(vendor: str, type: str, refs: tuple[tuple[str, str], ...]) -> str:
     return _ROW[vendor].format(type=kind.name, version=int(kind.version), data=expression)
 
 
-def _values(announcement: Announcement) -> list:
-    """One candidate row's parameters, in _ROW's order (before those of its refs)."""
+def _values(announcement: Announcement, vendor: str) -> list:
+    """One candidate row's parameters, in _ROW's order (before those of its refs); PostgreSQL
+    makes the uid itself."""
     data = announcement.data
     if announcement.refs:  # the keys the database sets, present even if the caller left them
         data = dict(data)
         for key in announcement.refs:
             data.setdefault(key, None)
     occurred_at = announcement.occurred_at or timezone.now()
-    if connection.vendor != "postgresql":
-        occurred_at = connection.ops.adapt_datetimefield_value(occurred_at)
-    return [
-        uuid.uuid4().hex,
-        occurred_at,
-        announcement.user_id,
-        announcement.app_id,
-        _JSON.encode(data),
-    ]
+    values = [occurred_at, announcement.user_id, announcement.app_id, _JSON.encode(data)]
+    if vendor == "postgresql":
+        return values
+    values[0] = connection.ops.adapt_datetimefield_value(occurred_at)
+    return [uuid.uuid4().hex, *values]
 
 
 def announce(
@@ -251,8 +252,6 @@ def kick() -> None:
     queues one dispatch per EVENTS_DISPATCH_WINDOW seconds, and one more at the window's end
     for events written meanwhile, so no event waits longer than the window.
     """
-    from events.dispatch import dispatch_events
-
     if not _queues(dispatch_events):
         dispatch_events.enqueue()
         return

@@ -8,7 +8,7 @@ import functools
 import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from credits.errors import InvalidRequest
 from credits.models import CreditGrant, CreditTransaction, IdempotencyRecord, Wallet
@@ -97,11 +97,11 @@ def _wallet(row) -> Wallet:
     # hands JSON back as text (Django parses it in the ORM's converters, which we skip).
     if row[ALERTS] is not None:
         row = (*row[:ALERTS], json.loads(row[ALERTS]), *row[ALERTS + 1 :])
-    return Wallet.from_db(connection.alias, WALLET_COLUMNS, row)
+    return Wallet.from_db(DEFAULT_DB_ALIAS, WALLET_COLUMNS, row)
 
 
-def _grant(row) -> CreditGrant:
-    if connection.vendor == "sqlite":
+def _grant(row, vendor: str | None = None) -> CreditGrant:
+    if (vendor or connection.vendor) == "sqlite":
         # SQLite hands back datetimes as text, decimals as floats and booleans as 0/1.
         values = dict(zip(GRANT_COLUMNS, row, strict=True))
         field = CreditGrant._meta.get_field
@@ -111,7 +111,7 @@ def _grant(row) -> CreditGrant:
                 value = connection.ops.convert_datetimefield_value(value, None, connection)
             values[name] = field(name).to_python(value)
         row = tuple(values.values())
-    return CreditGrant.from_db(connection.alias, GRANT_COLUMNS, row)
+    return CreditGrant.from_db(DEFAULT_DB_ALIAS, GRANT_COLUMNS, row)
 
 
 def lock_wallets(*wallet_ids: int) -> list[Wallet]:
@@ -180,7 +180,7 @@ def claim_and_lock_wallet(
     wallet = _wallet(rows[0][3 : 3 + width])
     if not current:
         return claimed, wallet, spendable_grants(wallet_id)
-    grants = [_grant(row[3 + width :]) for row in rows if row[3 + width] is not None]
+    grants = [_grant(row[3 + width :], "postgresql") for row in rows if row[3 + width] is not None]
     return claimed, wallet, grants
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 from credits import thresholds
@@ -65,10 +65,10 @@ class Statement:
         self.rows = rows
         self.params = params or []
 
-    def render(self, resolve) -> tuple[str, list]:
+    def render(self, resolve, vendor: str) -> tuple[str, list]:
         if self.rows is None:
             return self.sql, self.params
-        json_placeholder = JSON_PLACEHOLDER[connection.vendor]
+        json_placeholder = JSON_PLACEHOLDER[vendor]
         params: list = []
         rendered = []
         for row in self.rows:
@@ -99,8 +99,8 @@ class Announcing(Statement):
         super().__init__("", alias=self.ALIAS)
         self.announcements = announcements
 
-    def render(self, resolve) -> tuple[str, list]:
-        return insert_statement(self.announcements, resolve)
+    def render(self, resolve, vendor: str) -> tuple[str, list]:
+        return insert_statement(self.announcements, resolve, vendor)
 
 
 def _run(statements: list[Statement]) -> dict[str, int]:
@@ -108,7 +108,7 @@ def _run(statements: list[Statement]) -> dict[str, int]:
     ids: dict[str, int] = {}
     with connection.cursor() as cursor:
         for statement in statements:
-            sql, params = statement.render(lambda ref: ("%s", [ids[ref.alias]]))
+            sql, params = statement.render(lambda ref: ("%s", [ids[ref.alias]]), "sqlite")
             cursor.execute(sql, params)
             if statement.counted:
                 ids[statement.alias] = len(cursor.fetchall())
@@ -127,17 +127,21 @@ def prepared_cursor():
     With prepared statements off it is Django's own cursor: binding on the server without
     preparing costs the database more than Django's client-side binding.
     """
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        return connection.cursor()
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+    # The wrapper once: each attribute of the `connection` proxy is a lookup of its own.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    if wrapper.connection.prepare_threshold is None:
+        return wrapper.cursor()
+    return wrapper._prepare_cursor(ServerBindingCursor(wrapper.connection))
 
 
 def _run_postgres(statements: list[Statement]) -> dict[str, int]:
     """All statements as one: each a data-modifying CTE, later ones reading earlier ids."""
     parts, params = [], []
     for index, statement in enumerate(statements):
-        sql, statement_params = statement.render(lambda ref: (f"(SELECT id FROM {ref.alias})", []))
+        sql, statement_params = statement.render(
+            lambda ref: (f"(SELECT id FROM {ref.alias})", []), "postgresql"
+        )
         parts.append(f"{statement.alias or f'w{index}'} AS ({sql})")
         params += statement_params
     aliases = [statement.alias for statement in statements if statement.alias]
