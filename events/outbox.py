@@ -147,7 +147,7 @@ _INSERT = (
 )
 _ROW = {
     "postgresql": (
-        "SELECT gen_random_uuid() AS uid, CAST('{type}' AS varchar) AS type, "
+        "SELECT CAST(%s AS uuid) AS uid, CAST('{type}' AS varchar) AS type, "
         "CAST({version} AS smallint) AS version, CAST(%s AS timestamptz) AS occurred_at, "
         "CAST(%s AS bigint) AS user_id, CAST(%s AS bigint) AS app_id, {data} AS data"
     ),
@@ -177,8 +177,8 @@ def _row(vendor: str, type: str, refs: tuple[tuple[str, str], ...]) -> str:
 
 
 def _values(announcement: Announcement, vendor: str) -> list:
-    """One candidate row's parameters, in _ROW's order (before those of its refs); PostgreSQL
-    makes the uid itself."""
+    """One candidate row's parameters, in _ROW's order (before those of its refs). The uid is
+    made here: PostgreSQL's gen_random_uuid() cost 12% of credits_bench's spends a second."""
     data = announcement.data
     if announcement.refs:  # the keys the database sets, present even if the caller left them
         data = dict(data)
@@ -186,9 +186,8 @@ def _values(announcement: Announcement, vendor: str) -> list:
             data.setdefault(key, None)
     occurred_at = announcement.occurred_at or timezone.now()
     values = [occurred_at, announcement.user_id, announcement.app_id, _JSON.encode(data)]
-    if vendor == "postgresql":
-        return values
-    values[0] = connection.ops.adapt_datetimefield_value(occurred_at)
+    if vendor != "postgresql":
+        values[0] = connection.ops.adapt_datetimefield_value(occurred_at)
     return [uuid.uuid4().hex, *values]
 
 
