@@ -8,9 +8,11 @@ case here fails `test_the_walk_covers_every_staff_form`.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import Purchase
 from credits import services
@@ -151,7 +153,8 @@ def _webhook_resend(fake) -> Form:
     consents.give(app=app, user=user, scope_names=["credits:read"], cap=100)
     fund(user.wallet, 10)
     url = reverse("admin:integrations_webhookendpoint_resend") + f"?ids={endpoint.pk}"
-    return Form(url, {"since": "2000-01-01T00:00"})
+    since = timezone.now() - timedelta(days=1)  # resends reach back 14 days at most
+    return Form(url, {"since": since.strftime("%Y-%m-%dT%H:%M")})
 
 
 FORMS = {
