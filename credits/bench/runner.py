@@ -16,6 +16,7 @@ from credits.bench.history import (
     build_long_history,
     read_balance,
 )
+from credits.bench.http import HttpBenchFailed, bench_http
 from credits.bench.pages import (
     export_statement,
     first_visit,
@@ -69,6 +70,7 @@ class Bench:
         history_sizes: list[int],
         skip_spends: bool,
         listener: Callable[[list[Wallet]], str] | None = None,
+        http_workers: int | None = None,
     ) -> float | None:
         """The history phase (if sizes are given), then the spends; the ratio across wallets.
 
@@ -95,6 +97,11 @@ class Bench:
                 self.bench_history(size)
             if not skip_spends:
                 across_ratio = self.bench(threads=threads, seconds=seconds, wallet_count=wallets)
+            if http_workers is not None:
+                try:
+                    bench_http(self.write, clients=threads, seconds=seconds, workers=http_workers)
+                except HttpBenchFailed as failed:
+                    raise BenchFailed(str(failed)) from failed
         return across_ratio
 
     def bench_history(self, size: int) -> None:

@@ -1,6 +1,7 @@
 """Operators' commands: reconcile, expire, release holds."""
 
 import re
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -15,6 +16,7 @@ from credits import services
 from credits.models import CreditTransaction, Entry, Wallet
 from tests.credits.conftest import ACTOR, fund, key, state
 from tests.processes import manage
+from tests.processes import run as run_process
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +108,7 @@ def test_release_holds_releases_expired_holds_once(wallet):
         (["--seconds", "nan"], "--seconds must be a positive number (got nan)"),
         (["--wallets", "0"], "--wallets must be at least 1 (got 0)"),
         (["--skip-spends"], "--skip-spends leaves nothing to do without --history-sizes"),
+        (["--http", "--http-workers", "0"], "--http-workers must be at least 1 (got 0)"),
     ],
 )
 def test_bench_refuses_bad_options_before_creating_anything(args, message):
@@ -205,3 +208,39 @@ def test_no_command_says_one_of_something_in_the_plural(wallet, other_wallet):
         "Expired 1 credit from 1 grant.",
     ]
     assert [ONE_WITH_A_PLURAL.findall(output) for output in outputs] == [[], [], []]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
+def test_the_http_bench_serves_with_gunicorn_and_prints_each_endpoints_figures():
+    settings_dict = connection.settings_dict
+    url = (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
+        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
+        f"{settings_dict['NAME']}"
+    )
+
+    result = run_process(
+        [
+            sys.executable,
+            "manage.py",
+            "credits_bench",
+            "--skip-spends",
+            "--http",
+            "--seconds",
+            "0.5",
+            "--threads",
+            "2",
+            "--http-workers",
+            "1",
+        ],
+        timeout=300,
+        DATABASE_URL=url,
+        DEBUG="true",
+    )
+
+    assert result.returncode == 0, result.stderr
+    for endpoint in ("GET /healthz", "GET /api/v1/wallet", "POST /api/v1/spends"):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(endpoint))
+        requests, errors = int(line.split()[2]), int(line.split()[-1])
+        assert (requests > 0, errors) == (True, 0), line
+    assert re.search(r"http ratios to /healthz: wallet \d\.\d\d, spends \d\.\d\d", result.stdout)

@@ -68,7 +68,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-spends",
             action="store_true",
-            help="skip the four timed spend runs (with --history-sizes: only the history phase)",
+            help="skip the four timed spend runs (with --history-sizes or --http: only those)",
+        )
+        parser.add_argument(
+            "--http",
+            action="store_true",
+            help="last, serve the app with gunicorn on a loopback port and drive GET /healthz, "
+            "GET /api/v1/wallet and POST /api/v1/spends with --threads clients for --seconds each",
+        )
+        parser.add_argument(
+            "--http-workers", type=int, default=4, help="gunicorn workers for --http (default 4)"
         )
 
     def handle(
@@ -81,6 +90,8 @@ class Command(BaseCommand):
         skip_spends: bool,
         listener,
         thresholds: int = 0,
+        http: bool = False,
+        http_workers: int = 4,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -94,8 +105,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--thresholds must be from 0 to {MAX_THRESHOLDS} (got {thresholds})."
             )
-        if skip_spends and not history_sizes:
-            raise CommandError("--skip-spends leaves nothing to do without --history-sizes.")
+        if skip_spends and not history_sizes and not http:
+            raise CommandError(
+                "--skip-spends leaves nothing to do without --history-sizes or --http."
+            )
+        if http_workers < 1:
+            raise CommandError(f"--http-workers must be at least 1 (got {http_workers}).")
 
         started = time.perf_counter()
         try:
@@ -106,6 +121,7 @@ class Command(BaseCommand):
                 history_sizes=history_sizes,
                 skip_spends=skip_spends,
                 listener=listener,
+                http_workers=http_workers if http else None,
             )
         except BenchFailed as failed:
             raise CommandError(str(failed)) from failed
