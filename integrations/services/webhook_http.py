@@ -117,32 +117,56 @@ def resolve(url: str) -> str:
     return str(addresses[0])
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class _Cuttable:
+    """A connection the deadline can end (`_cut`), whatever step it is at. The socket is kept
+    apart (`cut_by`): http.client forgets its own while the answer is read."""
+
+    expired = False  # set by the deadline
+    cut_by = None
+
+    def _keep(self, sock):
+        self.cut_by = sock
+        if self.expired:  # the deadline passed while connecting: nothing to cut then, so now
+            _shutdown(sock)
+        return sock
+
+
+class _PinnedHTTPConnection(_Cuttable, http.client.HTTPConnection):
     def __init__(self, host, port, *, address, timeout):
         super().__init__(host, port, timeout=timeout)
         self._address = address
 
     def connect(self):
-        self.sock = self.cut_by = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._keep(socket.create_connection((self._address, self.port), self.timeout))
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_Cuttable, http.client.HTTPSConnection):
     def __init__(self, host, port, *, address, timeout):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._address = address
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self.cut_by = self._context.wrap_socket(sock, server_hostname=self.host)
+        # Kept before the handshake, so that a deadline passing during it ends it too.
+        sock = self._context.wrap_socket(
+            sock, server_hostname=self.host, do_handshake_on_connect=False
+        )
+        self._keep(sock).do_handshake()
+        self.sock = sock
 
 
-def _cut(connection) -> None:
-    """End a connection still open at the deadline: the thread reading it gets an error. The
-    socket is kept apart (`cut_by`): http.client forgets its own while the answer is read."""
-    sock = getattr(connection, "cut_by", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):  # already closed
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+def _shutdown(sock) -> None:
+    # socket's own shutdown, not SSLSocket's: that one also drops the TLS state under the
+    # thread reading it.
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _cut(connection: _Cuttable) -> None:
+    """End a connection still open at the deadline: the thread using it gets an error."""
+    connection.expired = True  # before reading cut_by: _keep sets it, then reads this
+    if connection.cut_by is not None:
+        _shutdown(connection.cut_by)
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
@@ -171,12 +195,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         excerpt = response.read(EXCERPT_BYTES).decode("utf-8", errors="replace")
     except (OSError, http.client.HTTPException) as error:
         message = f"{type(error).__name__}: {error}"[:500]
-        if elapsed() >= TIMEOUT_SECONDS * 1000:
+        if connection.expired:
             message = f"No answer within {TIMEOUT_SECONDS} seconds ({message})"[:500]
         return Answer(None, message, elapsed(), "")
     finally:
         deadline.cancel()
         connection.close()
-    if elapsed() >= TIMEOUT_SECONDS * 1000:  # its status came in time, the rest did not
+    # The deadline's own word, not elapsed(): that also counts the name's lookup.
+    if connection.expired:  # its status came in time, the rest did not
         return Answer(None, f"No whole answer within {TIMEOUT_SECONDS} seconds", elapsed(), excerpt)
     return Answer(response.status, "", elapsed(), excerpt)
