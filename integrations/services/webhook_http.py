@@ -124,11 +124,23 @@ class _Cuttable:
     expired = False  # set by the deadline
     cut_by = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The deadline's thread and the caller's close take turns: a shutdown landing after
+        # close() could hit whatever socket reused the number (a database connection).
+        self.cut_lock = threading.Lock()
+
     def _keep(self, sock):
-        self.cut_by = sock
-        if self.expired:  # the deadline passed while connecting: nothing to cut then, so now
-            _shutdown(sock)
+        with self.cut_lock:
+            self.cut_by = sock
+            if self.expired:  # the deadline passed while connecting: nothing to cut then; now
+                _shutdown(sock)
         return sock
+
+    def close_for_good(self) -> None:
+        with self.cut_lock:
+            self.cut_by = None
+            self.close()
 
 
 class _PinnedHTTPConnection(_Cuttable, http.client.HTTPConnection):
@@ -164,9 +176,10 @@ def _shutdown(sock) -> None:
 
 def _cut(connection: _Cuttable) -> None:
     """End a connection still open at the deadline: the thread using it gets an error."""
-    connection.expired = True  # before reading cut_by: _keep sets it, then reads this
-    if connection.cut_by is not None:
-        _shutdown(connection.cut_by)
+    with connection.cut_lock:
+        connection.expired = True
+        if connection.cut_by is not None:
+            _shutdown(connection.cut_by)
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
@@ -176,6 +189,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    # The name's lookup is outside the deadline (getaddrinfo cannot be cut): the resolver's own
+    # limits bound it (resolv.conf: 5 s a try, 2 tries, up to 3 servers: 30 s), and with the
+    # deadline's 15 s that stays inside the delivery's 60 s claim.
     try:
         address = resolve(url)
     except Refused as refusal:
@@ -200,7 +216,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         return Answer(None, message, elapsed(), "")
     finally:
         deadline.cancel()
-        connection.close()
+        connection.close_for_good()
     # The deadline's own word, not elapsed(): that also counts the name's lookup.
     if connection.expired:  # its status came in time, the rest did not
         return Answer(None, f"No whole answer within {TIMEOUT_SECONDS} seconds", elapsed(), excerpt)
