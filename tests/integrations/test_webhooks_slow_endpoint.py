@@ -15,6 +15,16 @@ from integrations.services import webhook_deliveries, webhook_http
 pytestmark = [pytest.mark.enable_socket]
 
 
+def allowed_listener(settings) -> tuple[socket.socket, int]:
+    """A listening socket on a loopback port that webhooks may reach (allow-listed)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+    return server, port
+
+
 HEAD_DRIPPED = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 50
 # Its status and headers at once, then its body a byte at a time: a 2xx, but not in time.
 BODY_DRIPPED = b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n"
@@ -23,11 +33,7 @@ BODY_DRIPPED = b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n"
 @pytest.fixture(params=[HEAD_DRIPPED, BODY_DRIPPED], ids=["head", "body"])
 def dripping(settings, request):
     """A receiver that reads the request, then answers one byte every 0.2 s for 10 s."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    port = server.getsockname()[1]
-    settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+    server, port = allowed_listener(settings)
     stop = threading.Event()
 
     def serve():
@@ -86,11 +92,7 @@ def tls_dripping(settings, tmp_path, monkeypatch):
     server_context.load_cert_chain(cert, key)
     client_context = ssl.create_default_context(cafile=str(cert))
     monkeypatch.setattr(webhook_http.ssl, "create_default_context", lambda: client_context)
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    port = server.getsockname()[1]
-    settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+    server, port = allowed_listener(settings)
 
     def serve():
         raw, _ = server.accept()
@@ -135,11 +137,7 @@ def test_an_https_answer_is_cut_even_when_the_handshake_ends_after_the_deadline(
 def test_a_slow_name_lookup_does_not_make_a_prompt_answer_a_failure(settings, monkeypatch):
     # The deadline is the request's (its timer starts once the name is resolved): a 2xx that came
     # at once after a slow lookup is delivered, not reported late and sent again.
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    port = server.getsockname()[1]
-    settings.INTEGRATIONS_WEBHOOK_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+    server, port = allowed_listener(settings)
 
     def serve():
         conn, _ = server.accept()
