@@ -560,6 +560,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Credits ledger -------------------------------------------------------------------------------
+# The hot operations as one call to their PostgreSQL function (credits.services.one_call);
+# off, every operation runs its Python rules, as on SQLite (the tests compare the two).
+CREDITS_LEDGER_FUNCTIONS = bool_setting("CREDITS_LEDGER_FUNCTIONS", default=True)
 # A refund whose credits came from a grant that has expired since gets a new grant living this long.
 CREDITS_REFUND_GRACE_DAYS = count_setting("CREDITS_REFUND_GRACE_DAYS", 30, minimum=1)
 # Credits one wallet may transfer to others per day (UTC).

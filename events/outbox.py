@@ -112,9 +112,11 @@ def insert_statement(
     announcements: list[Announcement],
     resolve: Callable[[object], tuple[str, list]],
     vendor: str | None = None,
+    when: str | None = None,
 ) -> tuple[str, list] | None:
-    """One INSERT … SELECT of `announcements`, each row kept only if an audience listens; or
-    None when no audience could listen to any of them. Returns the inserted ids."""
+    """One INSERT … SELECT of `announcements`, each row kept only if an audience listens (and
+    `when`, a condition of the caller's own SQL, holds); or None when no audience could listen
+    to any of them. Returns the inserted ids."""
     types = frozenset(announcement.type for announcement in announcements)
     if audience_condition(types) is None:
         return None
@@ -126,17 +128,19 @@ def insert_statement(
         params += _values(announcement, vendor)
         for _key, _sql, ref_params in resolved:
             params += ref_params
-    return _statement(vendor, types, tuple(shape)), params
+    return _statement(vendor, types, tuple(shape), when), params
 
 
 # Every spend announces: its statement's text is made once per shape (the types, and which
 # data keys name rows of the same statement), and only the values travel each time.
 @functools.lru_cache(maxsize=512)
-def _statement(vendor: str, types: frozenset[str], shape: tuple) -> str:
+def _statement(vendor: str, types: frozenset[str], shape: tuple, when: str | None) -> str:
     rows = [_row(vendor, type, refs) for type, refs in shape]
     table = connection.ops.quote_name(Event._meta.db_table)
     # Only the table, registered type names and conditions are written in: values are params.
     condition = audience_condition(types)
+    if when is not None:
+        condition = f"({when}) AND ({condition})"
     return _INSERT.format(table=table, rows=" UNION ALL ".join(rows), condition=condition)
 
 

@@ -3,6 +3,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -92,3 +93,13 @@ def nobody_listens(monkeypatch):
 
     monkeypatch.setattr(outbox, "_audiences", {})
     monkeypatch.setattr(outbox, "_conditions", {})
+
+
+@pytest.fixture(params=[True, False], ids=["functions", "python"])
+def ledger_functions(request, settings) -> bool:
+    """Each ledger implementation in turn: PostgreSQL's one-call functions, then the Python
+    rules alone (all SQLite has, so there the first is skipped)."""
+    if request.param and connection.vendor != "postgresql":
+        pytest.skip("the ledger's functions are PostgreSQL's; SQLite runs the Python rules")
+    settings.CREDITS_LEDGER_FUNCTIONS = request.param
+    return request.param

@@ -247,6 +247,7 @@ ROWS = {
     "SECURE_HSTS_PRELOAD": ("on", "preload", "must be true or false"),
     "STATIC_ROOT": ("/srv/static", "static", "must be the absolute path of a folder"),
     "LOG_LEVEL": ("warning", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    "CREDITS_LEDGER_FUNCTIONS": ("off", "fast", "must be true or false"),
     "CREDITS_REFUND_GRACE_DAYS": ("1", "0", "must be a whole number of at least 1"),
     "CREDITS_DAILY_TRANSFER_LIMIT": ("5", "0", "must be a whole number of at least 1"),
     "CREDITS_HOLD_TTL_HOURS": ("1", "0", "must be a whole number of at least 1"),

@@ -13,6 +13,7 @@ from credits.errors import (
     RefundNotAllowed,
 )
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
+from credits.services import one_call
 from credits.services.burn_down import (
     burn_down,
     expire_due,
@@ -216,6 +217,18 @@ def _debit(
         take_from_grants(posting, txn, burn_down(grants, amount))
         return txn
 
+    def in_one_call(call):
+        return one_call.spend(
+            call,
+            actor=actor,
+            wallet=wallet,
+            amount=amount,
+            counter_wallet_id=system_wallet_id(counter_account),
+            description=description,
+            reference=reference,
+            metadata=metadata,
+        )
+
     return run_operation(
         actor=actor,
         key=idempotency_key,
@@ -223,6 +236,7 @@ def _debit(
         params=params,
         perform=perform,
         lock_wallet=wallet.pk,
+        one_call=in_one_call if kind == Kind.SPEND else None,
     )
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from credits.actors import Actor
 from credits.errors import CreditRefusal, IdempotencyConflict, InvalidRequest, refusal_for_code
 from credits.models import CreditGrant, CreditTransaction, IdempotencyRecord, Wallet
+from credits.services import one_call as one_call_
 from credits.services.locks import claim, claim_and_lock_wallet
 from credits.services.posting import Posting
 
@@ -84,6 +85,7 @@ def run_operation(
     perform: Callable[[Posting, Claim], Result],
     lock_wallet: int | None = None,
     now: datetime | None = None,
+    one_call: Callable[[one_call_.Call], Result] | None = None,
 ) -> Result:
     """Run `perform` once per (caller, key); replay its outcome for the same request after that.
 
@@ -97,6 +99,10 @@ def run_operation(
 
     `lock_wallet` (a wallet id) claims the key, locks that wallet and reads its spendable grants
     in one round trip on PostgreSQL: the hot path of spends and holds.
+
+    `one_call`, where PostgreSQL's function can run the operation (credits.services.one_call),
+    runs it in one round trip instead; when the function hands it back (it is not the plain
+    case) the operation runs here as on SQLite.
     """
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(f"An idempotency key of 1 to {MAX_KEY_LENGTH} characters is required.")
@@ -108,6 +114,15 @@ def run_operation(
     caller = _answering.get()
     if caller is not None and (caller.scope, caller.key) != (scope, key):
         caller = None  # an operation inside another one's: not what the caller answers for
+    if one_call is not None and one_call_.available(actor, connection.vendor):
+        try:
+            done = one_call(one_call_.Call(row=row, caller=caller, now=now))
+        except one_call_.HandedBack:
+            pass
+        else:
+            if done is one_call_.REPLAYED:
+                return _replay(scope=scope, key=key, fingerprint=fingerprint, caller=caller)
+            return done
     with transaction.atomic():
         if lock_wallet is None:
             claimed, wallet, grants = claim(row), None, None

@@ -449,7 +449,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_the_ledger_behaves_like_its_model(settings):
+def test_the_ledger_behaves_like_its_model(settings, ledger_functions):
     settings.CREDITS_DAILY_TRANSFER_LIMIT = None
     settings.CREDITS_REFUND_GRACE_DAYS = GRACE_DAYS
     LedgerMachine.TestCase.settings = hypothesis_settings
