@@ -56,8 +56,12 @@ class BenchFailed(Exception):
 class Bench:
     """Runs the phases in a database of its own; `write` takes each line of the report."""
 
-    def __init__(self, write: Callable[[str], object], *, thresholds: int = 0):
+    def __init__(
+        self, write: Callable[[str], object], *, thresholds: int = 0, processes: bool = False
+    ):
         self.write = write
+        # Workers as processes (forked) rather than threads.
+        self.processes = processes
         # Low-balance thresholds on every benched wallet (never crossed: the cost of judging).
         self.thresholds = thresholds
 
@@ -158,7 +162,8 @@ class Bench:
         database is dropped.
         """
         self.write(
-            f"credits_bench: {threads} threads, {seconds:g} s per run, {wallet_count} wallets "
+            f"credits_bench: {threads} {'processes' if self.processes else 'threads'}, "
+            f"{seconds:g} s per run, {wallet_count} wallets "
             f"and 1 hot wallet, in database {connection.settings_dict['NAME']} (dropped after)"
         )
         setup_started = time.perf_counter()
@@ -185,6 +190,7 @@ class Bench:
                 seconds=seconds,
                 make_spender=make_spender,
                 make_picker=picker,
+                processes=self.processes,
             )
             self.report(result)
             return result
@@ -196,6 +202,9 @@ class Bench:
             "service / across wallets", ServiceSpender, lambda: random_picker(wallets)
         )
         service_hot = run("service / hot wallet", ServiceSpender, lambda: fixed_picker(hot))
+        holds_across = run(
+            "holds / across wallets", lambda: ServiceSpender("hold"), lambda: random_picker(wallets)
+        )
         self.write(f"outbox: {Event.objects.count()} events written by the service runs and setup")
         self.report_reconcile("the service runs")
         baseline_across = run(
@@ -203,9 +212,10 @@ class Bench:
         )
         baseline_hot = run("baseline / hot wallet", baseline_spender, lambda: fixed_picker(hot))
 
-        for result in (service_across, service_hot, baseline_across, baseline_hot):
+        for result in (service_across, service_hot, holds_across, baseline_across, baseline_hot):
             if not result.ops:
                 raise BenchFailed(f"{result.label}: no spend succeeded ({result.first_error}).")
+        self.write(f"holds/spends across wallets: {ratio(holds_across, service_across):.2f}")
         self.write(f"service/baseline hot wallet: {ratio(service_hot, baseline_hot):.2f}")
         return ratio(service_across, baseline_across)
 

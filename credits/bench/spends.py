@@ -3,6 +3,7 @@ SQL baseline of the same write pattern (one `UPDATE ... WHERE available >= amoun
 two-row `INSERT` of entries through psycopg, in one transaction), for T seconds each."""
 
 import math
+import multiprocessing
 import random
 import threading
 import time
@@ -46,14 +47,18 @@ class Spender(Protocol):
 
 
 class ServiceSpender:
-    """Spends through `credits.services.spend`, on the thread's own Django connection."""
+    """Spends through `credits.services.spend` (or holds through `credits.services.hold`), on
+    the worker's own Django connection."""
+
+    def __init__(self, operation: str = "spend") -> None:
+        self.operate = {"spend": services.spend, "hold": services.hold}[operation]
 
     def connect(self) -> None:
         # Connect before the start line, so connecting is not timed as a spend.
         connection.ensure_connection()
 
     def spend(self, wallet: Wallet) -> None:
-        services.spend(
+        self.operate(
             wallet=wallet,
             amount=AMOUNT,
             actor=ACTOR,
@@ -194,8 +199,13 @@ def timed_run(
     seconds: float,
     make_spender: Callable[[], Spender],
     make_picker: Callable[[], Callable[[], Wallet]],
+    processes: bool = False,
 ) -> RunResult:
-    """Run `threads` workers together for `seconds`; throughput is over the real wall time."""
+    """Run `threads` workers together for `seconds`; throughput is over the real wall time.
+    With `processes`, each worker is a process of its own (forked: no interpreter lock shared
+    with the others), as gunicorn's workers are."""
+    if processes:
+        return _timed_run_in_processes(label, threads, seconds, make_spender, make_picker)
     clock: dict[str, float] = {}
     start_line = threading.Barrier(threads, action=lambda: clock.update(start=time.perf_counter()))
     stop = threading.Event()
@@ -224,6 +234,56 @@ def timed_run(
         latencies=sorted(latency for tally in tallies for latency in tally.latencies),
         errors=sum(tally.errors for tally in tallies),
         first_error=next((tally.first_error for tally in tallies if tally.first_error), ""),
+        elapsed=ended - clock["start"] if "start" in clock and ended else 0.0,
+    )
+
+
+class SharedClock:
+    """The start line's time, shared by forked workers (perf_counter is system-wide)."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __getitem__(self, key: str) -> float:
+        return self.value.value
+
+    def __contains__(self, key: str) -> bool:
+        return self.value.value > 0
+
+    def update(self, start: float) -> None:
+        self.value.value = start
+
+
+def _timed_run_in_processes(label, workers, seconds, make_spender, make_picker) -> RunResult:
+    context = multiprocessing.get_context("fork")
+    clock = SharedClock(context.Value("d", 0.0))
+    start_line = context.Barrier(workers, action=lambda: clock.update(start=time.perf_counter()))
+    stop = context.Event()
+    tallies = context.Queue()
+    # A forked child must not share the parent's database connections: it opens its own.
+    connections.close_all()
+
+    def run() -> None:
+        tally = ThreadTally()
+        worker(make_spender(), make_picker(), start_line, clock, seconds, stop, tally)
+        tallies.put(tally)
+
+    children = [context.Process(target=run, name=f"credits-bench-{n}") for n in range(workers)]
+    for child in children:
+        child.start()
+    try:
+        # Read before joining: a child exits only once the queue has taken its tally.
+        results = [tallies.get(timeout=seconds + 120) for _ in children]
+    finally:
+        stop.set()
+        for child in children:
+            child.join()
+    ended = max((tally.finished for tally in results), default=0.0)
+    return RunResult(
+        label=label,
+        latencies=sorted(latency for tally in results for latency in tally.latencies),
+        errors=sum(tally.errors for tally in results),
+        first_error=next((tally.first_error for tally in results if tally.first_error), ""),
         elapsed=ended - clock["start"] if "start" in clock and ended else 0.0,
     )
 

@@ -14,6 +14,7 @@ from credits.errors import (
     InvalidRequest,
 )
 from credits.models import CreditTransaction, Hold, Wallet
+from credits.services import one_call
 from credits.services.burn_down import (
     burn_down,
     earmarks,
@@ -119,6 +120,19 @@ def hold(
         posting.wallet_changed(locked)
         return txn
 
+    def in_one_call(call):
+        return one_call.take(
+            call,
+            kind=Kind.HOLD,
+            actor=actor,
+            wallet=wallet,
+            amount=amount,
+            description=description,
+            reference=reference,
+            metadata=metadata,
+            hold_expires_at=_expiry(call.now, expires_at, until_settled=until_settled),
+        )
+
     return run_operation(
         actor=actor,
         key=idempotency_key,
@@ -126,6 +140,7 @@ def hold(
         params=params,
         perform=perform,
         lock_wallet=wallet.pk,
+        one_call=in_one_call,
     )
 
 

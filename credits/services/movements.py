@@ -218,8 +218,9 @@ def _debit(
         return txn
 
     def in_one_call(call):
-        return one_call.spend(
+        return one_call.take(
             call,
+            kind=kind,
             actor=actor,
             wallet=wallet,
             amount=amount,

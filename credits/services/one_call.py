@@ -1,10 +1,11 @@
-"""A hot operation as one call to its PostgreSQL function (migration 0012): one round trip.
+"""Spends and holds as one call to a PostgreSQL function (migration 0012): one round trip.
 
 Python drove a spend in four (BEGIN, claim-and-lock, write, COMMIT), with the wallet's row
-locked across three of them and the Python between. `credits_spend` does the same work inside
+locked across three of them and the Python between. `credits_take` does the same work inside
 the server, called in autocommit: the claim, the lock, the burn-down and every row, in one
-statement's transaction. The event the spend announces (events.outbox) is written by the same
-statement, after the function, under the audiences' own condition.
+statement's transaction. The event the operation announces (events.outbox) is written by the
+same statement, after the function, under the audiences' own condition. Captures, releases and
+transfers still run their Python rules on PostgreSQL too.
 
 The function decides only the plain case; anything more (a refusal, credits past their date, a
 low-balance threshold crossed) it hands back, having written nothing, and `run_operation` runs
@@ -12,8 +13,9 @@ the Python rules as on SQLite. So there is one set of rules for what is not plai
 case is proven equal to it (tests/credits/test_one_call.py).
 
 What the API answers is made before the call, by the same serializer, with stand-ins for the
-figures only the function knows (the transaction's id, the balance after): the function puts
-them in their places, and keeps the answer on the key's record in the same transaction.
+figures only the function knows (the transaction's and the hold's ids, the balance after): the
+function puts them in their places, and keeps the answer on the key's record in the same
+transaction.
 """
 
 import functools
@@ -27,7 +29,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from credits.actors import Actor
-from credits.models import CreditTransaction, Wallet
+from credits.models import CreditTransaction, Hold, Wallet
+from credits.services.locks import WALLET_COLUMNS
 from credits.services.posting import EVENT_FOR_KIND, Reference, prepared_cursor
 from events.outbox import Announcement, insert_statement, kick_after_commit
 
@@ -78,8 +81,14 @@ _STAND_IN_BASE = 10**17 * 7
 @functools.cache
 def _stand_ins() -> dict[str, int]:
     draw = secrets.randbelow(10**15)
-    balance, held, txn = -(_STAND_IN_BASE + draw), _STAND_IN_BASE + draw + 1, -(3 * 10**17 + draw)
-    return {"transaction_id": txn, "balance": balance, "held": held, "available": balance - held}
+    balance, held = -(_STAND_IN_BASE + draw), _STAND_IN_BASE + draw + 1
+    return {
+        "transaction_id": -(3 * 10**17 + draw),
+        "hold_id": -(4 * 10**17 + draw),
+        "balance": balance,
+        "held": held,
+        "available": balance - held,
+    }
 
 
 def template(answer, result_with_stand_ins, stand_ins: dict[str, int]) -> Template | None:
@@ -103,7 +112,7 @@ def template(answer, result_with_stand_ins, stand_ins: dict[str, int]) -> Templa
     return Template(status=status, pieces=pieces, names=names)
 
 
-# --- the spend -----------------------------------------------------------------------------
+# --- spends and holds ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -118,28 +127,34 @@ class Call:
 
 REPLAYED = object()  # the key was taken: run_operation replays its outcome
 
+Kind = CreditTransaction.Kind
 
-def spend(
+
+def take(
     call: Call,
     *,
+    kind: str,
     actor: Actor,
     wallet: Wallet,
     amount: int,
-    counter_wallet_id: int,
     description: str,
     reference: Reference,
     metadata: dict | None,
+    counter_wallet_id: int | None = None,
+    hold_expires_at: datetime | None = None,
 ):
-    """Run `credits_spend`: the spend's transaction, or REPLAYED; HandedBack if the function
-    left it to the Python rules (and then wrote nothing)."""
+    """Run `credits_take` for a spend (credits out, to `counter_wallet_id`) or a hold (credits
+    reserved until `hold_expires_at`): the operation's transaction (a hold's has its `hold`),
+    or REPLAYED; HandedBack if the function left it to the Python rules, having written
+    nothing."""
     target = reference.obj
-    txn = CreditTransaction(
-        kind=CreditTransaction.Kind.SPEND,
-        wallet=Wallet(id=wallet.pk, kind=Wallet.Kind.USER, user_id=wallet.user_id),
+    txn = _transaction(
+        kind=kind,
+        wallet=wallet,
         amount=amount,
         description=description,
         reference=reference.text,
-        reference_type=ContentType.objects.get_for_model(target) if target else None,
+        reference_type_id=ContentType.objects.get_for_model(target).pk if target else None,
         reference_id=str(target.pk) if target else "",
         metadata=metadata or {},
         actor_kind=actor.kind,
@@ -148,12 +163,16 @@ def spend(
         actor_label=actor.label[:100],
         created_at=call.now,
     )
+    if kind == Kind.HOLD:
+        txn.hold = _hold(txn, hold_expires_at)
     answer = _answer_template(call.caller, txn)
     params = [
         *call.row,
+        kind,
         wallet.pk,
         amount,
         counter_wallet_id,
+        hold_expires_at,
         description,
         txn.reference,
         txn.reference_type_id,
@@ -169,33 +188,73 @@ def spend(
         call.caller.request_fingerprint if answer else "",
     ]
     announcement = Announcement(
-        EVENT_FOR_KIND[txn.kind],
-        _spent_data(txn, wallet),
+        EVENT_FOR_KIND[kind],
+        _announced_data(txn, wallet),
         user_id=wallet.user_id,
         app_id=actor.app_id,
         occurred_at=call.now,
-        refs=FIGURES_SQL,
+        refs=FIGURES_SQL if kind == Kind.HOLD else SPEND_FIGURES_SQL,
     )
-    called = _call(SPEND_CALL, params, [announcement])
+    called = _call(TAKE_CALL, params, [announcement])
     if called is REPLAYED:
         return REPLAYED
     txn.pk, txn.idempotency_record_id, figures = called
-    txn._state.adding = False
     txn.wallet.balance, txn.wallet.held = figures["balance"], figures["held"]
-    txn.wallet.status, txn.wallet.alerts = Wallet.Status.ACTIVE, figures["alerts"]
-    txn.wallet._state.adding = False
+    txn.wallet.alerts = figures["alerts"]
+    if txn.hold is not None:
+        txn.hold.pk = txn.hold_id = figures["hold_id"]
     if answer is not None:
         call.caller.answered = (answer.status, answer.filled(figures))
     return txn
 
 
+TRANSACTION_FIELDS = tuple(field.attname for field in CreditTransaction._meta.concrete_fields)
+HOLD_FIELDS = tuple(field.attname for field in Hold._meta.concrete_fields)
+
+
+def _transaction(*, wallet: Wallet, **values) -> CreditTransaction:
+    """The transaction the function writes, as the ORM builds a row it read (positionally:
+    half the cost of keyword arguments, which every spend would pay), with its wallet as the
+    function leaves it (figures set once known)."""
+    values["wallet_id"] = wallet.pk
+    txn = CreditTransaction.from_db(
+        DEFAULT_DB_ALIAS, TRANSACTION_FIELDS, [values.get(name) for name in TRANSACTION_FIELDS]
+    )
+    txn.wallet = Wallet.from_db(
+        DEFAULT_DB_ALIAS,
+        WALLET_COLUMNS,
+        [wallet.pk, Wallet.Kind.USER, wallet.user_id, None, None, Wallet.Status.ACTIVE, None],
+    )
+    return txn
+
+
+def _hold(txn: CreditTransaction, expires_at: datetime | None) -> Hold:
+    """The hold the function opens for `txn`, as holds.hold makes it (id set once known)."""
+    values = {
+        "wallet_id": txn.wallet_id,
+        "amount": txn.amount,
+        "captured_amount": 0,
+        "status": Hold.Status.OPEN,
+        "description": txn.description,
+        "reference": txn.reference,
+        "metadata": txn.metadata,
+        "expires_at": expires_at,
+        "created_at": txn.created_at,
+    }
+    hold = Hold.from_db(DEFAULT_DB_ALIAS, HOLD_FIELDS, [values.get(name) for name in HOLD_FIELDS])
+    hold.wallet = txn.wallet
+    return hold
+
+
 # The figures only the function knows, as SQL over its result (`called`).
 FIGURES_SQL = {
     "transaction_id": "transaction_id",
+    "hold_id": "hold_id",
     "balance": "balance",
     "held": "held",
     "available": "balance - held",
 }
+SPEND_FIGURES_SQL = {name: sql for name, sql in FIGURES_SQL.items() if name != "hold_id"}
 
 
 def _answer_template(caller, txn: CreditTransaction) -> Template | None:
@@ -204,19 +263,23 @@ def _answer_template(caller, txn: CreditTransaction) -> Template | None:
         return None
     stand_ins = _stand_ins()
     txn.pk = stand_ins["transaction_id"]
+    if txn.hold is not None:
+        txn.hold.pk = stand_ins["hold_id"]
     txn.wallet.balance, txn.wallet.held = stand_ins["balance"], stand_ins["held"]
     try:
         cut = template(caller.answer, txn, stand_ins)
     finally:
         txn.pk = None
+        if txn.hold is not None:
+            txn.hold.pk = None
     if cut is None:
         raise HandedBack("a stand-in figure shows up in the caller's own text")
     return cut
 
 
-def _spent_data(txn: CreditTransaction, wallet: Wallet) -> dict:
-    """credits.spent's data as the posting makes it (posting._announcement), with the figures
-    the function sets left to it."""
+def _announced_data(txn: CreditTransaction, wallet: Wallet) -> dict:
+    """The event's data as the posting makes it (posting._announcement), with the figures the
+    function sets left to it."""
     return {
         "transaction_id": None,
         "kind": txn.kind,
@@ -234,8 +297,8 @@ def _spent_data(txn: CreditTransaction, wallet: Wallet) -> dict:
     }
 
 
-SPEND_CALL = "SELECT * FROM credits_spend(" + ", ".join(["%s"] * 21) + ")"  # noqa: S608
-RESULT_COLUMNS = "outcome, record_id, transaction_id, balance, held, alerts"
+TAKE_CALL = "SELECT * FROM credits_take(" + ", ".join(["%s"] * 23) + ")"  # noqa: S608
+RESULT_COLUMNS = "outcome, record_id, transaction_id, hold_id, balance, held, alerts"
 
 
 def _call(call_sql: str, params: list, announcements: list[Announcement]):
@@ -262,7 +325,7 @@ def _call(call_sql: str, params: list, announcements: list[Announcement]):
         if getattr(error.__cause__, "sqlstate", None) == HAND_BACK:
             raise HandedBack(str(error.__cause__)) from error
         raise
-    outcome, record_id, transaction_id, balance, held, alerts, events_written = found
+    outcome, record_id, transaction_id, hold_id, balance, held, alerts, events_written = found
     if outcome == "replay":
         return REPLAYED
     if events_written:
@@ -270,7 +333,8 @@ def _call(call_sql: str, params: list, announcements: list[Announcement]):
     if isinstance(alerts, str):  # a raw cursor hands JSON back as text (see locks._wallet)
         alerts = json.loads(alerts)
     figures = {"balance": balance, "held": held, "available": balance - held, "alerts": alerts}
-    return transaction_id, record_id, {"transaction_id": transaction_id, **figures}
+    figures |= {"transaction_id": transaction_id, "hold_id": hold_id}
+    return transaction_id, record_id, figures
 
 
 def _execute(sql: str, params: list):

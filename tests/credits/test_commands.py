@@ -244,3 +244,32 @@ def test_the_http_bench_serves_with_gunicorn_and_prints_each_endpoints_figures()
         requests, errors = int(line.split()[2]), int(line.split()[-1])
         assert (requests > 0, errors) == (True, 0), line
     assert re.search(r"http ratios to /healthz: wallet \d\.\d\d, spends \d\.\d\d", result.stdout)
+
+
+QUICK_RUN = ["--seconds", "0.5", "--threads", "2", "--wallets", "5"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
+def test_the_bench_runs_its_workers_as_processes_and_times_holds_beside_spends():
+    settings_dict = connection.settings_dict
+    url = (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
+        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
+        f"{settings_dict['NAME']}"
+    )
+
+    result = run_process(
+        [sys.executable, "manage.py", "credits_bench", "--processes", *QUICK_RUN],
+        timeout=300,
+        DATABASE_URL=url,
+        DEBUG="true",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "credits_bench: 2 processes" in result.stdout
+    for run in ("service / across wallets", "service / hot wallet", "holds / across wallets"):
+        line = next(line for line in result.stdout.splitlines() if line.startswith(run))
+        ops, errors = int(line.split()[-5]), int(line.split()[-1])
+        assert (ops > 0, errors) == (True, 0), line
+    assert "reconcile after the service runs: clean" in result.stdout
+    assert re.search(r"holds/spends across wallets: \d\.\d\d", result.stdout)

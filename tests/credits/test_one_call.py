@@ -39,7 +39,7 @@ pytestmark = [
 
 WALLETS = 2
 WORLDS = {"functions": True, "python": False}
-ONE_CALLS = {"spends": 0}  # how many spends the functions made whole (the test is not idle)
+ONE_CALLS = {"operations": 0}  # how many the functions made whole (so the test is not idle)
 APP = Actor.for_app(1, "Partner")  # an app acting as itself: no cap, so the function may run
 
 
@@ -67,10 +67,10 @@ class World:
                 message = str(refusal).replace(self.name, "(ledger)")  # keys name their ledger
                 outcome = ("refused", type(refusal).__name__, refusal.code, message)
         statements = [query["sql"] or "" for query in wire.captured_queries]
-        if any("credits_spend(" in sql for sql in statements) and not any(
+        if any("credits_take(" in sql for sql in statements) and not any(
             sql.startswith("WITH claim AS") for sql in statements
         ):
-            ONE_CALLS["spends"] += 1  # the function did it all: no Python claim came after
+            ONE_CALLS["operations"] += 1  # the function did it all: no Python claim came after
         return outcome
 
     def grants(self) -> list[CreditGrant]:
@@ -342,17 +342,20 @@ def test_the_functions_and_the_python_rules_write_the_same():
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    ONE_CALLS["spends"] = 0
+    ONE_CALLS["operations"] = 0
     TwinLedgers.TestCase().runTest()
-    assert ONE_CALLS["spends"] > 30  # the rest were handed back (refusals, expiry, alerts)
+    assert ONE_CALLS["operations"] > 30  # the rest were handed back (refusals, expiry, alerts)
 
 
 # --- through the API: the same answers, and each replayed byte for byte ---------------------
 
-SPENDS = [
-    {"amount": 5, "description": "Logo", "reference": "job-42", "metadata": {"order": "A-1"}},
-    {"amount": 1, "description": "Tiny", "reference": "", "metadata": {"n": -700000000000000001}},
-    {"amount": 500, "description": "More than there is"},
+REQUESTS = [
+    ("spends", {"amount": 5, "description": "Logo", "reference": "job-42", "metadata": {"a": "1"}}),
+    ("spends", {"amount": 1, "description": "Tiny", "metadata": {"n": -700000000000000001}}),
+    ("spends", {"amount": 500, "description": "More than there is"}),
+    ("holds", {"amount": 7, "description": "Draft", "reference": "job-43"}),
+    ("holds", {"amount": 3, "description": "Until", "expires_at": "2030-01-02T09:00:00Z"}),
+    ("holds", {"amount": 500, "description": "More than there is"}),
 ]
 
 
@@ -366,26 +369,25 @@ def test_the_api_answers_the_same_through_either_and_replays_byte_for_byte(setti
         fund(user.wallet, 100)
         api = Api(user)
         answers[name] = []
-        for number, body in enumerate(SPENDS):
-            first = api.post("spends", body, idempotency_key=f"k{number}")
-            again = api.post("spends", body, idempotency_key=f"k{number}")
+        for number, (path, body) in enumerate(REQUESTS):
+            first = api.post(path, body, idempotency_key=f"k{number}")
+            again = api.post(path, body, idempotency_key=f"k{number}")
             assert again.content == first.content
             assert again["Idempotent-Replayed"] == "true"
             answer = first.json()
             if first.status_code == 201:
-                assert (
-                    answer["id"]
-                    == CreditTransaction.objects.get(
-                        idempotency_record__key=f"k{number}", wallet=user.wallet
-                    ).pk
+                txn = CreditTransaction.objects.get(
+                    idempotency_record__key=f"k{number}", wallet=user.wallet
                 )
+                assert answer["id"] == (txn.hold_id if path == "holds" else txn.pk)
                 answer = {**answer, "id": "(id)"}
             answers[name].append((first.status_code, answer))
         user.wallet.refresh_from_db()
-        answers[name].append(user.wallet.balance)
+        answers[name].append((user.wallet.balance, user.wallet.held))
     assert answers["functions"] == answers["python"]
-    assert [status for status, _ in answers["functions"][:3]] == [201, 201, 422]
-    assert answers["functions"][3] == 94
+    statuses = [status for status, _ in answers["functions"][:6]]
+    assert statuses == [201, 201, 422, 201, 201, 422]
+    assert answers["functions"][6] == (94, 10)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -28,7 +28,7 @@ def test_spends_go_through_prepared_statements(wallet, ledger_functions):
 
     statements = prepared_statements()
     if ledger_functions:  # the call, with its event's insert
-        assert any("SELECT * FROM credits_spend(" in text for text in statements)
+        assert any("SELECT * FROM credits_take(" in text for text in statements)
     else:  # claim-and-lock, then the write
         assert any(text.startswith("WITH claim AS (INSERT INTO") for text in statements)
         assert any(

@@ -1,7 +1,8 @@
 """`manage.py credits_bench`: how fast `credits.services.spend` is on PostgreSQL, and what it costs.
 
-Four timed runs of N threads for T seconds each: the service across many wallets, the service on
-one hot wallet, then a raw baseline of the same two workloads. The ratio service/baseline says
+Five timed runs of N threads (or, with --processes, N processes) for T seconds each: the service's
+spends across many wallets and on one hot wallet, its holds across wallets, then a raw baseline of
+the two spend workloads. The ratio service/baseline says
 how much the service's bookkeeping (idempotency key, transaction row, grants burn-down,
 allocations) costs over the bare write pattern. With `--history-sizes 10000,1000000`, it first
 times reads, pages, the CSV statement and reconcile on wallets with that many entries.
@@ -38,7 +39,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
         parser.add_argument(
-            "--seconds", type=float, default=10.0, help="seconds per run, four runs (default 10)"
+            "--processes",
+            action="store_true",
+            help="run the workers as forked processes instead of threads (no shared interpreter "
+            "lock: what gunicorn's workers see)",
+        )
+        parser.add_argument(
+            "--seconds", type=float, default=10.0, help="seconds per run, five runs (default 10)"
         )
         parser.add_argument(
             "--wallets", type=int, default=1000, help="wallets spent across (default 1000)"
@@ -92,6 +99,7 @@ class Command(BaseCommand):
         thresholds: int = 0,
         http: bool = False,
         http_workers: int = 4,
+        processes: bool = False,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -114,7 +122,8 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         try:
-            across_ratio = Bench(self.stdout.write, thresholds=thresholds).run(
+            bench = Bench(self.stdout.write, thresholds=thresholds, processes=processes)
+            across_ratio = bench.run(
                 threads=threads,
                 seconds=seconds,
                 wallets=wallets,
