@@ -1,7 +1,7 @@
 """`credits_bench --http`: the API as a client meets it, served by gunicorn on a loopback port.
 
 Users with funded wallets and API tokens are made in the bench's database; gunicorn (its own
-processes, production settings) serves it; N client threads drive one endpoint at a time for T
+processes, production settings) serves it; N client processes drive one endpoint at a time for T
 seconds each: `GET /healthz` (what serving a request costs at all), `GET /api/v1/wallet` and
 `POST /api/v1/spends`. Requests a second, p50 and p99 are printed, and each API endpoint's
 requests a second as a share of /healthz's (issue 18's targets: spends 0.35, wallet 0.6).
@@ -9,12 +9,12 @@ requests a second as a share of /healthz's (issue 18's targets: spends 0.35, wal
 
 import http.client
 import json
+import multiprocessing
 import os
 import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from accounts.services import create_api_token
 from credits import services
@@ -178,10 +178,11 @@ def _request(conn: http.client.HTTPConnection, method, path, body=None, headers=
 
 
 def _drive(port, target: Target, *, clients, seconds, tokens, write) -> RunResult:
-    latencies: list[float] = []
-    tally = {"errors": 0, "first_error": ""}
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
+    """`clients` client processes (forked: one interpreter's lock would cap the load before
+    gunicorn does) drive `target` for `seconds`."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(clients + 1)
+    tallies = context.Queue()
 
     def client(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -208,24 +209,30 @@ def _drive(port, target: Target, *, clients, seconds, tokens, write) -> RunResul
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.close()
-        with lock:
-            latencies.extend(mine)
-            tally["errors"] += errors
-            tally["first_error"] = tally["first_error"] or first_error
+        tallies.put((mine, errors, first_error))
 
-    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
-    for thread in threads:
-        thread.start()
+    connections.close_all()  # a forked child must not share the parent's connection
+    processes = [context.Process(target=client, args=(index,)) for index in range(clients)]
+    for process in processes:
+        process.start()
     start.wait()
     began = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    # Read before joining: a child exits only once the queue has taken its tally.
+    results = [tallies.get(timeout=seconds + 120) for _ in processes]
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    latencies = [latency for mine, _, _ in results for latency in mine]
+    tally = {
+        "errors": sum(errors for _, errors, _ in results),
+        "first_error": next((first for _, _, first in results if first), ""),
+    }
     result = RunResult(
         target.label,
         sorted(latencies),
         tally["errors"],
         tally["first_error"],
-        time.perf_counter() - began,
+        elapsed,
     )
     if not result.latencies:
         raise HttpBenchFailed(f"{target.label}: no request succeeded ({result.first_error})")
