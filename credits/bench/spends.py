@@ -228,6 +228,11 @@ def timed_run(
         stop.set()
         for thread in workers:
             thread.join()
+    return _together(label, tallies, clock)
+
+
+def _together(label: str, tallies: list[ThreadTally], clock) -> RunResult:
+    """The workers' tallies as one run, timed from the start line to the last one's end."""
     ended = max((tally.finished for tally in tallies), default=0.0)
     return RunResult(
         label=label,
@@ -278,14 +283,7 @@ def _timed_run_in_processes(label, workers, seconds, make_spender, make_picker) 
         stop.set()
         for child in children:
             child.join()
-    ended = max((tally.finished for tally in results), default=0.0)
-    return RunResult(
-        label=label,
-        latencies=sorted(latency for tally in results for latency in tally.latencies),
-        errors=sum(tally.errors for tally in results),
-        first_error=next((tally.first_error for tally in results if tally.first_error), ""),
-        elapsed=ended - clock["start"] if "start" in clock and ended else 0.0,
-    )
+    return _together(label, results, clock)
 
 
 def random_picker(wallets: list[Wallet]) -> Callable[[], Wallet]:

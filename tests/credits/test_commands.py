@@ -210,14 +210,19 @@ def test_no_command_says_one_of_something_in_the_plural(wallet, other_wallet):
     assert [ONE_WITH_A_PLURAL.findall(output) for output in outputs] == [[], [], []]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
-def test_the_http_bench_serves_with_gunicorn_and_prints_each_endpoints_figures():
+def this_database_url() -> str:
+    """The tests' database as a DATABASE_URL, for a command run in a process of its own."""
     settings_dict = connection.settings_dict
-    url = (
+    return (
         f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
         f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
         f"{settings_dict['NAME']}"
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
+def test_the_http_bench_serves_with_gunicorn_and_prints_each_endpoints_figures():
+    url = this_database_url()
 
     result = run_process(
         [
@@ -251,12 +256,7 @@ QUICK_RUN = ["--seconds", "0.5", "--threads", "2", "--wallets", "5"]
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
 def test_the_bench_runs_its_workers_as_processes_and_times_holds_beside_spends():
-    settings_dict = connection.settings_dict
-    url = (
-        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD']}@"
-        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
-        f"{settings_dict['NAME']}"
-    )
+    url = this_database_url()
 
     result = run_process(
         [sys.executable, "manage.py", "credits_bench", "--processes", *QUICK_RUN],
