@@ -92,6 +92,7 @@ def idempotent(answer: Callable[[object], Response], *, ledger_result: bool = Tr
                 answer=lambda result: _rendered(answer(result)),
                 answer_refusal=lambda refusal: _rendered(self.handle_exception(refusal)),
                 answer_before_write=_names_only_reserved_ids,
+                answer_shape=answer,
             )
             return _run(self, request, view_method, args, kwargs, caller, answer, ledger_result)
 

@@ -21,6 +21,7 @@ transaction.
 import functools
 import json
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,7 +75,8 @@ class Template:
 
 
 # Stand-ins no real figure takes (beyond any balance), drawn per process so no caller can aim
-# at them; an answer in which one shows up more than once is not cut, but made by Python.
+# at them; an answer in which one shows up where the answer puts none, or more than once, is
+# not cut, but made by Python.
 _STAND_IN_BASE = 10**17 * 7
 
 
@@ -91,15 +93,18 @@ def _stand_ins() -> dict[str, int]:
     }
 
 
-def template(answer, result_with_stand_ins, stand_ins: dict[str, int]) -> Template | None:
-    """The answer for a result whose figures are the stand-ins, cut at each; None if a stand-in
-    shows up more than once (the caller's own text happens to contain it)."""
+def template(
+    answer, result_with_stand_ins, stand_ins: dict[str, int], put: frozenset[str]
+) -> Template | None:
+    """The answer for a result whose figures are the stand-ins, cut at each figure it `put`s;
+    None if a stand-in shows up where the answer does not put one, or more than once: the
+    caller's own text happens to contain it."""
     status, body = answer(result_with_stand_ins)
     text = body.decode()
     found = []
     for name, value in stand_ins.items():
         count = text.count(str(value))
-        if count > 1:
+        if count > (1 if name in put else 0):
             return None
         if count == 1:
             found.append((text.index(str(value)), name, str(value)))
@@ -262,19 +267,59 @@ def _answer_template(caller, txn: CreditTransaction) -> Template | None:
     if caller is None:
         return None
     stand_ins = _stand_ins()
+    put = _figures_put(caller, txn, stand_ins)
+    with _standing_in(txn, stand_ins):
+        cut = template(caller.answer, txn, stand_ins, put)
+    if cut is None:
+        raise HandedBack("a stand-in figure shows up in the caller's own text")
+    return cut
+
+
+# Which figures an answer puts, per (answer, kind): learned once from an answer holding none of
+# the caller's text, so that text, whatever digits it holds, is never taken for a figure (a
+# spend's answer names no `held`: a description holding the stand-in's digits would be).
+_PUT: dict[tuple[object, str], frozenset[str]] = {}
+CALLERS_TEXT = ("description", "reference", "actor_label")
+
+
+def _figures_put(caller, txn: CreditTransaction, stand_ins: dict[str, int]) -> frozenset[str]:
+    learned = (caller.answer_shape, txn.kind)
+    if caller.answer_shape is None or learned not in _PUT:
+        saved = {name: getattr(txn, name) for name in (*CALLERS_TEXT, "metadata")}
+        for name in CALLERS_TEXT:
+            setattr(txn, name, "")
+        txn.metadata = {}
+        if txn.hold is not None:
+            saved_hold = (txn.hold.description, txn.hold.reference, txn.hold.metadata)
+            txn.hold.description, txn.hold.reference, txn.hold.metadata = "", "", {}
+        try:
+            with _standing_in(txn, stand_ins):
+                text = caller.answer(txn)[1].decode()
+        finally:
+            for name, value in saved.items():
+                setattr(txn, name, value)
+            if txn.hold is not None:
+                txn.hold.description, txn.hold.reference, txn.hold.metadata = saved_hold
+        put = frozenset(name for name, value in stand_ins.items() if str(value) in text)
+        if caller.answer_shape is None:
+            return put
+        _PUT[learned] = put
+    return _PUT[learned]
+
+
+@contextmanager
+def _standing_in(txn: CreditTransaction, stand_ins: dict[str, int]):
+    """`txn` with the stand-ins for the figures the function sets, and without after."""
     txn.pk = stand_ins["transaction_id"]
     if txn.hold is not None:
         txn.hold.pk = stand_ins["hold_id"]
     txn.wallet.balance, txn.wallet.held = stand_ins["balance"], stand_ins["held"]
     try:
-        cut = template(caller.answer, txn, stand_ins)
+        yield txn
     finally:
         txn.pk = None
         if txn.hold is not None:
             txn.hold.pk = None
-    if cut is None:
-        raise HandedBack("a stand-in figure shows up in the caller's own text")
-    return cut
 
 
 def _announced_data(txn: CreditTransaction, wallet: Wallet) -> dict:

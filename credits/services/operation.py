@@ -47,6 +47,9 @@ class Answering:
     # A result is answered before the write only when its answer names no row still unwritten:
     # the reserved transaction id covers a transaction, not, say, a new hold.
     answer_before_write: Callable[[object], bool]
+    # What makes every answer alike in which of the result's figures it shows (the view's
+    # serializer), so one_call learns that once; None to learn it on every answer.
+    answer_shape: object = None
     answered: tuple[int, bytes] | None = None
     replayed: bool = False
 
