@@ -27,11 +27,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key
+from core.api.representation import represent
 from core.errors import DomainError
 from credits.actors import Actor
 from credits.errors import IdempotencyConflict
 from credits.models import CreditTransaction, IdempotencyRecord, Wallet
-from credits.services.locks import WALLET_COLUMNS
+from credits.services.locks import WALLET_COLUMNS, WALLET_ROW
 from credits.services.operation import AlreadyAnswered, Answering, answering
 from credits.services.retention import MIN_RETENTION
 
@@ -56,12 +57,14 @@ def staff_actor(request) -> Actor:
 
 def created(serializer_class) -> Callable[[object], Response]:
     """The answer to a POST that made something: 201 with it, serialized."""
-    return lambda result: Response(serializer_class(result).data, status=201)
+    representation = represent(serializer_class)
+    return lambda result: Response(representation(result), status=201)
 
 
 def ok(serializer_class) -> Callable[[object], Response]:
     """The answer to a POST that changed something: 200 with it, serialized."""
-    return lambda result: Response(serializer_class(result).data, status=200)
+    representation = represent(serializer_class)
+    return lambda result: Response(representation(result), status=200)
 
 
 def idempotent(answer: Callable[[object], Response], *, ledger_result: bool = True):
@@ -165,7 +168,7 @@ def _kept_answer(request, scope: str, key: str, fingerprint: str) -> tuple[int, 
     if row is None:
         return None
     width = len(WALLET_COLUMNS)
-    request.user.wallet = Wallet.from_db(connection.alias, WALLET_COLUMNS, row[:width])
+    request.user.wallet = WALLET_ROW.build(row[:width], connection.alias)
     kept_fingerprint, status, body, refusal_code, first_used = row[width:]
     if first_used is None:
         return None  # a new key

@@ -23,6 +23,7 @@ from core.api.idempotency import IDEMPOTENCY_HEADER
 from core.api.pagination import page_size_errors
 from core.api.parsers import valid_data
 from core.api.permissions import PartnersOnly
+from core.api.representation import represent
 from core.api.tags import Tag
 from credits import selectors, services
 from credits.api.idempotency import actor_for, created, idempotent, ok
@@ -51,6 +52,9 @@ def _wallet(request):
     return request.user.wallet
 
 
+WALLET = represent(WalletSerializer)  # GET /wallet is the API's most frequent read
+
+
 class WalletView(APIView):
     required_scopes = {"GET": "credits:read"}  # what a partner app needs (docs/partners.md)
 
@@ -63,7 +67,7 @@ class WalletView(APIView):
     def get(self, request):
         wallet = _wallet(request)
         wallet.expiring_soon = selectors.expiring_soon(wallet)
-        return Response(WalletSerializer(wallet).data)
+        return Response(WALLET(wallet))
 
 
 class MovementFilter(StrictFilterSet):

@@ -5,11 +5,11 @@ then reads their grants; on PostgreSQL a spend's claim, lock and read are one st
 """
 
 import functools
-import json
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 
+from core.rows import Columns
 from credits.errors import InvalidRequest
 from credits.models import CreditGrant, CreditTransaction, IdempotencyRecord, Wallet
 from credits.services.posting import prepared_cursor
@@ -66,7 +66,6 @@ def claim(row: list) -> Claimed:
 # Both in the models' field order, as Model.from_db needs.
 # `alerts` too: the low-balance thresholds travel with the row every posting locks anyway.
 WALLET_COLUMNS = ("id", "kind", "user_id", "balance", "held", "status", "alerts")
-ALERTS = WALLET_COLUMNS.index("alerts")
 GRANT_COLUMNS = (
     "id",
     "wallet_id",
@@ -80,6 +79,9 @@ GRANT_COLUMNS = (
     "cost_basis",
     "currency",
 )
+# Rows back as the ORM builds them (core.rows): columns left out load if ever asked for.
+WALLET_ROW = Columns(Wallet, WALLET_COLUMNS)
+GRANT_ROW = Columns(CreditGrant, GRANT_COLUMNS)
 WALLET_TABLE = Wallet._meta.db_table
 GRANT_TABLE = CreditGrant._meta.db_table
 # The burn-down order (see selectors.grants_in_burn_down_order, which shows it to people).
@@ -90,28 +92,6 @@ def _for_update() -> str:
     if not connection.features.has_select_for_update:
         return ""  # SQLite: the IMMEDIATE transaction already holds the database's write lock
     return " FOR UPDATE"
-
-
-def _wallet(row) -> Wallet:
-    # As the ORM builds a row it read: columns left out load if ever asked for. A raw cursor
-    # hands JSON back as text (Django parses it in the ORM's converters, which we skip).
-    if row[ALERTS] is not None:
-        row = (*row[:ALERTS], json.loads(row[ALERTS]), *row[ALERTS + 1 :])
-    return Wallet.from_db(DEFAULT_DB_ALIAS, WALLET_COLUMNS, row)
-
-
-def _grant(row, vendor: str | None = None) -> CreditGrant:
-    if (vendor or connection.vendor) == "sqlite":
-        # SQLite hands back datetimes as text, decimals as floats and booleans as 0/1.
-        values = dict(zip(GRANT_COLUMNS, row, strict=True))
-        field = CreditGrant._meta.get_field
-        for name in ("expires_at", "cost_basis", "is_promotional"):
-            value = values[name]
-            if name == "expires_at" and value is not None:
-                value = connection.ops.convert_datetimefield_value(value, None, connection)
-            values[name] = field(name).to_python(value)
-        row = tuple(values.values())
-    return CreditGrant.from_db(DEFAULT_DB_ALIAS, GRANT_COLUMNS, row)
 
 
 def lock_wallets(*wallet_ids: int) -> list[Wallet]:
@@ -127,7 +107,7 @@ def lock_wallets(*wallet_ids: int) -> list[Wallet]:
             f"WHERE id IN ({placeholders}) AND kind = 'user' ORDER BY id{_for_update()}",
             ids,
         )
-        wallets = {row[0]: _wallet(row) for row in cursor.fetchall()}
+        wallets = {row[0]: WALLET_ROW.build(row) for row in cursor.fetchall()}
     if len(wallets) != len(ids):
         raise InvalidRequest("No such wallet.")
     return [wallets[wallet_id] for wallet_id in wallet_ids]
@@ -151,7 +131,7 @@ def spendable_grants(wallet_id: int) -> list[CreditGrant]:
             f"WHERE g.wallet_id = %s AND g.remaining > 0 ORDER BY {BURN_DOWN_ORDER}",
             [wallet_id],
         )
-        return [_grant(row) for row in cursor.fetchall()]
+        return [GRANT_ROW.build(row) for row in cursor.fetchall()]
 
 
 def claim_and_lock_wallet(
@@ -177,10 +157,10 @@ def claim_and_lock_wallet(
     if not rows:
         raise InvalidRequest("No such wallet.")
     claimed, current = Claimed(rows[0][0], rows[0][1]), rows[0][2]
-    wallet = _wallet(rows[0][3 : 3 + width])
+    wallet = WALLET_ROW.build(rows[0][3 : 3 + width])
     if not current:
         return claimed, wallet, spendable_grants(wallet_id)
-    grants = [_grant(row[3 + width :], "postgresql") for row in rows if row[3 + width] is not None]
+    grants = [GRANT_ROW.build(row[3 + width :]) for row in rows if row[3 + width] is not None]
     return claimed, wallet, grants
 
 
@@ -207,4 +187,4 @@ def lock_grant(grant_id: int) -> tuple[Wallet, CreditGrant]:
             f"SELECT {', '.join(GRANT_COLUMNS)} FROM {GRANT_TABLE} WHERE id = %s",
             [grant_id],
         )
-        return wallet, _grant(cursor.fetchone())
+        return wallet, GRANT_ROW.build(cursor.fetchone())
