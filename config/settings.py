@@ -71,6 +71,7 @@ LOCAL_APPS = [
     "jobs",
     "integrations",
     "notifications",
+    "analytics",
 ]
 
 # Apps whose management commands replace a third-party app's of the same name (Django runs the

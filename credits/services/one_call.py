@@ -375,9 +375,7 @@ def _call(call_sql: str, params: list, announcements: list[Announcement]):
         return REPLAYED
     if events_written:
         kick_after_commit()
-    if isinstance(
-        alerts, str
-    ):  # a raw cursor hands JSON back as text
+    if isinstance(alerts, str):  # a raw cursor hands JSON back as text
         alerts = json.loads(alerts)
     figures = {"balance": balance, "held": held, "available": balance - held, "alerts": alerts}
     figures |= {"transaction_id": transaction_id, "hold_id": hold_id}
