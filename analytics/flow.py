@@ -74,6 +74,39 @@ class Flow:
     def closes(self) -> bool:
         return not self.problems and self.expected_closing_balance == self.closing_balance
 
+    def rows(self) -> list[tuple[str, int]]:
+        """The figures as the page's table and its CSV show them, in the flow's order."""
+        labels = {
+            Source.PURCHASE: "purchases",
+            Source.SUBSCRIPTION: "subscriptions",
+            Source.PROMOTION: "promotions",
+            Source.ADMIN: "staff grants",
+            Source.REFUND: "refunds",
+        }
+        return [
+            ("Opening balance", self.opening_balance),
+            *((f"Issued: {labels[s]}", self.issued_by_source[s]) for s in _SOURCES),
+            ("Issued", self.issued),
+            ("Consumed: paid", self.consumed_paid),
+            ("Consumed: promotional", self.consumed_promotional),
+            ("Consumed", self.consumed),
+            ("Expired", self.expired),
+            ("Taken back", self.taken_back),
+            ("Closing balance", self.closing_balance),
+            ("Transferred between users (not in the flow)", self.transferred),
+            ("Held by open holds at the end (in the balance)", self.held),
+        ]
+
+    def chart_rows(self) -> list[tuple[str, int]]:
+        return [
+            ("Opening balance", self.opening_balance),
+            ("Issued", self.issued),
+            ("Consumed", self.consumed),
+            ("Expired", self.expired),
+            ("Taken back", self.taken_back),
+            ("Closing balance", self.closing_balance),
+        ]
+
     def figures(self) -> dict:
         """The flow's figures by name, as the report prints them."""
         return {
