@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from analytics.chart import flow_bars
@@ -19,6 +20,11 @@ PERMISSION = "analytics.view_analytics"
 class AnalyticsPage(admin.ModelAdmin):
     """A page of figures, not a list of rows: viewing needs the analytics permission, and
     nothing can be added, changed or deleted."""
+
+    def get_urls(self):
+        # The page only: the model has no table, so no object can be viewed, changed or deleted.
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(PERMISSION)
