@@ -13,7 +13,8 @@ where the balances are the sums of all user wallets' balances at the period's st
   promotion, a staff grant (`admin`), a refund (a spend, capture, deduction or expiry given
   back, in the refund's own period);
 - consumed: spends and captures, split into paid and promotional by the grants their
-  allocations took from (a grant is promotional if it came at no cost);
+  allocations took from (by the grant's promotional flag: a promotion's grants have it, a staff
+  grant has it when staff set it, otherwise it counts as paid);
 - expired: credits past their grant's date;
 - taken back: revocations (a purchase refunded, its credits taken back) and staff deductions;
 - transferred: moved from one user's wallet to another's, so neither issued nor consumed (the

@@ -234,6 +234,9 @@ class SpendView(APIView):
         )
 
 
+PLACED_HOLD = created(PlacedHoldSerializer)  # made once: it keeps one serializer (represent)
+
+
 class HoldView(APIView):
     required_scopes = {"POST": "credits:hold"}
 
@@ -247,7 +250,7 @@ class HoldView(APIView):
         examples=[SPEND_EXAMPLE],
         tags=[Tag.HOLDS],
     )
-    @idempotent(lambda txn: created(PlacedHoldSerializer)(txn.hold))
+    @idempotent(lambda txn: PLACED_HOLD(txn.hold))
     def post(self, request):
         data = valid_data(HoldRequest, request)
         return services.hold(

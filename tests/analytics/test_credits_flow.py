@@ -213,7 +213,12 @@ def test_the_report_prints_the_same_figures_as_json_csv_and_text(ledger):
     assert re.search(rf"^taken_back +{expected['taken_back']}$", text, re.MULTILINE)
 
 
-@pytest.mark.parametrize("bad", ["2030-13", "2030-1", "October", ""])
+FULL_WIDTH_MONTH = "\uff12\uff10\uff13\uff10-\uff11\uff10"  # 2030-10 in full-width digits
+
+
+@pytest.mark.parametrize(
+    "bad", ["2030-13", "2030-1", "October", "", "0000-01", "9999-12", FULL_WIDTH_MONTH]
+)
 def test_a_month_that_is_none_is_refused_in_one_line(db, bad):
     with pytest.raises(CommandError, match="is not a month: give it as YYYY-MM"):
         report("--month", bad)

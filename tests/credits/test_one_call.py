@@ -337,6 +337,10 @@ class TwinLedgers(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_the_functions_and_the_python_rules_write_the_same():
     TwinLedgers.TestCase.settings = settings(
+        # The same runs every time: the count of operations the functions made whole below is
+        # then a fixed figure, not a draw that can fall short.
+        derandomize=True,
+        database=None,
         max_examples=40,
         stateful_step_count=30,
         deadline=None,
