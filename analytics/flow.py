@@ -99,14 +99,8 @@ class Flow:
         ]
 
     def chart_rows(self) -> list[tuple[str, int]]:
-        return [
-            ("Opening balance", self.opening_balance),
-            ("Issued", self.issued),
-            ("Consumed", self.consumed),
-            ("Expired", self.expired),
-            ("Taken back", self.taken_back),
-            ("Closing balance", self.closing_balance),
-        ]
+        """The flow itself, without its parts: what the page's chart draws."""
+        return [row for row in self.rows() if row[0] in CHARTED]
 
     def figures(self) -> dict:
         """The flow's figures by name, as the report prints them."""
@@ -129,11 +123,13 @@ class Flow:
 
 
 _SOURCES = (*ISSUED_SOURCES, Source.REFUND)
+CHARTED = ("Opening balance", "Issued", "Consumed", "Expired", "Taken back", "Closing balance")
 
 
 def credits_flow(*, since: datetime, until: datetime) -> Flow:
     """The credits flow of [since, until)."""
-    now = timezone.now()
+    ongoing = until > timezone.now()
+    kept = _wallets_now() if ongoing else None
     moved = _moved_by_kind(since, until)
     issued = {source: 0 for source in _SOURCES}
     issued.update(_granted_by_source(since, until))
@@ -157,14 +153,14 @@ def credits_flow(*, since: datetime, until: datetime) -> Flow:
         since=since,
         until=until,
         opening_balance=_balance_at(since),
-        closing_balance=_balance_now() if until > now else _balance_at(until),
+        closing_balance=kept["balance"] if ongoing else _balance_at(until),
         issued_by_source=issued,
         consumed_paid=paid,
         consumed_promotional=promotional,
         expired=expired,
         taken_back=taken_back,
         transferred=transfers["in"],
-        held=_held_now() if until > now else _held_at(until),
+        held=kept["held"] if ongoing else _held_at(until),
         problems=problems,
     )
 
@@ -217,9 +213,12 @@ def _balance_at(moment: datetime) -> int:
     return total or 0
 
 
-def _balance_now() -> int:
-    wallets = Wallet.objects.filter(kind=Wallet.Kind.USER)
-    return wallets.aggregate(total=Sum("balance"))["total"] or 0
+def _wallets_now() -> dict[str, int]:
+    """The user wallets' balance and held as the ledger keeps them, summed."""
+    totals = Wallet.objects.filter(kind=Wallet.Kind.USER).aggregate(
+        balance=Sum("balance"), held=Sum("held")
+    )
+    return {name: total or 0 for name, total in totals.items()}
 
 
 def _held_at(moment: datetime) -> int:
@@ -231,8 +230,3 @@ def _held_at(moment: datetime) -> int:
         .annotate(total=Sum("amount"))
     )
     return sum(HOLD_SIGNS[row["kind"]] * row["total"] for row in rows)
-
-
-def _held_now() -> int:
-    wallets = Wallet.objects.filter(kind=Wallet.Kind.USER)
-    return wallets.aggregate(total=Sum("held"))["total"] or 0

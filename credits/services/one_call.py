@@ -31,7 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from credits.actors import Actor
 from credits.models import CreditTransaction, Hold, Wallet
-from credits.services.locks import WALLET_COLUMNS
+from credits.services.locks import WALLET_ROW
 from credits.services.posting import EVENT_FOR_KIND, Reference, prepared_cursor
 from events.outbox import Announcement, insert_statement, kick_after_commit
 
@@ -225,10 +225,8 @@ def _transaction(*, wallet: Wallet, **values) -> CreditTransaction:
     txn = CreditTransaction.from_db(
         DEFAULT_DB_ALIAS, TRANSACTION_FIELDS, [values.get(name) for name in TRANSACTION_FIELDS]
     )
-    txn.wallet = Wallet.from_db(
-        DEFAULT_DB_ALIAS,
-        WALLET_COLUMNS,
-        [wallet.pk, Wallet.Kind.USER, wallet.user_id, None, None, Wallet.Status.ACTIVE, None],
+    txn.wallet = WALLET_ROW.build(
+        [wallet.pk, Wallet.Kind.USER, wallet.user_id, None, None, Wallet.Status.ACTIVE, None]
     )
     return txn
 

@@ -4,20 +4,16 @@ remainder going back to an expired grant, holds and entries at a month's boundar
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from analytics.flow import credits_flow
 from analytics.periods import month
 from credits import services
 from credits.models import CreditGrant, CreditTransaction
+from tests.analytics.test_credits_flow import at
 from tests.credits.conftest import ACTOR, key
 from tests.factories import UserFactory
 
 Source = CreditGrant.Source
-
-
-def at(day: str):
-    return time_machine.travel(datetime.fromisoformat(day).replace(tzinfo=UTC), tick=False)
 
 
 def flow(name):
