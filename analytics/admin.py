@@ -1,4 +1,9 @@
-"""The admin's Analytics section: staff with `analytics.view_analytics` see it; others 403."""
+"""The admin's Analytics section: staff with `analytics.view_analytics` see it; others 403.
+
+Every page is a `ReportPage`: a period of whole months in UTC (this month by default), a
+currency where its figures are money (never summed across currencies), and a report
+(analytics.report) shown as tables with their charts and downloadable as the same CSV.
+"""
 
 import csv
 
@@ -9,10 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics.chart import flow_bars
-from analytics.flow import credits_flow
-from analytics.models import CreditsFlow
-from analytics.periods import month
+from analytics import flow, money
+from analytics.chart import bars
+from analytics.models import CreditsFlow, DeferredRevenue, Revenue
+from analytics.periods import Period, months
+from analytics.report import Report
 
 PERMISSION = "analytics.view_analytics"
 
@@ -42,40 +48,86 @@ class AnalyticsPage(admin.ModelAdmin):
         return False
 
 
-@admin.register(CreditsFlow)
-class CreditsFlowAdmin(AnalyticsPage):
+class ReportPage(AnalyticsPage):
+    """One report for the period (and currency) the query string asks:
+    ?from=YYYY-MM&to=YYYY-MM&currency=usd&format=csv."""
+
+    in_money = True  # whether the page asks for a currency
+
+    def report(self, period: Period, currency: str) -> Report:
+        raise NotImplementedError
+
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        asked = request.GET.get("month") or f"{timezone.now():%Y-%m}"
-        error = None
+        this_month = f"{timezone.now():%Y-%m}"
+        first = request.GET.get("from") or this_month
+        last = request.GET.get("to") or first
+        errors = []
         try:
-            since, until = month(asked)
+            period = months(first, last)
         except ValueError as refusal:
-            error = str(refusal)
-            asked = f"{timezone.now():%Y-%m}"
-            since, until = month(asked)
-        flow = credits_flow(since=since, until=until)
-        if request.GET.get("format") == "csv" and error is None:
-            return _csv(flow.rows(), f"credits-flow-{asked}.csv")
+            errors.append(str(refusal))
+            first = last = this_month
+            period = months(first)
+        currencies = money.currencies()
+        currency = request.GET.get("currency") or currencies[0]
+        if self.in_money and currency not in currencies:
+            errors.append(
+                f"No figures are kept in {currency!r}: pick one of {', '.join(currencies)}."
+            )
+            currency = currencies[0]
+        report = self.report(period, currency if self.in_money else "")
+        if request.GET.get("format") == "csv" and not errors:
+            return _csv(report, f"{self.opts.model_name}-{first}-{last}-{currency}.csv")
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Credits flow, {since:%B %Y}",
+            "title": f"{report.title}, {period.label()}",
             "opts": self.model._meta,
-            "month": asked,
-            "month_error": error,
-            "flow": flow,
-            "ongoing": flow.until > timezone.now(),
-            "rows": flow.rows(),
-            "chart": flow_bars(flow.chart_rows()),
+            "first": first,
+            "last": last,
+            "currency": currency,
+            "currencies": currencies if self.in_money else [],
+            "errors": errors,
+            "report": report,
+            "ongoing": period.until > timezone.now(),
+            "tables": [
+                {"table": table, "rows": table.shown(), "chart": bars(table)}
+                for table in report.tables
+            ],
         }
-        return TemplateResponse(request, "admin/analytics/credits_flow.html", context)
+        return TemplateResponse(request, "admin/analytics/report.html", context)
 
 
-def _csv(rows: list[tuple[str, int]], filename: str) -> HttpResponse:
+@admin.register(CreditsFlow)
+class CreditsFlowAdmin(ReportPage):
+    in_money = False
+
+    def report(self, period, currency):
+        return flow.credits_flow(since=period.since, until=period.until).report()
+
+
+@admin.register(Revenue)
+class RevenueAdmin(ReportPage):
+    def report(self, period, currency):
+        return money.revenue(period, currency).report()
+
+
+@admin.register(DeferredRevenue)
+class DeferredRevenueAdmin(ReportPage):
+    def report(self, period, currency):
+        return money.deferred_revenue(period, currency).report()
+
+
+def _csv(report: Report, filename: str) -> HttpResponse:
+    """Each table as the page shows it: its caption, its header, its rows, then a blank line.
+    Figures are written plainly (1234.50, not $1,234.50) for a spreadsheet to read."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(["Figure", "Credits"])
-    writer.writerows(rows)
+    for table in report.tables:
+        writer.writerow([table.caption])
+        writer.writerow(table.columns)
+        writer.writerows(["" if value is None else value for value in row] for row in table.rows)
+        writer.writerow([])
     return response

@@ -1,28 +1,29 @@
-"""The credits flow as horizontal bars, drawn by the server as SVG (no script: the
+"""A report table's chart as horizontal bars, drawn by the server as SVG (no script: the
 Content-Security-Policy allows none inline). The table beside it is its text alternative."""
 
-from core.figures import credits
+from analytics.report import Table, written
 
-WIDTH, LABEL, BAR_HEIGHT, GAP = 560, 170, 18, 8
-PLOT = WIDTH - LABEL - 80  # room on the right for each bar's figure
+WIDTH, LABEL, BAR_HEIGHT, GAP = 560, 190, 18, 8
+PLOT = WIDTH - LABEL - 90  # room on the right for each bar's figure
 
 
-def flow_bars(rows: list[tuple[str, int]]) -> dict:
-    """Geometry for templates/admin/analytics/credits_flow.html's chart of `rows` (label,
-    credits): each bar as long as its figure against the largest."""
+def bars(table: Table) -> dict:
+    """Geometry for templates/admin/analytics/report.html's chart of a table's charted rows:
+    each bar as long as its figure against the largest."""
+    rows = [(label, value or 0) for label, value in table.chart_rows()]
     peak = max([1, *(abs(value) for _, value in rows)])
-    bars = []
+    drawn = []
     for index, (label, value) in enumerate(rows):
         y = GAP + index * (BAR_HEIGHT + GAP)
         length = round(abs(value) / peak * PLOT)
-        bars.append(
+        drawn.append(
             {
                 "label": label,
                 "y": y,
                 "text_y": y + BAR_HEIGHT - 5,
                 "length": length,
                 "value_x": LABEL + length + 6,
-                "value": credits(value),
+                "value": written(value, table.currency),
             }
         )
     return {
@@ -31,5 +32,5 @@ def flow_bars(rows: list[tuple[str, int]]) -> dict:
         "label_x": LABEL - 8,
         "bar_x": LABEL,
         "bar_height": BAR_HEIGHT,
-        "bars": bars,
+        "bars": drawn,
     }

@@ -32,6 +32,8 @@ from datetime import datetime
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from analytics.periods import Period
+from analytics.report import Report, Table
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Wallet
 
 Kind = CreditTransaction.Kind
@@ -98,9 +100,21 @@ class Flow:
             ("Held by open holds at the end (in the balance)", self.held),
         ]
 
-    def chart_rows(self) -> list[tuple[str, int]]:
-        """The flow itself, without its parts: what the page's chart draws."""
-        return [row for row in self.rows() if row[0] in CHARTED]
+    def report(self) -> Report:
+        """The page's table: the flow's figures, its chart drawing the flow without its parts."""
+        problems = list(self.problems)
+        if not self.closes and not problems:
+            problems.append(
+                f"Opening balance and flows come to {self.expected_closing_balance:,}; the "
+                f"closing balance is {self.closing_balance:,}."
+            )
+        table = Table(
+            caption=f"Credits flow, {Period(self.since, self.until).label()}",
+            columns=["Figure", "Credits"],
+            rows=[[label, value] for label, value in self.rows()],
+            charted=CHARTED,
+        )
+        return Report(title="Credits flow", basis=BASIS, tables=[table], problems=problems)
 
     def figures(self) -> dict:
         """The flow's figures by name, as the report prints them."""
@@ -123,6 +137,12 @@ class Flow:
 
 
 _SOURCES = (*ISSUED_SOURCES, Source.REFUND)
+BASIS = (
+    "From the ledger's entries on users' wallets, by when each posting was written, in UTC. "
+    "Opening balance + issued - consumed - expired - taken back = closing balance, the balances "
+    "being the sum of all user wallets' balances at the period's start and end. A refund "
+    "counts in the refund's month. Credits, not money: a second currency never mixes in."
+)
 CHARTED = ("Opening balance", "Issued", "Consumed", "Expired", "Taken back", "Closing balance")
 
 

@@ -409,3 +409,32 @@ class UnmatchedStripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.stripe_event_id}"
+
+
+class MoneyBack(models.Model):
+    """Money that went back to a pack's buyer, dated when Stripe told us: a refund (by how much
+    Stripe's refunded amount grew) or a chargeback lost. Revenue reports net these out in their
+    own month; the purchase keeps the running facts (`refunded_amount`, `dispute_outcome`)."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", "Refund"
+        CHARGEBACK = "chargeback", "Chargeback lost"
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="money_back")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "money back"
+        indexes = [models.Index(fields=["created_at"], name="billing_moneyback_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="billing_moneyback_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.amount} {self.currency.upper()}"

@@ -84,7 +84,12 @@ def _dispute_changed(dispute: dict, *, event_id: str, event_type: str, closed: b
         unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
         return
     purchase_state.record_payment_intent(purchase, dispute.get("payment_intent"))
+    disputed = dispute.get("amount")
     purchase_state.record_dispute(
-        purchase, dispute["id"], dispute.get("status") or "", closed=closed
+        purchase,
+        dispute["id"],
+        dispute.get("status") or "",
+        closed=closed,
+        amount=None if disputed is None else from_minor_units(disputed, purchase.currency),
     )
     purchase_state.settle(purchase, event_id=event_id, event_type=event_type)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing import selectors
-from billing.models import Purchase, Redemption
+from billing.models import MoneyBack, Purchase, Redemption
 from billing.services import announcements
 from billing.services.events import grant_for_event
 from billing.services.promotions import BILLING, expiry_for
@@ -66,11 +66,20 @@ def record_payment_intent(purchase: Purchase, payment_intent: str | None) -> Non
 
 
 def record_refunded(purchase: Purchase, refunded: Decimal) -> None:
-    """Stripe's refunded amount only grows: an older, smaller one arriving late changes nothing."""
-    purchase.refunded_amount = max(purchase.refunded_amount, refunded)
+    """Stripe's refunded amount only grows: an older, smaller one arriving late changes nothing.
+    What it grew by went back to the buyer now (revenue counts it in this month)."""
+    grown = refunded - purchase.refunded_amount
+    if grown <= 0:
+        return
+    purchase.refunded_amount = refunded
+    MoneyBack.objects.create(
+        purchase=purchase, kind=MoneyBack.Kind.REFUND, amount=grown, currency=purchase.currency
+    )
 
 
-def record_dispute(purchase: Purchase, dispute_id: str, status: str, *, closed: bool) -> None:
+def record_dispute(
+    purchase: Purchase, dispute_id: str, status: str, *, closed: bool, amount: Decimal | None
+) -> None:
     """A dispute's status: once decided it stays decided (a late `created` changes nothing).
 
     A dispute Stripe closed is decided whatever status it names: one closed without a
@@ -86,7 +95,23 @@ def record_dispute(purchase: Purchase, dispute_id: str, status: str, *, closed: 
         return
     purchase.open_dispute_ids = [id_ for id_ in purchase.open_dispute_ids if id_ != dispute_id]
     purchase.decided_dispute_ids = [*purchase.decided_dispute_ids, dispute_id]
+    if status == "lost" and purchase.dispute_outcome != "lost":
+        _record_chargeback(purchase, amount)
     purchase.dispute_outcome = max(purchase.dispute_outcome, status, key=OUTCOME_STRENGTH.index)
+
+
+def _record_chargeback(purchase: Purchase, disputed: Decimal | None) -> None:
+    """A chargeback lost took the disputed amount back (a payment is charged back once), never
+    more than what a refund had not already returned."""
+    left = purchase.amount - purchase.refunded_amount
+    lost = left if disputed is None else min(disputed, left)
+    if lost > 0:
+        MoneyBack.objects.create(
+            purchase=purchase,
+            kind=MoneyBack.Kind.CHARGEBACK,
+            amount=lost,
+            currency=purchase.currency,
+        )
 
 
 # --- Deriving the ledger from them --------------------------------------------------------------

@@ -20,7 +20,7 @@ def analyst(client):
 
 
 def table(response) -> list[tuple[str, int]]:
-    rows = page(response).select("#flow-table tbody tr")
+    rows = page(response).select("#table-1 tbody tr")
     return [
         (row.th.get_text(strip=True), int(row.td.get_text(strip=True).replace(",", "")))
         for row in rows
@@ -53,8 +53,8 @@ def test_the_index_has_an_analytics_section_for_analysts(client):
 def test_the_month_shows_its_flow_in_a_table_a_chart_and_the_same_csv(client, ledger):  # noqa: F811
     with at("2031-01-15T00:00"):
         analyst(client)  # signed in then: a session from before would have expired
-        response = client.get(URL, {"month": "2030-10"})
-        download = client.get(URL, {"month": "2030-10", "format": "csv"})
+        response = client.get(URL, {"from": "2030-10"})
+        download = client.get(URL, {"from": "2030-10", "format": "csv"})
     assert response.status_code == 200
     assert accessibility_problems(response) == []
     shown = dict(table(response))
@@ -65,18 +65,20 @@ def test_the_month_shows_its_flow_in_a_table_a_chart_and_the_same_csv(client, le
     assert "does not close" not in text(response)
     assert len(page(response).select("svg rect.analytics-bar")) == 6
     assert download["Content-Type"].startswith("text/csv")
-    assert 'filename="credits-flow-2030-10.csv"' in download["Content-Disposition"]
+    assert 'filename="creditsflow-2030-10-2030-10-' in download["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(download.content.decode())))
-    assert rows[0] == ["Figure", "Credits"]
-    assert [(label, int(value)) for label, value in rows[1:]] == table(response)
+    assert rows[0] == ["Credits flow, October 2030"]
+    assert rows[1] == ["Figure", "Credits"]
+    assert rows[-1] == []
+    assert [(label, int(value)) for label, value in rows[2:-1]] == table(response)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bad", ["2030-13", "soon"])
 def test_a_month_that_is_none_is_a_form_error_and_the_current_month_is_shown(client, bad):
     analyst(client)
-    response = client.get(URL, {"month": bad})
+    response = client.get(URL, {"from": bad})
     assert response.status_code == 200
     assert "is not a month: give it as YYYY-MM" in text(response)
-    assert page(response).select_one("#id_month")["aria-invalid"] == "true"
-    assert client.get(URL, {"month": bad, "format": "csv"})["Content-Type"].startswith("text/html")
+    assert page(response).select_one("#id_from")["aria-invalid"] == "true"
+    assert client.get(URL, {"from": bad, "format": "csv"})["Content-Type"].startswith("text/html")

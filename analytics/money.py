@@ -1,0 +1,452 @@
+"""Money, per currency and never summed across currencies: revenue from the shop's payments,
+and deferred revenue (the liability for paid credits not yet used) from the ledger.
+
+**Revenue** of a month: packs paid in it (by `paid_at`) and subscription invoices recorded in
+it, gross; less the money that went back in it (refunds and chargebacks lost, each dated when
+Stripe told us: a refund in a later month counts in the refund's month), net. Cash as Stripe
+moved it, ex tax (CreditDesk charges none).
+
+**Deferred revenue** at a moment: over the paid grants (those with a cost basis: purchases,
+subscriptions, staff grants given one, and the refund and transfer grants that carry one on),
+each grant's credits still owed x its cost basis. Credits still owed are its amount less what
+spends, captures, expiries, revocations, deductions and transfers took, plus what refunds gave
+back: held credits are still owed (a hold only reserves them).
+
+**The rounding rule**: credits become money once per grant, half-even to the currency's minor
+unit: a grant's carrying amount is round(owed x basis). A movement's money is the change it
+makes in its grant's carrying amount, in the order the ledger wrote them. So the movements of
+any period add up exactly to the change in the liability (the roll-forward closes to the minor
+unit), a month's figures are the same whichever range they are shown in, and no rounding
+difference is left over except where a transfer moves credits between two grants (its line
+then shows what rounding made of it, at most a minor unit a transfer).
+
+    opening + issued + given back + transferred - recognised - breakage - taken back = closing
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
+from django.db.models.functions import TruncMonth
+
+from analytics.periods import Period
+from analytics.report import Report, Table
+from billing.models import MoneyBack, Purchase, SubscriptionInvoice
+from billing.stripe_api import ZERO_DECIMAL_CURRENCIES
+from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
+
+Kind = CreditTransaction.Kind
+Source = CreditGrant.Source
+ZERO = Decimal(0)
+
+# What each kind of allocation does to a paid grant's liability, and under which line.
+USED = {Kind.SPEND: "recognised", Kind.CAPTURE: "recognised"}
+TAKEN = {
+    **USED,
+    Kind.EXPIRY: "breakage",
+    Kind.REVOCATION: "taken_back",
+    Kind.ADJUSTMENT: "taken_back",
+    Kind.TRANSFER: "transferred",
+}
+GIVEN = {Kind.REFUND: "given_back"}
+# A new paid grant, by source: issued, or credits coming back or moving in.
+CREATED = {Source.REFUND: "given_back", Source.TRANSFER: "transferred"}
+PAID_SOURCES = (Source.PURCHASE, Source.SUBSCRIPTION)
+
+
+def currencies() -> list[str]:
+    """The currencies any money was kept in, the most used first (the pages' default)."""
+    used: dict[str, int] = defaultdict(int)
+    for model, filters in (
+        (Purchase, Q(paid_at__isnull=False)),
+        (SubscriptionInvoice, Q()),
+        (CreditGrant, Q(cost_basis__isnull=False)),
+    ):
+        for row in model.objects.filter(filters).values("currency").annotate(n=Count("pk")):
+            if row["currency"]:
+                used[row["currency"].lower()] += row["n"]
+    return sorted(used, key=lambda code: (-used[code], code)) or ["usd"]
+
+
+def minor_unit(currency: str) -> Decimal:
+    return Decimal(1) if currency.lower() in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
+
+
+def to_minor(amount: Decimal, currency: str) -> Decimal:
+    """An amount written to its currency's places (sums of stored amounts already are)."""
+    return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_EVEN)
+
+
+def carried(owed: int, basis: Decimal, currency: str) -> Decimal:
+    """A grant's carrying amount: its owed credits x basis, half-even to the minor unit."""
+    return (owed * basis).quantize(minor_unit(currency), rounding=ROUND_HALF_EVEN)
+
+
+# --- Revenue ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthRevenue:
+    start: datetime
+    packs: Decimal = ZERO
+    subscriptions: Decimal = ZERO
+    refunds: Decimal = ZERO
+    chargebacks: Decimal = ZERO
+
+    @property
+    def gross(self) -> Decimal:
+        return self.packs + self.subscriptions
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.refunds - self.chargebacks
+
+
+@dataclass
+class Revenue:
+    period: Period
+    currency: str
+    months: list[MonthRevenue]
+
+    @property
+    def total(self) -> MonthRevenue:
+        total = MonthRevenue(self.period.since)
+        for part in ("packs", "subscriptions", "refunds", "chargebacks"):
+            setattr(total, part, sum((getattr(m, part) for m in self.months), ZERO))
+        return total
+
+    def figures(self) -> dict[str, Decimal]:
+        """The period's totals by name, as the report prints them."""
+        total = self.total
+        names = ("packs", "subscriptions", "gross", "refunds", "chargebacks", "net")
+        return {f"revenue_{name}": to_minor(getattr(total, name), self.currency) for name in names}
+
+    def report(self) -> Report:
+        code = self.currency.upper()
+        rows = [[f"{m.start:%Y-%m}", *_revenue_figures(m)] for m in self.months]
+        if len(self.months) > 1:
+            rows.append(["Total", *_revenue_figures(self.total)])
+        table = Table(
+            caption=f"Revenue in {code}, {self.period.label()}",
+            columns=[
+                "Month",
+                "Packs",
+                "Subscriptions",
+                "Gross",
+                "Refunds",
+                "Chargebacks lost",
+                "Net",
+            ],
+            rows=rows,
+            charted=tuple(row[0] for row in rows if row[0] != "Total"),
+            chart_column=6,
+            currency=self.currency,
+        )
+        return Report(title=f"Revenue ({code})", basis=REVENUE_BASIS, tables=[table])
+
+
+REVENUE_BASIS = (
+    "Cash as Stripe moved it, in one currency, by month in UTC: packs by when they were paid, "
+    "subscription invoices by when they were recorded paid; refunds and chargebacks lost in the "
+    "month Stripe told us of them (a refund in a later month counts in that month). Net = gross "
+    "- refunds - chargebacks lost. The chart draws each month's net."
+)
+
+
+def _revenue_figures(m: MonthRevenue) -> list[Decimal]:
+    return [m.packs, m.subscriptions, m.gross, m.refunds, m.chargebacks, m.net]
+
+
+def revenue(period: Period, currency: str) -> Revenue:
+    months = {start: MonthRevenue(start) for start, _ in period.months}
+
+    def add(rows, part: str) -> None:
+        for row in rows:
+            target = months[row["month"]]
+            setattr(target, part, getattr(target, part) + to_minor(row["total"], currency))
+
+    add(_by_month(Purchase.objects, "paid_at", period, currency), "packs")
+    add(_by_month(SubscriptionInvoice.objects, "created_at", period, currency), "subscriptions")
+    for kind, part in (
+        (MoneyBack.Kind.REFUND, "refunds"),
+        (MoneyBack.Kind.CHARGEBACK, "chargebacks"),
+    ):
+        add(_by_month(MoneyBack.objects.filter(kind=kind), "created_at", period, currency), part)
+    return Revenue(period=period, currency=currency, months=list(months.values()))
+
+
+def _by_month(rows, moment: str, period: Period, currency: str):
+    return (
+        rows.filter(
+            **{f"{moment}__gte": period.since, f"{moment}__lt": period.until},
+            currency__iexact=currency,
+        )
+        .annotate(month=TruncMonth(moment, tzinfo=UTC))
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+
+
+# --- Deferred revenue ---------------------------------------------------------------------------
+
+# The roll-forward's lines, each the change it made to the liability (in credits and money).
+LINES = ("issued", "given_back", "transferred", "recognised", "breakage", "taken_back")
+
+
+@dataclass
+class Figure:
+    """Credits and their money (a liability, or a line's change to it)."""
+
+    credits: int = 0
+    money: Decimal = ZERO
+
+    def add(self, credits: int, money: Decimal) -> None:
+        self.credits += credits
+        self.money += money
+
+
+@dataclass
+class Cohort:
+    start: datetime
+    issued: int = 0
+    expired: int = 0
+    breakage: Decimal = ZERO
+
+    @property
+    def rate(self) -> str:
+        return f"{self.expired / self.issued:.1%}" if self.issued else "—"
+
+
+@dataclass
+class DeferredRevenue:
+    period: Period
+    currency: str
+    opening: Figure
+    closing: Figure
+    lines: dict[str, Figure]
+    cohorts: list[Cohort] = field(default_factory=list)
+
+    @property
+    def expected_closing(self) -> Figure:
+        expected = Figure(self.opening.credits, self.opening.money)
+        for figure in self.lines.values():
+            expected.add(figure.credits, figure.money)
+        return expected
+
+    @property
+    def closes(self) -> bool:
+        return self.expected_closing == self.closing
+
+    def figures(self) -> dict[str, int | Decimal | bool]:
+        """The roll-forward by name, as the report prints them: credits and money."""
+        named = {"liability_opening": self.opening}
+        named.update({f"liability_{name}": self.lines[name] for name in LINES})
+        named["liability_closing"] = self.closing
+        found: dict[str, int | Decimal | bool] = {}
+        for name, figure in named.items():
+            found[f"{name}_credits"] = figure.credits
+            found[name] = to_minor(figure.money, self.currency)
+        found["liability_closes"] = self.closes
+        return found
+
+    def report(self) -> Report:
+        code = self.currency.upper()
+        labels = {
+            "issued": "Issued (paid credits bought or granted with a cost)",
+            "given_back": "Given back (refunds of use or expiry)",
+            "transferred": "Transferred between users (net)",
+            "recognised": "Recognised on use",
+            "breakage": "Breakage on expiry",
+            "taken_back": "Taken back (refunds, chargebacks, deductions)",
+        }
+        rows = [["Opening liability", self.opening.credits, self.opening.money]]
+        for name in LINES:
+            rows.append([labels[name], self.lines[name].credits, self.lines[name].money])
+        rows.append(["Closing liability", self.closing.credits, self.closing.money])
+        rollforward = Table(
+            caption=f"Deferred revenue roll-forward in {code}, {self.period.label()}",
+            columns=["Figure", "Credits", "Money"],
+            rows=rows,
+            chart_column=2,
+            currency=self.currency,
+        )
+        cohorts = Table(
+            caption=f"Breakage by month of purchase in {code}, as of the period's end",
+            columns=["Month bought", "Paid credits issued", "Expired", "Breakage", "Breakage rate"],
+            rows=[
+                [f"{c.start:%Y-%m}", c.issued, c.expired, c.breakage, c.rate] for c in self.cohorts
+            ],
+            chart_column=3,
+            currency=self.currency,
+        )
+        problems = []
+        if not self.closes:
+            expected = self.expected_closing
+            problems.append(
+                f"Opening liability and movements come to {expected.credits:,} credits and "
+                f"{expected.money} {code}; the closing liability is {self.closing.credits:,} and "
+                f"{self.closing.money}."
+            )
+        return Report(
+            title=f"Deferred revenue and breakage ({code})",
+            basis=DEFERRED_BASIS,
+            tables=[rollforward, cohorts],
+            problems=problems,
+        )
+
+
+DEFERRED_BASIS = (
+    "The liability for paid credits not yet used (ASC 606 contract liability), from the "
+    "ledger's grants and allocations: each paid grant's credits still owed (held ones included) "
+    "x its cost basis, converted once per grant and rounded half-even to the minor unit; each "
+    "movement's money is the change it makes in its grant's amount, in the order the ledger "
+    "wrote them, so the roll-forward closes to the minor unit. Opening + issued + given back + "
+    "transferred - recognised - breakage - taken back = closing. Promotional credits have no "
+    "cost and are not in it. Breakage rate = expired paid credits / paid credits issued."
+)
+
+
+def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
+    opening = _owed_at(period.since, currency)
+    closing = _owed_at(period.until, currency)
+    lines = {name: Figure() for name in LINES}
+    owed = {grant: credits for grant, (credits, _) in opening.items()}
+    for grant, basis, line, change in _movements(period, currency):
+        before = owed.get(grant, 0)
+        owed[grant] = before + change
+        money = carried(owed[grant], basis, currency) - carried(before, basis, currency)
+        lines[line].add(change, money)
+    return DeferredRevenue(
+        period=period,
+        currency=currency,
+        opening=_liability(opening, currency),
+        closing=_liability(closing, currency),
+        lines=lines,
+        cohorts=_cohorts(period, currency),
+    )
+
+
+def _paid_grants(currency: str):
+    return CreditGrant.objects.filter(
+        cost_basis__isnull=False, currency__iexact=currency, wallet__kind=Wallet.Kind.USER
+    )
+
+
+def _owed_change():
+    """An allocation's change to its grant's owed credits (holds and releases: none)."""
+    return Case(
+        When(transaction__kind__in=list(TAKEN), then=-F("amount")),
+        When(transaction__kind__in=list(GIVEN), then=F("amount")),
+        default=0,
+        output_field=IntegerField(),
+    )
+
+
+def _owed_at(moment: datetime, currency: str) -> dict[int, tuple[int, Decimal]]:
+    """Each paid grant made before `moment`: (credits owed at `moment`, its basis)."""
+    grants = {
+        row["pk"]: [row["amount"], row["cost_basis"]]
+        for row in _paid_grants(currency)
+        .filter(created_at__lt=moment)
+        .values("pk", "amount", "cost_basis")
+    }
+    changes = (
+        Allocation.objects.filter(
+            grant__in=_paid_grants(currency), transaction__created_at__lt=moment
+        )
+        .values("grant")
+        .annotate(change=Sum(_owed_change()))
+        .order_by()
+    )
+    for row in changes:
+        if row["grant"] in grants:
+            grants[row["grant"]][0] += row["change"]
+    return {pk: (owed, basis) for pk, (owed, basis) in grants.items()}
+
+
+def _liability(owed: dict[int, tuple[int, Decimal]], currency: str) -> Figure:
+    total = Figure()
+    for credits, basis in owed.values():
+        total.add(credits, carried(credits, basis, currency))
+    return total
+
+
+def _movements(period: Period, currency: str):
+    """The period's changes to paid grants, in the order the ledger wrote them: (grant, basis,
+    line, change in credits owed). A grant's creation comes before its allocations."""
+    in_period = Q(created_at__gte=period.since, created_at__lt=period.until)
+    found = [
+        (
+            row["created_at"],
+            0,
+            row["pk"],
+            row["pk"],
+            row["cost_basis"],
+            CREATED.get(row["source"], "issued"),
+            row["amount"],
+        )
+        for row in _paid_grants(currency)
+        .filter(in_period)
+        .values("pk", "created_at", "cost_basis", "source", "amount")
+    ]
+    allocations = Allocation.objects.filter(
+        grant__in=_paid_grants(currency),
+        transaction__created_at__gte=period.since,
+        transaction__created_at__lt=period.until,
+        transaction__kind__in=[*TAKEN, *GIVEN],
+    ).values(
+        "grant",
+        "grant__cost_basis",
+        "transaction__kind",
+        "transaction__created_at",
+        "transaction",
+        "amount",
+    )
+    for row in allocations:
+        kind = row["transaction__kind"]
+        change = row["amount"] if kind in GIVEN else -row["amount"]
+        line = GIVEN.get(kind) or TAKEN[kind]
+        found.append(
+            (
+                row["transaction__created_at"],
+                1,
+                row["transaction"],
+                row["grant"],
+                row["grant__cost_basis"],
+                line,
+                change,
+            )
+        )
+    found.sort(key=lambda item: (item[3], item[0], item[1], item[2]))
+    for _, _, _, grant, basis, line, change in found:
+        yield grant, basis, line, change
+
+
+def _cohorts(period: Period, currency: str) -> list[Cohort]:
+    """Paid grants bought in the period, by month: what expired of them by the period's end."""
+    cohorts = {start: Cohort(start) for start, _ in period.months}
+    grants = (
+        _paid_grants(currency)
+        .filter(source__in=PAID_SOURCES, created_at__gte=period.since, created_at__lt=period.until)
+        .annotate(
+            month=TruncMonth("created_at", tzinfo=UTC),
+            expired=Sum(
+                "allocations__amount",
+                filter=Q(
+                    allocations__transaction__kind=Kind.EXPIRY,
+                    allocations__transaction__created_at__lt=period.until,
+                ),
+            ),
+        )
+        .values("month", "amount", "cost_basis", "expired")
+    )
+    for grant in grants:
+        cohort = cohorts[grant["month"]]
+        expired = grant["expired"] or 0
+        cohort.issued += grant["amount"]
+        cohort.expired += expired
+        cohort.breakage += carried(expired, grant["cost_basis"], currency)
+    return [cohort for cohort in cohorts.values() if cohort.issued]
