@@ -160,7 +160,10 @@ def _revenue_figures(m: MonthRevenue) -> list[Decimal]:
 
 
 def revenue(period: Period, currency: str) -> Revenue:
-    months = {start: MonthRevenue(start) for start, _ in period.months}
+    nothing = to_minor(ZERO, currency)
+    months = {
+        start: MonthRevenue(start, nothing, nothing, nothing, nothing) for start, _ in period.months
+    }
 
     def add(rows, part: str) -> None:
         for row in rows:
@@ -312,7 +315,7 @@ DEFERRED_BASIS = (
 def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
     opening = _owed_at(period.since, currency)
     closing = _owed_at(period.until, currency)
-    lines = {name: Figure() for name in LINES}
+    lines = {name: Figure(0, to_minor(ZERO, currency)) for name in LINES}
     owed = {grant: credits for grant, (credits, _) in opening.items()}
     for grant, basis, line, change in _movements(period, currency):
         before = owed.get(grant, 0)
@@ -368,7 +371,7 @@ def _owed_at(moment: datetime, currency: str) -> dict[int, tuple[int, Decimal]]:
 
 
 def _liability(owed: dict[int, tuple[int, Decimal]], currency: str) -> Figure:
-    total = Figure()
+    total = Figure(0, to_minor(ZERO, currency))
     for credits, basis in owed.values():
         total.add(credits, carried(credits, basis, currency))
     return total
@@ -427,7 +430,9 @@ def _movements(period: Period, currency: str):
 
 def _cohorts(period: Period, currency: str) -> list[Cohort]:
     """Paid grants bought in the period, by month: what expired of them by the period's end."""
-    cohorts = {start: Cohort(start) for start, _ in period.months}
+    cohorts = {
+        start: Cohort(start, breakage=to_minor(ZERO, currency)) for start, _ in period.months
+    }
     grants = (
         _paid_grants(currency)
         .filter(source__in=PAID_SOURCES, created_at__gte=period.since, created_at__lt=period.until)

@@ -87,8 +87,17 @@ def ledger(db):
 
 def sql(query: str, *params) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, stored(params))
         return cursor.fetchone()[0] or 0
+
+
+def stored(params) -> list:
+    """Moments as the database stores them: SQLite compares text, and an aware datetime's
+    "+00:00" would sort a row written at exactly the moment on the wrong side of it."""
+    return [
+        connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
+        for p in params
+    ]
 
 
 USER_ENTRIES = (
