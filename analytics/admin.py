@@ -14,9 +14,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics import flow, money
+from analytics import comparison, flow, money
 from analytics.chart import bars
-from analytics.models import CreditsFlow, DeferredRevenue, Revenue
+from analytics.models import CreditsFlow, DeferredRevenue, Overview, Revenue
 from analytics.periods import Period, months
 from analytics.report import Report
 
@@ -97,6 +97,12 @@ class ReportPage(AnalyticsPage):
             ],
         }
         return TemplateResponse(request, "admin/analytics/report.html", context)
+
+
+@admin.register(Overview)
+class OverviewAdmin(ReportPage):
+    def report(self, period, currency):
+        return comparison.overview(period, currency).report()
 
 
 @admin.register(CreditsFlow)

@@ -180,7 +180,7 @@ def credits_flow(*, since: datetime, until: datetime) -> Flow:
         expired=expired,
         taken_back=taken_back,
         transferred=transfers["in"],
-        held=kept["held"] if ongoing else _held_at(until),
+        held=kept["held"] if ongoing else held_at(until),
         problems=problems,
     )
 
@@ -241,7 +241,7 @@ def _wallets_now() -> dict[str, int]:
     return {name: total or 0 for name, total in totals.items()}
 
 
-def _held_at(moment: datetime) -> int:
+def held_at(moment: datetime) -> int:
     """What open holds reserved at `moment`: placed, less captured and released, before it."""
     rows = (
         CreditTransaction.objects.filter(kind__in=HOLD_SIGNS, created_at__lt=moment)

@@ -332,6 +332,11 @@ def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
     )
 
 
+def liability_at(moment: datetime, currency: str) -> Figure:
+    """Deferred revenue at `moment`: the paid credits still owed and their carrying amount."""
+    return _liability(_owed_at(moment, currency), currency)
+
+
 def _paid_grants(currency: str):
     return CreditGrant.objects.filter(
         cost_basis__isnull=False, currency__iexact=currency, wallet__kind=Wallet.Kind.USER
