@@ -16,6 +16,7 @@ only what it adds. Never below zero: what was already spent is recorded as a sho
 from contextlib import suppress
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from billing import selectors
@@ -72,9 +73,7 @@ def record_refunded(purchase: Purchase, refunded: Decimal) -> None:
     if grown <= 0:
         return
     purchase.refunded_amount = refunded
-    MoneyBack.objects.create(
-        purchase=purchase, kind=MoneyBack.Kind.REFUND, amount=grown, currency=purchase.currency
-    )
+    _record_money_back(purchase, MoneyBack.Kind.REFUND, grown)
 
 
 def record_dispute(
@@ -101,16 +100,19 @@ def record_dispute(
 
 
 def _record_chargeback(purchase: Purchase, disputed: Decimal | None) -> None:
-    """A chargeback lost took the disputed amount back (a payment is charged back once), never
-    more than what a refund had not already returned."""
-    left = purchase.amount - purchase.refunded_amount
-    lost = left if disputed is None else min(disputed, left)
-    if lost > 0:
+    """A chargeback lost took the disputed amount back (a payment is charged back once)."""
+    _record_money_back(purchase, MoneyBack.Kind.CHARGEBACK, disputed)
+
+
+def _record_money_back(purchase: Purchase, kind: str, amount: Decimal | None) -> None:
+    """Never more back than was paid, whatever order Stripe's events came in: a refund that
+    happened before a chargeback but arrives after it adds only what is left (nothing)."""
+    so_far = purchase.money_back.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    left = purchase.amount - so_far
+    amount = left if amount is None else min(amount, left)
+    if amount > 0:
         MoneyBack.objects.create(
-            purchase=purchase,
-            kind=MoneyBack.Kind.CHARGEBACK,
-            amount=lost,
-            currency=purchase.currency,
+            purchase=purchase, kind=kind, amount=amount, currency=purchase.currency
         )
 
 

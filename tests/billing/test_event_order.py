@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,8 @@ def end_state(purchase) -> tuple:
         purchase.clawback_shortfall,
         purchase.dispute_outcome,
         bool(purchase.stripe_payment_intent_id),  # so a later dispute finds the purchase
+        # All the money that went back, refunds and chargeback together, as revenue nets it.
+        purchase.money_back.aggregate(total=Sum("amount"))["total"],
         reconcile().problems,
     )
 
@@ -118,8 +121,9 @@ def test_a_full_refund_then_a_lost_dispute_before_the_checkout_records_no_shortf
     end = payments.deliver(scenario, [1, 2, 3, 0])
 
     assert end == payments.deliver(scenario, [0, 1, 2, 3])
-    (wallet, status, _refunded, taken, shortfall, outcome, intent, problems, unmatched) = end
+    (wallet, status, _refunded, taken, shortfall, outcome, intent, back, problems, unmatched) = end
     assert (wallet, status, taken, shortfall, outcome) == ((0, 0, 0), "refunded", 1200, 0, "lost")
+    assert back == Decimal("10.00")  # the refund and the chargeback never both count
     assert (intent, problems, unmatched) == (True, [], 0)
 
 
