@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
+from django.db.models import Case, Count, ExpressionWrapper, F, IntegerField, Q, Sum, When
 from django.db.models.functions import TruncMonth
 
 from analytics.periods import Period
@@ -313,8 +313,7 @@ DEFERRED_BASIS = (
 
 
 def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
-    opening = _owed_at(period.since, currency)
-    closing = _owed_at(period.until, currency)
+    opening, closing = _owed_at((period.since, period.until), currency)
     lines = {name: Figure(0, to_minor(ZERO, currency)) for name in LINES}
     owed = {grant: credits for grant, (credits, _) in opening.items()}
     for grant, basis, line, change in _movements(period, currency):
@@ -334,7 +333,7 @@ def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
 
 def liability_at(moment: datetime, currency: str) -> Figure:
     """Deferred revenue at `moment`: the paid credits still owed and their carrying amount."""
-    return _liability(_owed_at(moment, currency), currency)
+    return _liability(_owed_at((moment,), currency)[0], currency)
 
 
 def _paid_grants(currency: str):
@@ -343,36 +342,46 @@ def _paid_grants(currency: str):
     )
 
 
-def _owed_change():
+def _owed_at(moments: tuple[datetime, ...], currency: str) -> list[dict[int, tuple[int, Decimal]]]:
+    """For each moment, the paid grants that still owe credits then: {grant: (owed, basis)}.
+    One pass over the allocations for all the moments; a grant owing nothing (used up, expired)
+    converts to nothing and is left out, so only the grants alive then reach Python."""
+    owed = {}
+    for index, moment in enumerate(moments):
+        made = Case(When(created_at__lt=moment, then=F("amount")), default=0)
+        changed = Sum(
+            _owed_change("allocations__"),
+            filter=Q(allocations__transaction__created_at__lt=moment),
+            default=0,
+        )
+        owed[f"owed_{index}"] = ExpressionWrapper(made + changed, output_field=IntegerField())
+    alive = Q()
+    for name in owed:
+        alive |= Q(**{f"{name}__gt": 0})
+    rows = (
+        _paid_grants(currency)
+        .filter(created_at__lt=max(moments))
+        .annotate(**owed)
+        .filter(alive)
+        .values_list("pk", "cost_basis", *owed)
+    )
+    found: list[dict[int, tuple[int, Decimal]]] = [{} for _ in moments]
+    for pk, basis, *owed_then in rows:
+        for index, credits in enumerate(owed_then):
+            if credits:
+                found[index][pk] = (credits, basis)
+    return found
+
+
+def _owed_change(prefix: str = ""):
     """An allocation's change to its grant's owed credits (holds and releases: none)."""
+    kind = f"{prefix}transaction__kind__in"
     return Case(
-        When(transaction__kind__in=list(TAKEN), then=-F("amount")),
-        When(transaction__kind__in=list(GIVEN), then=F("amount")),
+        When(**{kind: list(TAKEN)}, then=-F(f"{prefix}amount")),
+        When(**{kind: list(GIVEN)}, then=F(f"{prefix}amount")),
         default=0,
         output_field=IntegerField(),
     )
-
-
-def _owed_at(moment: datetime, currency: str) -> dict[int, tuple[int, Decimal]]:
-    """Each paid grant made before `moment`: (credits owed at `moment`, its basis)."""
-    grants = {
-        row["pk"]: [row["amount"], row["cost_basis"]]
-        for row in _paid_grants(currency)
-        .filter(created_at__lt=moment)
-        .values("pk", "amount", "cost_basis")
-    }
-    changes = (
-        Allocation.objects.filter(
-            grant__in=_paid_grants(currency), transaction__created_at__lt=moment
-        )
-        .values("grant")
-        .annotate(change=Sum(_owed_change()))
-        .order_by()
-    )
-    for row in changes:
-        if row["grant"] in grants:
-            grants[row["grant"]][0] += row["change"]
-    return {pk: (owed, basis) for pk, (owed, basis) in grants.items()}
 
 
 def _liability(owed: dict[int, tuple[int, Decimal]], currency: str) -> Figure:
