@@ -71,7 +71,7 @@ class ReportPage(AnalyticsPage):
             first = last = this_month
             period = months(first)
         currencies = money.currencies()
-        currency = request.GET.get("currency") or currencies[0]
+        currency = (request.GET.get("currency") or currencies[0]).strip().lower()
         if self.in_money and currency not in currencies:
             errors.append(
                 f"No figures are kept in {currency!r}: pick one of {', '.join(currencies)}."
@@ -79,7 +79,10 @@ class ReportPage(AnalyticsPage):
             currency = currencies[0]
         report = self.report(period, currency if self.in_money else "")
         if request.GET.get("format") == "csv" and not errors:
-            return _csv(report, f"{self.opts.model_name}-{first}-{last}-{currency}.csv")
+            named = f"{self.opts.model_name}-{first}-{last}" + (
+                f"-{currency}" if self.in_money else ""
+            )
+            return _csv(report, f"{named}.csv")
         context = {
             **self.admin_site.each_context(request),
             "title": f"{report.title}, {period.label()}",

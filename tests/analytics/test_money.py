@@ -301,6 +301,7 @@ def test_the_revenue_page_shows_the_table_its_chart_and_the_same_csv(client, sal
         response = client.get(url, query)
         download = client.get(url, {**query, "format": "csv"})
         unknown = client.get(url, {**query, "currency": "xyz"})
+        typed = client.get(url, {**query, "currency": " USD "})
     assert response.status_code == 200
     assert accessibility_problems(response) == []
     cells = [
@@ -322,6 +323,8 @@ def test_the_revenue_page_shows_the_table_its_chart_and_the_same_csv(client, sal
     ]
     assert rows[3] == ["2030-10", "0.00", "0.00", "0.00", "2.50", "10.00", "-12.50"]
     assert "No figures are kept in 'xyz'" in text(unknown)
+    assert "No figures are kept" not in text(typed)
+    assert "Revenue (USD)" in text(typed)
 
 
 def test_the_deferred_revenue_page_renders_its_roll_forward(client, sales):
