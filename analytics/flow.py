@@ -151,6 +151,7 @@ def credits_flow(*, since: datetime, until: datetime) -> Flow:
     ongoing = until > timezone.now()
     kept = _wallets_now() if ongoing else None
     moved = _moved_by_kind(since, until)
+    balances = _balances_at([since] if ongoing else [since, until])
     issued = {source: 0 for source in _SOURCES}
     issued.update(_granted_by_source(since, until))
     issued[Source.REFUND] = moved.pop(Kind.REFUND, {}).get("net", 0)
@@ -172,15 +173,15 @@ def credits_flow(*, since: datetime, until: datetime) -> Flow:
     return Flow(
         since=since,
         until=until,
-        opening_balance=_balance_at(since),
-        closing_balance=kept["balance"] if ongoing else _balance_at(until),
+        opening_balance=balances[0],
+        closing_balance=kept["balance"] if ongoing else balances[1],
         issued_by_source=issued,
         consumed_paid=paid,
         consumed_promotional=promotional,
         expired=expired,
         taken_back=taken_back,
         transferred=transfers["in"],
-        held=kept["held"] if ongoing else held_at(until),
+        held=kept["held"] if ongoing else held_at([until])[0],
         problems=problems,
     )
 
@@ -226,11 +227,15 @@ def _consumed_by_cost(since: datetime, until: datetime) -> tuple[int, int]:
     return totals["paid"] or 0, totals["promotional"] or 0
 
 
-def _balance_at(moment: datetime) -> int:
-    total = Entry.objects.filter(ON_USER_WALLETS, created_at__lt=moment).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return total or 0
+def _balances_at(moments: list[datetime]) -> list[int]:
+    """The user wallets' balances summed at each moment, from their entries in one pass."""
+    totals = Entry.objects.filter(ON_USER_WALLETS, created_at__lt=max(moments)).aggregate(
+        **{
+            f"at_{index}": Sum("amount", filter=Q(created_at__lt=moment))
+            for index, moment in enumerate(moments)
+        }
+    )
+    return [totals[f"at_{index}"] or 0 for index in range(len(moments))]
 
 
 def _wallets_now() -> dict[str, int]:
@@ -241,12 +246,20 @@ def _wallets_now() -> dict[str, int]:
     return {name: total or 0 for name, total in totals.items()}
 
 
-def held_at(moment: datetime) -> int:
-    """What open holds reserved at `moment`: placed, less captured and released, before it."""
-    rows = (
-        CreditTransaction.objects.filter(kind__in=HOLD_SIGNS, created_at__lt=moment)
+def held_at(moments: list[datetime]) -> list[int]:
+    """What open holds reserved at each moment: placed, less captured and released, before it."""
+    totals = (
+        CreditTransaction.objects.filter(kind__in=HOLD_SIGNS)
         .exclude(hold=None)
-        .values("kind")
-        .annotate(total=Sum("amount"))
+        .aggregate(
+            **{
+                f"{kind}_{index}": Sum("amount", filter=Q(kind=kind, created_at__lt=moment))
+                for index, moment in enumerate(moments)
+                for kind in HOLD_SIGNS
+            }
+        )
     )
-    return sum(HOLD_SIGNS[row["kind"]] * row["total"] for row in rows)
+    return [
+        sum(sign * (totals[f"{kind}_{index}"] or 0) for kind, sign in HOLD_SIGNS.items())
+        for index in range(len(moments))
+    ]

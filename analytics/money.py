@@ -331,9 +331,9 @@ def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
     )
 
 
-def liability_at(moment: datetime, currency: str) -> Figure:
-    """Deferred revenue at `moment`: the paid credits still owed and their carrying amount."""
-    return _liability(_owed_at((moment,), currency)[0], currency)
+def liabilities_at(moments: list[datetime], currency: str) -> list[Figure]:
+    """Deferred revenue at each moment: the paid credits still owed and their carrying amount."""
+    return [_liability(owed, currency) for owed in _owed_at(tuple(moments), currency)]
 
 
 def _paid_grants(currency: str):
