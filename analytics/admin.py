@@ -70,8 +70,11 @@ class ReportPage(AnalyticsPage):
             errors.append(str(refusal))
             first = last = this_month
             period = months(first)
+        # As parsed (`months` strips what it reads): what was asked may hold a newline, and
+        # the download's file name is a header.
+        first, last = f"{period.since:%Y-%m}", f"{period.months[-1][0]:%Y-%m}"
         currencies = money.currencies()
-        currency = request.GET.get("currency") or currencies[0]
+        currency = (request.GET.get("currency") or currencies[0]).strip().lower()
         if self.in_money and currency not in currencies:
             errors.append(
                 f"No figures are kept in {currency!r}: pick one of {', '.join(currencies)}."
@@ -79,7 +82,9 @@ class ReportPage(AnalyticsPage):
             currency = currencies[0]
         report = self.report(period, currency if self.in_money else "")
         if request.GET.get("format") == "csv" and not errors:
-            return _csv(report, f"{self.opts.model_name}-{first}-{last}-{currency}.csv")
+            # Only a currency checked above names the file: a page without money checks none.
+            named = [self.opts.model_name, first, last] + ([currency] if self.in_money else [])
+            return _csv(report, "-".join(named) + ".csv")
         context = {
             **self.admin_site.each_context(request),
             "title": f"{report.title}, {period.label()}",

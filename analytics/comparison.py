@@ -55,7 +55,8 @@ BASIS = (
     "chargebacks in their own month), credits issued by new grants from purchases, "
     "subscriptions, promotions and staff (paid or promotional by the grant's flag), consumed and "
     "expired from the ledger's entries on users' wallets, the deferred revenue and open holds at "
-    "the period's end, users whose credits were consumed in it (a spend or a capture), and disputes open at its end. "
+    "the period's end, users whose credits were consumed in it (a spend or a capture), and "
+    "disputes open at its end. "
     "Money in the currency picked; credits and counts in all."
 )
 

@@ -65,7 +65,7 @@ def test_the_month_shows_its_flow_in_a_table_a_chart_and_the_same_csv(client, le
     assert "does not close" not in text(response)
     assert len(page(response).select("svg rect.analytics-bar")) == 6
     assert download["Content-Type"].startswith("text/csv")
-    assert 'filename="creditsflow-2030-10-2030-10-' in download["Content-Disposition"]
+    assert 'filename="creditsflow-2030-10-2030-10.csv"' in download["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(download.content.decode())))
     assert rows[0] == ["Credits flow, October 2030"]
     assert rows[1] == ["Figure", "Credits"]
