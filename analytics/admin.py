@@ -70,6 +70,9 @@ class ReportPage(AnalyticsPage):
             errors.append(str(refusal))
             first = last = this_month
             period = months(first)
+        # As parsed (`months` strips what it reads): what was asked may hold a newline, and
+        # the download's file name is a header.
+        first, last = f"{period.since:%Y-%m}", f"{period.months[-1][0]:%Y-%m}"
         currencies = money.currencies()
         currency = (request.GET.get("currency") or currencies[0]).strip().lower()
         if self.in_money and currency not in currencies:
@@ -79,10 +82,9 @@ class ReportPage(AnalyticsPage):
             currency = currencies[0]
         report = self.report(period, currency if self.in_money else "")
         if request.GET.get("format") == "csv" and not errors:
-            named = f"{self.opts.model_name}-{first}-{last}" + (
-                f"-{currency}" if self.in_money else ""
-            )
-            return _csv(report, f"{named}.csv")
+            # Only a currency checked above names the file: a page without money checks none.
+            named = [self.opts.model_name, first, last] + ([currency] if self.in_money else [])
+            return _csv(report, "-".join(named) + ".csv")
         context = {
             **self.admin_site.each_context(request),
             "title": f"{report.title}, {period.label()}",
