@@ -54,6 +54,9 @@ GIVEN = {Kind.REFUND: "given_back"}
 # A new paid grant, by source: issued, or credits coming back or moving in.
 CREATED = {Source.REFUND: "given_back", Source.TRANSFER: "transferred"}
 PAID_SOURCES = (Source.PURCHASE, Source.SUBSCRIPTION)
+# A plan's unused credits rolled over: billing expires the period's grant and grants what the
+# plan carries on again, at its basis. The new grant nets out of breakage (they were not lost).
+ROLLOVER_KEY = "transaction__idempotency_record__key"
 
 
 def currencies() -> list[str]:
@@ -262,7 +265,7 @@ class DeferredRevenue:
             "given_back": "Given back (refunds of use or expiry)",
             "transferred": "Transferred between users (net)",
             "recognised": "Recognised on use",
-            "breakage": "Breakage on expiry",
+            "breakage": "Breakage on expiry (less what a plan rolled over)",
             "taken_back": "Taken back (refunds, chargebacks, deductions)",
         }
         rows = [["Opening liability", self.opening.credits, self.opening.money]]
@@ -402,12 +405,12 @@ def _movements(period: Period, currency: str):
             row["pk"],
             row["pk"],
             row["cost_basis"],
-            CREATED.get(row["source"], "issued"),
+            _created_line(row),
             row["amount"],
         )
         for row in _paid_grants(currency)
         .filter(in_period)
-        .values("pk", "created_at", "cost_basis", "source", "amount")
+        .values("pk", "created_at", "cost_basis", "source", "amount", ROLLOVER_KEY)
     ]
     allocations = Allocation.objects.filter(
         grant__in=_paid_grants(currency),
@@ -440,6 +443,12 @@ def _movements(period: Period, currency: str):
     found.sort(key=lambda item: (item[3], item[0], item[1], item[2]))
     for _, _, _, grant, basis, line, change in found:
         yield grant, basis, line, change
+
+
+def _created_line(grant: dict) -> str:
+    if grant["source"] == Source.SUBSCRIPTION and (grant[ROLLOVER_KEY] or "").endswith(":rollover"):
+        return "breakage"
+    return CREATED.get(grant["source"], "issued")
 
 
 def _cohorts(period: Period, currency: str) -> list[Cohort]:

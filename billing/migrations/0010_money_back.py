@@ -7,16 +7,16 @@ from django.db import migrations, models
 
 def money_back_so_far(apps, schema_editor):
     """What went back before this record existed: Stripe's refunded amount and a lost
-    chargeback's rest, per purchase. Their dates were not kept, so they are dated at the
-    payment (the month revenue nets them out in)."""
+    chargeback's rest, per purchase (paid or not yet: a refund may arrive before the checkout).
+    Their dates were not kept, so they are dated at the payment, or the purchase if unpaid."""
     Purchase = apps.get_model("billing", "Purchase")
     MoneyBack = apps.get_model("billing", "MoneyBack")
-    for purchase in Purchase.objects.filter(paid_at__isnull=False).iterator():
-        common = {
-            "purchase": purchase,
-            "currency": purchase.currency,
-            "created_at": purchase.paid_at,
-        }
+    returned = Purchase.objects.filter(
+        models.Q(refunded_amount__gt=0) | models.Q(dispute_outcome="lost")
+    )
+    for purchase in returned.iterator():
+        moment = purchase.paid_at or purchase.created_at
+        common = {"purchase": purchase, "currency": purchase.currency, "created_at": moment}
         if purchase.refunded_amount > 0:
             MoneyBack.objects.create(kind="refund", amount=purchase.refunded_amount, **common)
         lost = purchase.amount - purchase.refunded_amount

@@ -6,6 +6,7 @@ Safe to run again and in any order (see billing.webhooks).
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,7 @@ from billing.models import CreditPackage, Subscription, SubscriptionInvoice
 from billing.services import announcements
 from billing.services.events import grant_for_event, timestamp, unmatched
 from billing.services.promotions import BILLING
+from billing.services.purchase_state import COST_BASIS_PLACES
 from billing.stripe_api import from_minor_units
 from credits import selectors as credit_selectors
 from credits import services as credits
@@ -169,7 +171,7 @@ def _grant_period(
     grant_for_event(
         **common,
         amount=package.credits,
-        cost_basis=package.cost_basis,
+        cost_basis=_paid_per_credit(record),
         currency=package.currency,
         description=(
             f"Subscription: {package.name} plan, {package.credits:,} credits for "
@@ -181,12 +183,21 @@ def _grant_period(
         grant_for_event(
             **common,
             amount=record.rollover_credits,
+            # Carried on at what they were paid: still owed, so still deferred revenue.
+            cost_basis=_paid_per_credit(record.rolled_over_from),
+            currency=record.rolled_over_from.currency,
             description=(
                 f"Subscription: {package.name} plan, {record.rollover_credits:,} unused "
                 "credits rolled over"
             ),
             idempotency_key=f"invoice:{record.stripe_invoice_id}:rollover",
         )
+
+
+def _paid_per_credit(record: SubscriptionInvoice) -> Decimal:
+    """What a period's credits cost the buyer each: the invoice as paid (a discount included),
+    to the ledger's 8 places, as a pack's do."""
+    return (record.amount / record.credits).quantize(COST_BASIS_PLACES)
 
 
 def _advance_period(subscription: Subscription, period_start, period_end) -> None:

@@ -204,11 +204,6 @@ def test_a_zero_decimal_currency_rounds_to_whole_yen_and_closes(client):
     assert "¥1" in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing grants the rollover without a cost basis: analytics.money counts the 300 "
-    "as breakage and drops them from the liability though they are still the buyer's to use",
-)
 def test_credits_rolled_over_by_a_subscription_stay_in_the_liability(webhooks, buyer):  # noqa: F811
     """A plan that rolls all unused credits over: January's 500 at $0.016, 200 used; February's
     invoice expires January's 300 and grants them again. They are still the buyer's to use, paid
@@ -352,11 +347,6 @@ def test_a_refunded_subscription_invoice_counts_as_money_back(webhooks, buyer): 
     assert february.refunds == Decimal("8.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing grants a subscription's credits at the plan's list price per credit "
-    "(CreditPackage.cost_basis), not at what the invoice was paid",
-)
 def test_a_discounted_invoice_puts_what_was_paid_in_the_liability(webhooks, buyer):  # noqa: F811
     """A first invoice at half price (a coupon, or proration): $4 paid for 500 credits. The
     liability for them is the $4 received, as a discounted pack's is (its basis is the checkout's
@@ -449,10 +439,6 @@ def test_odd_periods_and_currencies_are_refused_or_shown_never_a_500(client, que
         assert "<script>" not in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="0010's backfill reads only paid purchases (paid_at not null)",
-)
 def test_the_backfill_keeps_a_refund_that_arrived_before_its_payment(
     webhooks,  # noqa: F811
     fake_stripe,  # noqa: F811
