@@ -78,8 +78,10 @@ GRANT_CODE = (
     "FROM credits_creditgrant g "
     "JOIN credits_credittransaction t ON t.id = g.transaction_id "
     "JOIN django_content_type ct ON ct.id = t.reference_type_id "
-    "LEFT JOIN billing_redemption r ON ct.model = 'redemption' AND r.id::text = t.reference_id "
-    "LEFT JOIN billing_purchase pu ON ct.model = 'purchase' AND pu.id::text = t.reference_id "
+    "LEFT JOIN billing_redemption r ON ct.model = 'redemption' "
+    "AND CAST(r.id AS TEXT) = t.reference_id "
+    "LEFT JOIN billing_purchase pu ON ct.model = 'purchase' "
+    "AND CAST(pu.id AS TEXT) = t.reference_id "
     "JOIN billing_promotion p ON p.id = COALESCE(r.promotion_id, pu.promotion_id) "
     "WHERE g.source = 'promotion' AND ct.app_label = 'billing' "
 )
