@@ -14,9 +14,16 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics import comparison, flow, money
+from analytics import comparison, disputes, flow, money, promotions
 from analytics.chart import bars
-from analytics.models import CreditsFlow, DeferredRevenue, Overview, Revenue
+from analytics.models import (
+    CreditsFlow,
+    DeferredRevenue,
+    Disputes,
+    Overview,
+    Promotions,
+    Revenue,
+)
 from analytics.periods import Period, months
 from analytics.report import Report
 
@@ -128,6 +135,20 @@ class RevenueAdmin(ReportPage):
 class DeferredRevenueAdmin(ReportPage):
     def report(self, period, currency):
         return money.deferred_revenue(period, currency).report()
+
+
+@admin.register(Promotions)
+class PromotionsAdmin(ReportPage):
+    def report(self, period, currency):
+        return promotions.promotions(period, currency).report()
+
+
+@admin.register(Disputes)
+class DisputesAdmin(ReportPage):
+    in_money = False
+
+    def report(self, period, currency):
+        return disputes.disputes(period).report()
 
 
 def _csv(report: Report, filename: str) -> HttpResponse:
