@@ -14,12 +14,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics import comparison, disputes, flow, money, promotions
+from analytics import comparison, disputes, flow, money, promotions, usage
 from analytics.chart import bars
 from analytics.models import (
     CreditsFlow,
     DeferredRevenue,
     Disputes,
+    JobsAndApps,
     Overview,
     Promotions,
     Revenue,
@@ -149,6 +150,14 @@ class DisputesAdmin(ReportPage):
 
     def report(self, period, currency):
         return disputes.disputes(period).report()
+
+
+@admin.register(JobsAndApps)
+class JobsAndAppsAdmin(ReportPage):
+    in_money = False
+
+    def report(self, period, currency):
+        return usage.jobs_and_apps(period).report()
 
 
 def _csv(report: Report, filename: str) -> HttpResponse:
