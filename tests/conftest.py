@@ -16,6 +16,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.allow_hosts = ",".join(sorted(hosts))
 
 
+# dj-stripe's schema from one migration of its final models (tests/migrations/djstripe says why);
+# every other app, the ledger's PL/pgSQL functions with them, runs its real migrations.
+TEST_MIGRATION_MODULES = {"djstripe": "tests.migrations.djstripe"}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """pytest-django's (each xdist worker's database name), and the test databases migrate
+    dj-stripe in one step."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    modules = {**getattr(settings, "MIGRATION_MODULES", {}), **TEST_MIGRATION_MODULES}
+    with override_settings(MIGRATION_MODULES=modules):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     # A cheap hasher keeps sign-up and sign-in tests fast; production keeps Django's default.
