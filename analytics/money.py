@@ -25,12 +25,22 @@ then shows what rounding made of it, at most a minor unit a transfer).
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Case, Count, ExpressionWrapper, F, IntegerField, Q, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    When,
+)
 from django.db.models.functions import TruncMonth
 
+from analytics.models import LiabilityDay, SnapshotBuild
 from analytics.periods import Period
 from analytics.report import Report, Table
 from billing.models import MoneyBack, Purchase, SubscriptionInvoice
@@ -234,6 +244,7 @@ class DeferredRevenue:
     closing: Figure
     lines: dict[str, Figure]
     cohorts: list[Cohort] = field(default_factory=list)
+    snapshots: SnapshotBuild | None = None  # the rebuild the figures were read from, if any
 
     @property
     def expected_closing(self) -> Figure:
@@ -298,7 +309,7 @@ class DeferredRevenue:
             )
         return Report(
             title=f"Deferred revenue and breakage ({code})",
-            basis=DEFERRED_BASIS,
+            basis=DEFERRED_BASIS + _read_from(self.snapshots),
             tables=[rollforward, cohorts],
             problems=problems,
         )
@@ -311,32 +322,169 @@ DEFERRED_BASIS = (
     "movement's money is the change it makes in its grant's amount, in the order the ledger "
     "wrote them, so the roll-forward closes to the minor unit. Opening + issued + given back + "
     "transferred - recognised - breakage - taken back = closing. Promotional credits have no "
-    "cost and are not in it. Breakage rate = expired paid credits / paid credits issued."
+    "cost and are not in it. Breakage rate = expired paid credits (less what a refund of the "
+    "expiry gave back) / paid credits issued."
 )
 
 
-def deferred_revenue(period: Period, currency: str) -> DeferredRevenue:
-    opening, closing = _owed_at((period.since, period.until), currency)
-    lines = {name: Figure(0, to_minor(ZERO, currency)) for name in LINES}
-    owed = {grant: credits for grant, (credits, _) in opening.items()}
-    for grant, basis, line, change in _movements(period, currency):
-        before = owed.get(grant, 0)
-        owed[grant] = before + change
-        money = carried(owed[grant], basis, currency) - carried(before, basis, currency)
-        lines[line].add(change, money)
-    return DeferredRevenue(
-        period=period,
-        currency=currency,
-        opening=_liability(opening, currency),
-        closing=_liability(closing, currency),
-        lines=lines,
-        cohorts=_cohorts(period, currency),
+def _read_from(build: SnapshotBuild | None) -> str:
+    if build is None:
+        return " Read from the ledger."
+    return (
+        f" The roll-forward's days before {build.until:%Y-%m-%d} are read from the daily "
+        f"snapshots rebuilt at {build.built_at:%Y-%m-%d %H:%M} UTC (analytics_rebuild), later "
+        "ones from the ledger."
     )
 
 
-def liabilities_at(moments: list[datetime], currency: str) -> list[Figure]:
+def deferred_revenue(period: Period, currency: str, *, live: bool = False) -> DeferredRevenue:
+    """The period's roll-forward: from the daily snapshots where a usable rebuild covers its
+    start (the ledger after the rebuild's end), else from the ledger alone. `live` reads the
+    ledger only: what the snapshots must equal."""
+    rolled = None if live else _rolled_from_snapshots(period.since, period.until, currency)
+    opening, lines, closing, build = rolled or _rolled_live(period.since, period.until, currency)
+    return DeferredRevenue(
+        period=period,
+        currency=currency,
+        opening=opening,
+        closing=closing,
+        lines=lines,
+        cohorts=_cohorts(period, currency),
+        snapshots=build,
+    )
+
+
+def liabilities_at(moments: list[datetime], currency: str, *, live: bool = False) -> list[Figure]:
     """Deferred revenue at each moment: the paid credits still owed and their carrying amount."""
-    return [_liability(owed, currency) for owed in _owed_at(tuple(moments), currency)]
+    found = None if live else _liabilities_from_snapshots(moments, currency)
+    if found is not None:
+        return found
+    return [liability(owed, currency) for owed in owed_at(tuple(moments), currency)]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A change to a paid grant's credits owed, as the ledger wrote it."""
+
+    moment: datetime
+    grant: int
+    basis: Decimal
+    line: str
+    change: int
+
+
+def no_lines(currency: str) -> dict[str, Figure]:
+    return {name: Figure(0, to_minor(ZERO, currency)) for name in LINES}
+
+
+def walked(owed: dict[int, int], movement: Movement, currency: str) -> Decimal:
+    """Applies a movement to its grant's credits owed; its money is the change it makes to the
+    grant's carrying amount (the rounding rule)."""
+    before = owed.get(movement.grant, 0)
+    owed[movement.grant] = before + movement.change
+    return carried(owed[movement.grant], movement.basis, currency) - carried(
+        before, movement.basis, currency
+    )
+
+
+def _rolled_live(since: datetime, until: datetime, currency: str):
+    opening, closing = owed_at((since, until), currency)
+    lines = no_lines(currency)
+    owed = {grant: credits for grant, (credits, _) in opening.items()}
+    for movement in movements(since, until, currency):
+        lines[movement.line].add(movement.change, walked(owed, movement, currency))
+    return liability(opening, currency), lines, liability(closing, currency), None
+
+
+# The daily snapshots (analytics.snapshots builds them): a day's opening liability and each
+# line's change over it. A period's figures are the rows of its days; what the ledger wrote
+# after the rebuild's end (today, mostly) is walked live from the grants it touched.
+
+
+def _usable_build(earliest: datetime) -> SnapshotBuild | None:
+    build = SnapshotBuild.objects.order_by("-pk").first()
+    if build is None or earliest < build.since:
+        return None
+    late = CreditTransaction.objects.filter(
+        pk__gt=build.through_transaction, created_at__lt=build.until
+    )
+    return None if late.exists() else build
+
+
+def _on_a_day(moment: datetime) -> bool:
+    return moment.astimezone(UTC).timetz() == time(0, tzinfo=UTC)
+
+
+def _rolled_from_snapshots(since: datetime, until: datetime, currency: str):
+    build = _usable_build(since)
+    if build is None or (since < build.until and not _on_a_day(since)):
+        return None
+    if until < build.until and not _on_a_day(until):
+        return None
+    first, last = min(since, build.until), min(until, build.until)
+    opening, lines = Figure(0, to_minor(ZERO, currency)), no_lines(currency)
+    rows = (
+        LiabilityDay.objects.filter(currency=currency.lower())
+        .filter(
+            Q(line=LiabilityDay.OPENING, day=_day(first))
+            | Q(day__gte=_day(first), day__lt=_day(last), line__in=LINES)
+        )
+        .values("line")
+        .annotate(credits=Sum("credits"), money=Sum("money"))
+        .order_by()
+    )
+    for row in rows:
+        target = opening if row["line"] == LiabilityDay.OPENING else lines[row["line"]]
+        target.add(row["credits"], row["money"])
+    if until > build.until:
+        for moment, line, change, money in _changes_after(build.until, until, currency):
+            (opening if moment < since else lines[line]).add(change, money)
+    closing = Figure(opening.credits, opening.money)
+    for figure in lines.values():
+        closing.add(figure.credits, figure.money)
+    return opening, lines, closing, build
+
+
+def _liabilities_from_snapshots(moments: list[datetime], currency: str) -> list[Figure] | None:
+    build = _usable_build(min(moments))
+    if build is None or not all(_on_a_day(m) for m in moments if m < build.until):
+        return None
+    days = {_day(min(m, build.until)) for m in moments}
+    openings = {
+        row["day"]: Figure(row["credits"], row["money"])
+        for row in LiabilityDay.objects.filter(
+            currency=currency.lower(), line=LiabilityDay.OPENING, day__in=days
+        ).values("day", "credits", "money")
+    }
+    later = [m for m in moments if m > build.until]
+    changes = _changes_after(build.until, max(later), currency) if later else []
+    found = []
+    for moment in moments:
+        known = openings.get(_day(min(moment, build.until)), Figure(0, to_minor(ZERO, currency)))
+        figure = Figure(known.credits, known.money)
+        for changed_at, _, change, money in changes:
+            if changed_at < moment:
+                figure.add(change, money)
+        found.append(figure)
+    return found
+
+
+def _changes_after(start: datetime, until: datetime, currency: str):
+    """The movements of [start, until) with their money: (moment, line, change, money), walked
+    from what the grants they touch owed at `start`."""
+    touched = Allocation.objects.filter(
+        transaction__created_at__gte=start, transaction__created_at__lt=until
+    ).values("grant")
+    (before,) = owed_at((start,), currency, among=touched)
+    owed = {grant: credits for grant, (credits, _) in before.items()}
+    return [
+        (m.moment, m.line, m.change, walked(owed, m, currency))
+        for m in movements(start, until, currency)
+    ]
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
 
 
 def _paid_grants(currency: str):
@@ -345,7 +493,9 @@ def _paid_grants(currency: str):
     )
 
 
-def _owed_at(moments: tuple[datetime, ...], currency: str) -> list[dict[int, tuple[int, Decimal]]]:
+def owed_at(
+    moments: tuple[datetime, ...], currency: str, among=None
+) -> list[dict[int, tuple[int, Decimal]]]:
     """For each moment, the paid grants that still owe credits then: {grant: (owed, basis)}.
     One pass over the allocations for all the moments; a grant owing nothing (used up, expired)
     converts to nothing and is left out, so only the grants alive then reach Python."""
@@ -361,9 +511,11 @@ def _owed_at(moments: tuple[datetime, ...], currency: str) -> list[dict[int, tup
     alive = Q()
     for name in owed:
         alive |= Q(**{f"{name}__gt": 0})
+    grants = _paid_grants(currency)
+    if among is not None:
+        grants = grants.filter(pk__in=among)
     rows = (
-        _paid_grants(currency)
-        .filter(created_at__lt=max(moments))
+        grants.filter(created_at__lt=max(moments))
         .annotate(**owed)
         .filter(alive)
         .values_list("pk", "cost_basis", *owed)
@@ -387,62 +539,63 @@ def _owed_change(prefix: str = ""):
     )
 
 
-def _liability(owed: dict[int, tuple[int, Decimal]], currency: str) -> Figure:
+def liability(owed: dict[int, tuple[int, Decimal]], currency: str) -> Figure:
     total = Figure(0, to_minor(ZERO, currency))
     for credits, basis in owed.values():
         total.add(credits, carried(credits, basis, currency))
     return total
 
 
-def _movements(period: Period, currency: str):
-    """The period's changes to paid grants, in the order the ledger wrote them: (grant, basis,
-    line, change in credits owed). A grant's creation comes before its allocations."""
-    in_period = Q(created_at__gte=period.since, created_at__lt=period.until)
-    found = [
-        (
-            row["created_at"],
-            0,
-            row["pk"],
-            row["pk"],
-            row["cost_basis"],
-            _created_line(row),
-            row["amount"],
-        )
-        for row in _paid_grants(currency)
-        .filter(in_period)
-        .values("pk", "created_at", "cost_basis", "source", "amount", ROLLOVER_KEY)
-    ]
-    allocations = Allocation.objects.filter(
+def movements(since: datetime, until: datetime, currency: str) -> list[Movement]:
+    """The changes of [since, until) to paid grants, in the order the ledger wrote them, grant
+    by grant: a grant's creation comes before its allocations."""
+    created = _paid_grants(currency).filter(created_at__gte=since, created_at__lt=until)
+    allocated = Allocation.objects.filter(
         grant__in=_paid_grants(currency),
-        transaction__created_at__gte=period.since,
-        transaction__created_at__lt=period.until,
+        transaction__created_at__gte=since,
+        transaction__created_at__lt=until,
         transaction__kind__in=[*TAKEN, *GIVEN],
-    ).values(
-        "grant",
-        "grant__cost_basis",
-        "transaction__kind",
-        "transaction__created_at",
-        "transaction",
-        "amount",
     )
-    for row in allocations:
-        kind = row["transaction__kind"]
-        change = row["amount"] if kind in GIVEN else -row["amount"]
-        line = GIVEN.get(kind) or TAKEN[kind]
-        found.append(
-            (
-                row["transaction__created_at"],
-                1,
-                row["transaction"],
-                row["grant"],
-                row["grant__cost_basis"],
-                line,
-                change,
-            )
-        )
-    found.sort(key=lambda item: (item[3], item[0], item[1], item[2]))
-    for _, _, _, grant, basis, line, change in found:
-        yield grant, basis, line, change
+    found = [
+        *(
+            ((row["created_at"], 0, row["pk"]), _created(row))
+            for row in created.values(*CREATED_FIELDS)
+        ),
+        *(
+            ((row["transaction__created_at"], 1, row["transaction"]), _allocated(row))
+            for row in allocated.values(*ALLOCATED_FIELDS)
+        ),
+    ]
+    found.sort(key=lambda item: (item[1].grant, item[0]))
+    return [movement for _, movement in found]
+
+
+CREATED_FIELDS = ("pk", "created_at", "cost_basis", "source", "amount", ROLLOVER_KEY)
+ALLOCATED_FIELDS = (
+    "grant",
+    "grant__cost_basis",
+    "transaction",
+    "transaction__kind",
+    "transaction__created_at",
+    "amount",
+)
+
+
+def _created(row: dict) -> Movement:
+    return Movement(
+        row["created_at"], row["pk"], row["cost_basis"], _created_line(row), row["amount"]
+    )
+
+
+def _allocated(row: dict) -> Movement:
+    kind = row["transaction__kind"]
+    return Movement(
+        moment=row["transaction__created_at"],
+        grant=row["grant"],
+        basis=row["grant__cost_basis"],
+        line=GIVEN.get(kind) or TAKEN[kind],
+        change=row["amount"] if kind in GIVEN else -row["amount"],
+    )
 
 
 def _created_line(grant: dict) -> str:
@@ -456,25 +609,49 @@ def _cohorts(period: Period, currency: str) -> list[Cohort]:
     cohorts = {
         start: Cohort(start, breakage=to_minor(ZERO, currency)) for start, _ in period.months
     }
-    grants = (
-        _paid_grants(currency)
-        .filter(source__in=PAID_SOURCES, created_at__gte=period.since, created_at__lt=period.until)
-        .annotate(
-            month=TruncMonth("created_at", tzinfo=UTC),
-            expired=Sum(
-                "allocations__amount",
-                filter=Q(
-                    allocations__transaction__kind=Kind.EXPIRY,
-                    allocations__transaction__created_at__lt=period.until,
-                ),
-            ),
-        )
-        .values("month", "amount", "cost_basis", "expired")
+    bought = _paid_grants(currency).filter(
+        source__in=PAID_SOURCES, created_at__gte=period.since, created_at__lt=period.until
     )
-    for grant in grants:
-        cohort = cohorts[grant["month"]]
-        expired = grant["expired"] or 0
-        cohort.issued += grant["amount"]
-        cohort.expired += expired
-        cohort.breakage += carried(expired, grant["cost_basis"], currency)
+    by_month = TruncMonth("created_at", tzinfo=UTC)
+    for row in bought.annotate(month=by_month).values("month").annotate(issued=Sum("amount")):
+        cohorts[row["month"]].issued += row["issued"]
+    # Only the grants that expired reach Python, each converted once (the rounding rule).
+    expired = bought.annotate(
+        month=by_month,
+        expired=Sum(
+            "allocations__amount",
+            filter=Q(
+                allocations__transaction__kind=Kind.EXPIRY,
+                allocations__transaction__created_at__lt=period.until,
+            ),
+        ),
+    ).filter(expired__gt=0)
+    given_back = _expiries_given_back(period.until)
+    for pk, month, basis, credits in expired.values_list("pk", "month", "cost_basis", "expired"):
+        credits -= given_back.get(pk, 0)
+        cohorts[month].expired += credits
+        cohorts[month].breakage += carried(credits, basis, currency)
     return [cohort for cohort in cohorts.values() if cohort.issued]
+
+
+def _expiries_given_back(until: datetime) -> dict[int, int]:
+    """Per grant, the credits of its expiries that refunds before `until` gave back: they are
+    owed again, so not lost. A refund takes an expiry's allocations in their order (as
+    credits.services.movements does), so its total is shared out the same way."""
+    refunded = dict(
+        CreditTransaction.objects.filter(
+            kind=Kind.REFUND, reverses__kind=Kind.EXPIRY, created_at__lt=until
+        )
+        .values("reverses")
+        .annotate(total=Sum("amount"))
+        .values_list("reverses", "total")
+    )
+    found: dict[int, int] = defaultdict(int)
+    if not refunded:
+        return found
+    allocations = Allocation.objects.filter(transaction__in=refunded).order_by("transaction", "pk")
+    for txn, grant, amount in allocations.values_list("transaction", "grant", "amount"):
+        taken = min(amount, refunded[txn])
+        refunded[txn] -= taken
+        found[grant] += taken
+    return found

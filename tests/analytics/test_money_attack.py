@@ -241,10 +241,6 @@ def test_credits_rolled_over_by_a_subscription_stay_in_the_liability(webhooks, b
     assert shown == (paid_in_wallet, 0), deferred.lines["breakage"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytics.money._cohorts counts expiry allocations only, not the refunds of them",
-)
 @pytest.mark.django_db
 def test_an_expiry_refunded_is_not_breakage_of_its_cohort():
     """January's 10 credits at $0.01 expire in January; in February staff refund the expiry:
