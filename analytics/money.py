@@ -44,6 +44,7 @@ from analytics.models import LiabilityDay, SnapshotBuild
 from analytics.periods import Period
 from analytics.report import Report, Table
 from billing.models import MoneyBack, Purchase, SubscriptionInvoice
+from billing.services.subscription_events import ROLLOVER_KEY_SUFFIX
 from billing.stripe_api import ZERO_DECIMAL_CURRENCIES
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
 
@@ -599,7 +600,8 @@ def _allocated(row: dict) -> Movement:
 
 
 def _created_line(grant: dict) -> str:
-    if grant["source"] == Source.SUBSCRIPTION and (grant[ROLLOVER_KEY] or "").endswith(":rollover"):
+    key = grant[ROLLOVER_KEY] or ""
+    if grant["source"] == Source.SUBSCRIPTION and key.endswith(ROLLOVER_KEY_SUFFIX):
         return "breakage"
     return CREATED.get(grant["source"], "issued")
 

@@ -23,6 +23,10 @@ from credits import services as credits
 from credits.models import CreditGrant
 from credits.services import Reference
 
+# A rollover grant's key ends so: the analytics read it to tell credits carried on (not lost)
+# from a new period's credits.
+ROLLOVER_KEY_SUFFIX = ":rollover"
+
 
 def subscription_row(*, stripe_id: str, user_id: int, package: CreditPackage) -> Subscription:
     subscription, _ = Subscription.objects.select_for_update().get_or_create(
@@ -190,7 +194,7 @@ def _grant_period(
                 f"Subscription: {package.name} plan, {record.rollover_credits:,} unused "
                 "credits rolled over"
             ),
-            idempotency_key=f"invoice:{record.stripe_invoice_id}:rollover",
+            idempotency_key=f"invoice:{record.stripe_invoice_id}{ROLLOVER_KEY_SUFFIX}",
         )
 
 
