@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from analytics.money import ZERO, to_minor
@@ -29,7 +29,7 @@ from billing.models import Subscription, SubscriptionInvoice
 
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 GROWING = ("new", "expansion", "reactivation")  # added to MRR; the others are taken from it
-DAYS_A_MONTH = Decimal("365.25") / 12
+HALF_A_YEAR = timedelta(days=183)
 
 
 @dataclass
@@ -158,16 +158,17 @@ SUBSCRIPTIONS_BASIS = (
     "subscription's current plan: each subscription counts the invoice whose period covers the "
     "month's last moment (it starts before the month's end and ends at or after it; cut short "
     "where Stripe ended the subscription; of two, the one starting later), its amount paid "
-    "(discounts and proration included) divided by the months its period lasts (its days / "
-    "30.44, rounded: 12 for a yearly plan), rounded half-even to the minor unit once per "
-    "subscription and month. A customer's MRR is their subscriptions' sum; movements are per "
-    "customer (ChartMogul's definitions), from the previous month's end to this one's: new (none "
-    "to some, never any at an earlier month's end), reactivation (none to some, some before), "
-    "expansion and contraction (some to more or less), churn (some to none). Opening MRR is the "
-    "previous month's closing: opening + new + expansion + reactivation - contraction - churn = "
-    "closing. Subscribers are customers with MRR above zero at a month's end. Credits rolled over "
-    "are the unused credits carried into the periods of the invoices recorded in the month. The "
-    "charts draw closing MRR and subscribers at each month's end."
+    "(discounts and proration included), a twelfth of it for a period of more than half a year "
+    "(a yearly plan), rounded half-even to the minor unit once per subscription and month. A "
+    "customer's MRR is their subscriptions' sum; movements are per customer (ChartMogul's "
+    "definitions), from the previous month's end to this one's: new (none to some, never any at "
+    "an earlier month's end), reactivation (none to some, some before), expansion and "
+    "contraction (some to more or less), churn (some to none); a customer who comes and goes "
+    "between two months' ends moves nothing. Opening MRR is the previous month's closing: "
+    "opening + new + expansion + reactivation - contraction - churn = closing. Subscribers are "
+    "customers with MRR above zero at a month's end. Credits rolled over are the unused credits "
+    "carried into the periods of the invoices recorded in the month. The charts draw closing MRR "
+    "and subscribers at each month's end."
 )
 
 
@@ -182,39 +183,46 @@ def _problem(month: MonthMrr, code: str) -> str:
 def subscriptions(period: Period, currency: str) -> Subscriptions:
     """MRR, its movements and subscribers for each month of `period`, in `currency` only."""
     ends = [period.since, *(end for _, end in period.months)]  # the opening's, then each month's
-    mrr = customer_mrr(ends, currency)
-    earlier = _had_mrr_before(period.since, currency)
     rollover = _rollover_by_month(period, currency)
-    nothing = to_minor(ZERO, currency)
-    months = []
-    for index, (start, _) in enumerate(period.months):
-        month = MonthMrr(
-            start=start,
-            opening=nothing,
-            closing=nothing,
-            movements=dict.fromkeys(MOVEMENTS, nothing),
-            customers=dict.fromkeys(MOVEMENTS, 0),
-            rollover=rollover.get(start, 0),
-        )
-        for customer, figures in mrr.items():
-            before, after = figures[index], figures[index + 1]
-            month.opening += before
-            month.closing += after
-            month.subscribers_opening += before > 0
-            month.subscribers += after > 0
-            had_mrr = customer in earlier or any(figure > 0 for figure in figures[:index])
-            movement = _movement(before, after, had_mrr=had_mrr)
-            if movement is not None:
-                month.movements[movement] += abs(after - before)
-                month.customers[movement] += 1
-        months.append(month)
+    months = [_month(start, currency, rollover.get(start, 0)) for start, _ in period.months]
+    mrr = customer_mrr(ends, currency)
+    # Whether a customer had MRR before the period matters only to those without it at its start.
+    earlier = _had_mrr_before(period.since, currency, [c for c, f in mrr.items() if not f[0]])
+    for customer, figures in mrr.items():
+        _count(months, figures, had_mrr_before=customer in earlier)
     return Subscriptions(period=period, currency=currency, months=months)
 
 
-def _movement(before: Decimal, after: Decimal, *, had_mrr: bool) -> str | None:
-    """How a customer's MRR moved from one month's end to the next (None: it did not)."""
-    if before == after:
-        return None
+def _month(start: datetime, currency: str, rollover: int) -> MonthMrr:
+    nothing = to_minor(ZERO, currency)
+    return MonthMrr(
+        start=start,
+        opening=nothing,
+        closing=nothing,
+        movements=dict.fromkeys(MOVEMENTS, nothing),
+        customers=dict.fromkeys(MOVEMENTS, 0),
+        rollover=rollover,
+    )
+
+
+def _count(months: list[MonthMrr], figures: list[Decimal], *, had_mrr_before: bool) -> None:
+    """Add one customer to each month: their MRR at its start and end (`figures`: at each
+    month's end, the opening's first) and how it moved."""
+    first = next(index for index, figure in enumerate(figures) if figure)
+    for index, month in enumerate(months):
+        before, after = figures[index], figures[index + 1]
+        month.opening += before
+        month.closing += after
+        month.subscribers_opening += before > 0
+        month.subscribers += after > 0
+        if before != after:
+            movement = _movement(before, after, had_mrr=had_mrr_before or first < index)
+            month.movements[movement] += abs(after - before)
+            month.customers[movement] += 1
+
+
+def _movement(before: Decimal, after: Decimal, *, had_mrr: bool) -> str:
+    """How a customer's MRR moved from one month's end to the next (it did)."""
     if not before:
         return "reactivation" if had_mrr else "new"
     if not after:
@@ -238,10 +246,10 @@ def customer_mrr(moments: list[datetime], currency: str) -> dict[int, list[Decim
         .values_list("user_id", *covering)
     )
     monthly = {
-        pk: to_minor(amount / _months_billed(start, end), currency)
-        for pk, amount, start, end in _invoices(moments, currency).values_list(
-            "pk", "amount", "period_start", "period_end"
-        )
+        pk: to_minor(amount / months, currency)
+        for pk, amount, months in _invoices(moments, currency)
+        .annotate(months=_months_billed())
+        .values_list("pk", "amount", "months")
     }
     nothing = to_minor(ZERO, currency)
     found: dict[int, list[Decimal]] = defaultdict(lambda: [nothing] * len(moments))
@@ -250,7 +258,8 @@ def customer_mrr(moments: list[datetime], currency: str) -> dict[int, list[Decim
         for index, invoice in enumerate(invoices):
             if invoice is not None:
                 figures[index] += monthly[invoice]
-    return dict(found)
+    # A customer whose invoices covered no month's end (or came to nothing) has no MRR here.
+    return {user: figures for user, figures in found.items() if any(figures)}
 
 
 def _invoices(moments: list[datetime], currency: str, subscription=None):
@@ -287,22 +296,28 @@ def _ended_at(subscription: str = ""):
     return Coalesce(f"{subscription}ended_at", Case(cancelled))
 
 
-def _months_billed(start: datetime, end: datetime) -> Decimal:
-    """How many months an invoice's period lasts: 1 for a monthly plan, 12 for a yearly one."""
-    days = Decimal((end - start) / timedelta(days=1))
-    return max(Decimal(1), (days / DAYS_A_MONTH).to_integral_value())
+def _months_billed():
+    """How many months an invoice pays for, by its period's length (plans are monthly or
+    yearly): 12 for a period of more than half a year, else 1."""
+    yearly = Q(period_end__gt=F("period_start") + HALF_A_YEAR)
+    return Case(When(yearly, then=12), default=1, output_field=IntegerField())
 
 
-def _had_mrr_before(moment: datetime, currency: str) -> set[int]:
-    """The customers with MRR at some month's end before the month ending at `moment`.
+def _had_mrr_before(moment: datetime, currency: str, customers: list[int]) -> set[int]:
+    """Those of `customers` with MRR at some month's end before the month ending at `moment`.
 
     An invoice covered a month's end b <= `earlier` (the month's end before `moment`) when its
     period started before b and lasted to b (and so did the subscription): when the start of
     the month its coverage ends in, capped at `earlier`, comes after the period's start."""
+    if not customers:
+        return set()
     earlier = (moment - timedelta(days=1)).replace(day=1)
     return set(
         SubscriptionInvoice.objects.filter(
-            currency__iexact=currency, amount__gt=0, period_start__lt=earlier
+            subscription__user__in=customers,
+            currency__iexact=currency,
+            amount__gt=0,
+            period_start__lt=earlier,
         )
         .annotate(
             period_month=TruncMonth("period_end", tzinfo=UTC),
