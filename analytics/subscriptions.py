@@ -234,8 +234,8 @@ def customer_mrr(moments: list[datetime], currency: str) -> dict[int, list[Decim
     """Each customer's MRR at each of `moments` (months' ends): {user: [MRR at each]}.
 
     One query names, per subscription and moment, the invoice covering the moment's last
-    instant; a second reads those invoices' amounts and periods. Each subscription's figure is
-    rounded once, then added to its customer's."""
+    instant; a second reads those invoices' amounts and the months they pay for. Each
+    subscription's figure is rounded once, then added to its customer's."""
     covering = {
         f"at_{index}": _covering_invoice(moment, currency) for index, moment in enumerate(moments)
     }
