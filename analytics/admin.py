@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics import comparison, disputes, flow, money, promotions, usage
+from analytics import comparison, disputes, flow, money, promotions, subscriptions, usage
 from analytics.chart import bars
 from analytics.models import (
     CreditsFlow,
@@ -24,6 +24,7 @@ from analytics.models import (
     Overview,
     Promotions,
     Revenue,
+    Subscriptions,
 )
 from analytics.periods import Period, months
 from analytics.report import Report
@@ -142,6 +143,12 @@ class DeferredRevenueAdmin(ReportPage):
 class PromotionsAdmin(ReportPage):
     def report(self, period, currency):
         return promotions.promotions(period, currency).report()
+
+
+@admin.register(Subscriptions)
+class SubscriptionsAdmin(ReportPage):
+    def report(self, period, currency):
+        return subscriptions.subscriptions(period, currency).report()
 
 
 @admin.register(Disputes)
