@@ -12,9 +12,10 @@ from statistics import median
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
+from analytics.money import pack_sales
 from analytics.periods import Period
 from analytics.report import Report, Table
-from billing.models import MoneyBack, Purchase
+from billing.models import MoneyBack
 from disputes.models import Dispute
 from disputes.selectors import METRICS_DAYS, QueueMetrics, queue_metrics
 from disputes.templatetags.disputes import waited
@@ -181,10 +182,14 @@ def disputes(period: Period) -> Disputes:
         if was_closed:
             resolutions.append(ended - created)
     paid = Q(paid_at__gte=period.since, paid_at__lt=period.until)
-    payments = Purchase.objects.filter(paid).aggregate(
-        payments=Count("pk"),
-        disputed=Count("pk", filter=~NO_DISPUTES),
-        still=Count("pk", filter=~Q(open_dispute_ids=[])),
+    payments = (
+        pack_sales()
+        .filter(paid)
+        .aggregate(
+            payments=Count("pk"),
+            disputed=Count("pk", filter=~NO_DISPUTES),
+            still=Count("pk", filter=~Q(open_dispute_ids=[])),
+        )
     )
     lost = MoneyBack.objects.filter(
         kind=MoneyBack.Kind.CHARGEBACK,

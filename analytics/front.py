@@ -15,7 +15,7 @@ from djstripe.models import WebhookEventTrigger
 
 from analytics import money
 from analytics.admin import PERMISSION
-from billing.models import Purchase, SubscriptionInvoice
+from billing.models import SubscriptionInvoice
 from core import figures
 from disputes.models import Dispute
 from integrations.models import WebhookDelivery
@@ -68,7 +68,7 @@ def _money_lines() -> list[Line]:
     today = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
     sold: dict[str, Decimal] = {}
     for rows in (
-        Purchase.objects.filter(paid_at__gte=today),
+        money.pack_sales().filter(paid_at__gte=today),
         SubscriptionInvoice.objects.filter(created_at__gte=today),
     ):
         for row in rows.filter(~Q(currency="")).values("currency").annotate(total=Sum("amount")):

@@ -43,7 +43,7 @@ from django.db.models.functions import TruncMonth
 from analytics.models import LiabilityDay, SnapshotBuild
 from analytics.periods import Period
 from analytics.report import Report, Table
-from billing.models import MoneyBack, Purchase, SubscriptionInvoice
+from billing.models import CreditPackage, MoneyBack, Purchase, SubscriptionInvoice
 from billing.services.subscription_events import ROLLOVER_KEY_SUFFIX
 from billing.stripe_api import ZERO_DECIMAL_CURRENCIES
 from credits.models import Allocation, CreditGrant, CreditTransaction, Wallet
@@ -70,15 +70,21 @@ PAID_SOURCES = (Source.PURCHASE, Source.SUBSCRIPTION)
 ROLLOVER_KEY = "transaction__idempotency_record__key"
 
 
+def pack_sales():
+    """The packs paid for. A plan's checkout leaves a paid purchase too, but its money is the
+    first invoice's (counted as the subscription's): only a pack's purchase is a sale itself."""
+    return Purchase.objects.filter(paid_at__isnull=False, package__kind=CreditPackage.Kind.PACK)
+
+
 def currencies() -> list[str]:
     """The currencies any money was kept in, the most used first (the pages' default)."""
     used: dict[str, int] = defaultdict(int)
-    for model, filters in (
-        (Purchase, Q(paid_at__isnull=False)),
-        (SubscriptionInvoice, Q()),
-        (CreditGrant, Q(cost_basis__isnull=False)),
+    for rows in (
+        pack_sales(),
+        SubscriptionInvoice.objects.all(),
+        CreditGrant.objects.filter(cost_basis__isnull=False),
     ):
-        for row in model.objects.filter(filters).values("currency").annotate(n=Count("pk")):
+        for row in rows.values("currency").annotate(n=Count("pk")).order_by():
             if row["currency"]:
                 used[row["currency"].lower()] += row["n"]
     return sorted(used, key=lambda code: (-used[code], code)) or ["usd"]
@@ -184,7 +190,7 @@ def revenue(period: Period, currency: str) -> Revenue:
             target = months[row["month"]]
             setattr(target, part, getattr(target, part) + to_minor(row["total"], currency))
 
-    add(_by_month(Purchase.objects, "paid_at", period, currency), "packs")
+    add(_by_month(pack_sales(), "paid_at", period, currency), "packs")
     add(_by_month(SubscriptionInvoice.objects, "created_at", period, currency), "subscriptions")
     for kind, part in (
         (MoneyBack.Kind.REFUND, "refunds"),

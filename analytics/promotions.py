@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from analytics.money import ZERO, to_minor
+from analytics.money import ZERO, pack_sales, to_minor
 from analytics.periods import Period
 from analytics.report import Report, Table
 from billing.models import CreditPackage, Promotion, Purchase, Redemption
@@ -209,9 +209,8 @@ def promotions(period: Period, currency: str) -> Promotions:
         "used",
     )
     paid = (
-        Purchase.objects.filter(
-            between("paid_at"), promotion__isnull=False, currency__iexact=currency
-        )
+        pack_sales()
+        .filter(between("paid_at"), promotion__isnull=False, currency__iexact=currency)
         .values("promotion")
         .annotate(figure=Count("pk"), money=Sum("amount"))
         .order_by()

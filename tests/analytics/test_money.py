@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from analytics import money
+from analytics import front, money
 from analytics.periods import month, months
 from billing.models import MoneyBack
 from credits import services
@@ -24,6 +24,7 @@ from credits.errors import CreditRefusal
 from credits.models import CreditGrant
 from tests.analytics.test_credits_flow import at, sql, stored
 from tests.analytics.test_pages import analyst
+from tests.analytics.test_subscriptions import Stripe
 from tests.billing.conftest import (  # noqa: F401 (fixtures)
     buyer,
     charge_object,
@@ -40,7 +41,7 @@ from tests.billing.conftest import (  # noqa: F401 (fixtures)
     webhooks,
 )
 from tests.credits.conftest import ACTOR, key
-from tests.factories import UserFactory
+from tests.factories import StaffFactory, UserFactory
 from tests.pages import accessibility_problems, page, text
 
 Source = CreditGrant.Source
@@ -282,6 +283,21 @@ def test_revenue_counts_a_refund_and_a_lost_chargeback_in_their_own_month(sales)
         expected = independent_revenue(name, "usd")
         assert {part: getattr(found, part) for part in expected} == expected
     assert MoneyBack.objects.count() == 2  # a redelivery records nothing twice
+
+
+def test_a_plans_first_payment_counts_once_as_the_subscriptions(webhooks, buyer):  # noqa: F811
+    """A plan's checkout marks its purchase paid, and its first invoice is the same money: the
+    revenue page and the front page's sales count it once, under subscriptions."""
+    plan = make_plan()
+    Stripe(webhooks).subscribe(buyer, plan, "sub_once", "2031-01-05T09:00", "2031-02-05T09:00")
+    assert buyer.purchases.get().status == "paid"
+    with at("2031-01-05T18:00"):
+        january = money.revenue(months("2031-01"), "usd").figures()
+        sold_today = {line.label: line.value for line in front.overview(StaffFactory())}
+    assert january["revenue_subscriptions"] == Decimal("8.00")
+    assert january["revenue_packs"] == Decimal("0.00")
+    assert january["revenue_gross"] == Decimal("8.00")
+    assert sold_today["Sales today (USD)"] == "$8.00"
 
 
 def test_a_second_currency_never_mixes_in(sales):
