@@ -8,8 +8,9 @@ cohort counts people, not money. Credits used are what spends and captures took 
 the user's wallet (their allocations), as the credits flow counts consumption: gross, a refund
 of a spend is not netted out (the flow issues it again in the refund's month).
 
-The SQL sums per user and month (four grouped queries, whatever the period's length); Python
-only adds those sums up per cohort and month since.
+The SQL sums per user and month (four grouped queries, whatever the period's length; a cohort's
+members are found by semi- and anti-joins: paid in the period, never before); Python only adds
+those sums up per cohort and month since.
 """
 
 from collections import Counter
@@ -18,7 +19,18 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateTimeField, F, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Least, TruncMonth
 from django.utils import timezone
 
@@ -29,7 +41,7 @@ from credits.models import Allocation, CreditTransaction, Wallet
 
 Kind = CreditTransaction.Kind
 USED_KINDS = (Kind.SPEND, Kind.CAPTURE)  # consumption, as analytics.flow counts it
-# Later than any purchase: a user who never paid is in no period's cohorts.
+# Later than any purchase: stands in for a kind of purchase a member never made.
 NEVER = Value(datetime(9999, 12, 31, tzinfo=UTC), output_field=DateTimeField())
 
 
@@ -66,8 +78,7 @@ class Cohort:
 @dataclass
 class Cohorts:
     period: Period
-    until: datetime  # the last month shown ends here: the period's end, or this month's
-    cohorts: list[Cohort]
+    cohorts: list[Cohort]  # each month of the period up to this month, empty ones too
 
     @property
     def width(self) -> int:
@@ -145,34 +156,38 @@ def share(part: int, whole: int) -> str | None:
 def cohorts(period: Period) -> Cohorts:
     """The period's cohorts and their months since, to the period's end or this month's."""
     until = min(period.until, _month_index_start(_index(timezone.now()) + 1))
-    first = {start: Cohort(start) for start, _ in period.months if start < until}
+    found = {
+        start: Cohort(start, months=[MonthSince() for _ in range(_index(until) - _index(start))])
+        for start, _ in period.months
+        if start < until
+    }
     members = _members(period.since, until)
-    if first:
-        last = _index(until) - 1
-        for cohort in first.values():
-            cohort.months = [MonthSince() for _ in range(last - _index(cohort.start) + 1)]
-    found = dict(members.values_list("pk", "cohort"))
-    for cohort_start, size in Counter(found.values()).items():
-        first[cohort_start].users = size
+    first_paid = members.annotate(cohort=TruncMonth(_first_paid(), tzinfo=UTC)).order_by()
+    cohort_of = dict(first_paid.values_list("pk", "cohort"))
+    for start, size in Counter(cohort_of.values()).items():
+        found[start].users = size
+
+    def month_since(user_id: int, month: datetime) -> MonthSince | None:
+        """A member's month in their cohort's row; None before the cohort's month, or for a
+        user whose first purchase was paid while the page was being made (not in its sizes)."""
+        start = cohort_of.get(user_id)
+        if start is None or month < start:
+            return None
+        return found[start].months[_index(month) - _index(start)]
+
     member_ids = members.values("pk")
-
-    def cell(user_id: int, month: datetime) -> MonthSince | None:
-        start = found[user_id]
-        since = _index(month) - _index(start)
-        return first[start].months[since] if since >= 0 else None
-
     for row in _used(member_ids, period.since, until):
-        month_since = cell(row["user"], row["month"])
-        if month_since is not None:  # spends before the cohort's month are not its
-            month_since.spenders += 1
-            month_since.used += row["used"]
+        cell = month_since(row["user"], row["month"])
+        if cell is not None:
+            cell.spenders += 1
+            cell.used += row["used"]
     for (user_id, month), payments in _payments(member_ids, period.since, until).items():
-        month_since = cell(user_id, month)
-        # The first purchase is the earliest, so it lies in month 0 and is not a repeat.
-        again = payments - 1 if month == found[user_id] else payments
-        if month_since is not None and again > 0:
-            month_since.repeaters += 1
-    return Cohorts(period=period, until=until, cohorts=list(first.values()))
+        cell = month_since(user_id, month)
+        # The first purchase is the earliest, so it lies in month 0: not a repeat.
+        again = payments - 1 if month == cohort_of.get(user_id) else payments
+        if cell is not None and again > 0:
+            cell.repeaters += 1
+    return Cohorts(period=period, cohorts=list(found.values()))
 
 
 def _first_paid():
@@ -191,19 +206,33 @@ def _first_paid():
         .annotate(first=Min("created_at"))
         .values("first")
     )
-    # LEAST with a NULL is NULL on SQLite (MIN of two): a missing side is never the earliest.
+    # LEAST with a NULL is NULL on SQLite (MIN of two values), so a missing side is NEVER.
     return Least(Coalesce(pack, NEVER), Coalesce(invoice, NEVER))
 
 
 def _members(since: datetime, until: datetime):
-    """The users whose first paid purchase lies in [since, until), with its month."""
-    return (
-        get_user_model()
-        .objects.annotate(first_paid=_first_paid())
-        .filter(first_paid__gte=since, first_paid__lt=until)
-        .annotate(cohort=TruncMonth("first_paid", tzinfo=UTC))
-        .order_by()
+    """The users whose first paid purchase lies in [since, until): who paid in it and never
+    before (semi- and anti-joins, so the queries on the ledger need no subquery per user)."""
+    return get_user_model().objects.filter(
+        _paid(gte=since, lt=until),
+        ~Exists(_packs(lt=since)),
+        ~Exists(_invoices(lt=since)),
     )
+
+
+def _paid(**moment) -> Q:
+    return Exists(_packs(**moment)) | Exists(_invoices(**moment))
+
+
+def _packs(**moment):
+    """The packs the user (OuterRef("pk")) paid at a moment with these lookups (lt=...)."""
+    paid_at = {f"paid_at__{lookup}": value for lookup, value in moment.items()}
+    return Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False, **paid_at)
+
+
+def _invoices(**moment):
+    created_at = {f"created_at__{lookup}": value for lookup, value in moment.items()}
+    return SubscriptionInvoice.objects.filter(subscription__user=OuterRef("pk"), **created_at)
 
 
 def _used(member_ids, since: datetime, until: datetime):
