@@ -14,9 +14,19 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from analytics import comparison, disputes, flow, money, promotions, subscriptions, usage
+from analytics import (
+    cohorts,
+    comparison,
+    disputes,
+    flow,
+    money,
+    promotions,
+    subscriptions,
+    usage,
+)
 from analytics.chart import bars
 from analytics.models import (
+    Cohorts,
     CreditsFlow,
     DeferredRevenue,
     Disputes,
@@ -165,6 +175,14 @@ class JobsAndAppsAdmin(ReportPage):
 
     def report(self, period, currency):
         return usage.jobs_and_apps(period).report()
+
+
+@admin.register(Cohorts)
+class CohortsAdmin(ReportPage):
+    in_money = False  # a cohort counts people, whatever currency they paid in
+
+    def report(self, period, currency):
+        return cohorts.cohorts(period).report()
 
 
 def _csv(report: Report, filename: str) -> HttpResponse:
