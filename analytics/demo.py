@@ -427,6 +427,11 @@ class Story:
 
         self.on(when, answered)
 
+    def _escalated(self, name: str, reason: str) -> None:
+        user = self.user(name)
+        rejected = user.disputes.filter(status="rejected", level=1).get()
+        disputes.escalate(dispute=rejected, user=user, reason=reason)
+
     # --- The customers' stories -----------------------------------------------------------------
 
     def _carol(self) -> None:
@@ -449,8 +454,8 @@ class Story:
         self.hold(at(0, 24), "carol", 300, "Video edit (in progress)")
 
     def _dave(self) -> None:
-        """Packs only: Starter, then Studio with a promo code; a dispute refunded, one rejected;
-        a hold captured in part."""
+        """Packs only: Starter, then Studio with a promo code; a dispute refunded, one rejected
+        (escalated, and rejected again); a hold captured in part."""
         at = self.at
         self.join("dave", at(-5, 12, 9))
         self.buy(at(-5, 12, 10), "dave", "Starter")
@@ -471,6 +476,10 @@ class Story:
         self.spend(twice, "dave", 500, "Batch render")
         self.dispute(at(-1, 23), "dave", twice, "duplicate", "I think I was charged twice.")
         self.answer_dispute(at(-1, 26), "dave", answer="Two renders, two separate jobs.")
+        self.on(at(-1, 27), self._escalated, "dave", "Both renders were of the same scene.")
+        self.answer_dispute(
+            at(-1, 28), "dave", answer="Senior review: the scenes differ (#41 and #42)."
+        )
         self.spend(at(0, 8), "dave", 600, "Podcast edit")
 
     def _erin(self) -> None:

@@ -16,6 +16,7 @@ from analytics.admin import ReportPage
 from analytics.demo import CUSTOMERS
 from billing.models import Purchase, Subscription, SubscriptionInvoice
 from credits.models import CreditTransaction
+from disputes.models import Dispute
 from tests.clients import sign_in_staff
 from tests.factories import StaffFactory
 from tests.pages import page
@@ -104,6 +105,8 @@ def test_the_history_fills_each_of_the_six_months_and_nothing_is_dated_after_now
     kinds = set(mine.values_list("kind", flat=True))
     assert {"grant", "spend", "hold", "capture", "release", "refund", "transfer", "expiry"} <= kinds
     assert {"revocation"} <= kinds  # the refund's and the lost chargeback's credits taken back
+    dave = Dispute.objects.filter(user__email="dave@creditdesk.test")
+    assert sorted(dave.values_list("status", "level")) == [("rejected", 2), ("resolved", 1)]
 
 
 def test_the_subscriptions_change_plan_cancel_and_come_back(seeded):
