@@ -23,6 +23,8 @@ PACKS = [
 ]
 PLANS = [
     ("Monthly", 1000, "8.00", "month", CreditPackage.Rollover.CAPPED, 500),
+    # A dearer monthly plan, so the demo's customers can upgrade and downgrade (analytics/demo).
+    ("Pro", 3000, "20.00", "month", CreditPackage.Rollover.NONE, None),
     ("Yearly", 15000, "80.00", "year", CreditPackage.Rollover.ALL, None),
 ]
 
@@ -45,7 +47,7 @@ def seed(stdout) -> None:
     if bob:
         _subscription(bob, plans[0])
     stdout.write(
-        "Demo billing: 3 packs, 2 plans, codes WELCOME20 (+20% on a pack) and FREE100 (100 free "
+        "Demo billing: 3 packs, 3 plans, codes WELCOME20 (+20% on a pack) and FREE100 (100 free "
         "credits); alice bought Starter, then Standard with WELCOME20; bob subscribes to Monthly."
     )
 
