@@ -6,7 +6,8 @@ analytics page timed.
 Each user, each month: a pack bought (a Purchase paid and its grant, USD for four users in five,
 EUR for the fifth), a spend of part of it; for every other user the rest expires twenty days
 later, for the others a second spend uses it up. So every month's wallets start and end empty,
-and the pages have purchases, consumption and breakage to count.
+and the pages have purchases, consumption and breakage to count. One user in ten also pays a
+monthly plan's invoice each month (SUBSCRIPTIONS), for the subscriptions page.
 """
 
 import time
@@ -24,7 +25,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from analytics.periods import Period
-from billing.models import CreditPackage, MoneyBack, Purchase
+from billing.models import CreditPackage, MoneyBack, Purchase, Subscription, SubscriptionInvoice
 from credits import services
 from credits.bench.history import ALLOCATION_TABLE, GRANT_TABLE, TRANSACTION_TABLE, reserve_ids
 from credits.bench.spends import ENTRY_TABLE, WALLET_TABLE
@@ -110,6 +111,25 @@ SELECT user_id, CASE WHEN currency = 'eur' THEN %(eur_pack)s ELSE %(usd_pack)s E
 FROM bench_plan ORDER BY slot
 """
 
+# One user in ten also subscribes, from the first month, to a plan billed each month: 8.00, or
+# 20.00 one month in six (so MRR expands and contracts). The invoices grant no credits here:
+# the ledger's rows are the packs', so the flow and the roll-forward still close.
+SUBSCRIPTIONS = """
+INSERT INTO {subscriptions} (user_id, package_id, stripe_subscription_id, status,
+    current_period_start, current_period_end, cancel_at_period_end, created_at)
+SELECT user_id, %(plan)s, 'sub_bench_' || n, 'active', bought, bought + interval '1 month',
+       false, bought
+FROM bench_plan WHERE n %% 10 = 1 AND month = 0
+"""
+INVOICES = """
+INSERT INTO {invoices} (subscription_id, stripe_invoice_id, amount, currency, period_start,
+    period_end, credits, rollover_credits, created_at)
+SELECT s.id, 'in_bench_' || p.slot, CASE WHEN (p.n + p.month) %% 6 = 0 THEN 20.00 ELSE 8.00 END,
+       'usd', p.bought, p.bought + interval '1 month', %(pack)s, 0, p.bought
+FROM bench_plan p JOIN {subscriptions} s ON s.stripe_subscription_id = 'sub_bench_' || p.n
+WHERE p.n %% 10 = 1
+"""
+
 
 @dataclass
 class Built:
@@ -134,6 +154,10 @@ def build(*, users: int, months: int, first_month: datetime) -> Built:
         eur = CreditPackage.objects.create(
             name="Bench EUR", credits=PACK_CREDITS, price=Decimal("0.90"), currency="eur"
         )
+        plan = CreditPackage.objects.create(
+            name="Bench plan", kind=CreditPackage.Kind.PLAN, interval="month",
+            credits=PACK_CREDITS, price=Decimal(8),
+        )  # fmt: skip
         slots = users * months
         with connection.cursor() as cursor:
             params = {
@@ -148,6 +172,7 @@ def build(*, users: int, months: int, first_month: datetime) -> Built:
                 "expired": services.system_wallet_id("expired"),
                 "usd_pack": usd.pk,
                 "eur_pack": eur.pk,
+                "plan": plan.pk,
             }
             tables = {
                 "wallets": WALLET_TABLE,
@@ -157,8 +182,11 @@ def build(*, users: int, months: int, first_month: datetime) -> Built:
                 "grants": GRANT_TABLE,
                 "allocations": ALLOCATION_TABLE,
                 "purchases": PURCHASE_TABLE,
+                "subscriptions": Subscription._meta.db_table,
+                "invoices": SubscriptionInvoice._meta.db_table,
             }
-            for statement in (PLAN, TRANSACTIONS, ENTRIES, GRANTS, ALLOCATIONS, PURCHASES):
+            statements = (PLAN, TRANSACTIONS, ENTRIES, GRANTS, ALLOCATIONS, PURCHASES)
+            for statement in (*statements, SUBSCRIPTIONS, INVOICES):
                 cursor.execute(statement.format(**tables), params)
             entries = Entry.objects.count()
             cursor.execute(

@@ -113,7 +113,7 @@ class Cohorts:
         # One chart is enough: every table would draw the same cohort sizes.
         tables[0].charted = tuple(c.label for c in self.cohorts)
         for table in tables[1:]:
-            table.charted = NOT_CHARTED
+            table.chart_column = None
         return Report(title="Cohorts", basis=COHORTS_BASIS, tables=tables)
 
     def _table(self, caption: str, cells) -> Table:
@@ -125,9 +125,6 @@ class Cohorts:
             rows.append([cohort.label, cohort.users, *shown, *[None] * (self.width - len(shown))])
         return Table(caption=caption, columns=columns, rows=rows, chart_column=1)
 
-
-# No row is labelled so: the table is drawn without a chart.
-NOT_CHARTED = ("",)
 
 COHORTS_BASIS = (
     "Users are grouped by the month (UTC) of their first paid purchase: a pack paid or a "

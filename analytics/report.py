@@ -17,9 +17,10 @@ class Table:
     caption: str
     columns: list[str]  # the first names the rows' labels
     rows: list[list[Value]]
-    # Which rows the chart draws, by label, and from which column (a bar per row).
+    # Which rows the chart draws, by label, and from which column (a bar per row); no column:
+    # the table has no chart (another table of the report draws the same figures).
     charted: tuple[str, ...] = ()
-    chart_column: int = 1
+    chart_column: int | None = 1
     currency: str = ""  # money columns are in it; "" when every figure is a count
 
     def shown(self) -> list[list[str]]:
@@ -27,6 +28,8 @@ class Table:
         return [[written(value, self.currency) for value in row] for row in self.rows]
 
     def chart_rows(self) -> list[tuple[str, Value]]:
+        if self.chart_column is None:
+            return []
         wanted = set(self.charted) if self.charted else None
         return [
             (row[0], row[self.chart_column])
