@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 
 from billing.models import MoneyBack, SubscriptionInvoice, UnmatchedStripeEvent
 from credits import services
@@ -19,7 +20,10 @@ from tests.billing.conftest import (
     make_plan,
     pending_purchase,
 )
+from tests.clients import sign_in_staff
 from tests.credits.conftest import ACTOR, key, state
+from tests.factories import StaffFactory
+from tests.pages import page
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +147,22 @@ def test_the_database_refuses_money_back_of_both_a_purchase_and_an_invoice_or_of
         with pytest.raises(IntegrityError), transaction.atomic():
             MoneyBack.objects.create(**owners, **common)
     assert MoneyBack.objects.aggregate(total=Sum("amount"))["total"] is None
+
+
+def test_staff_see_an_invoices_refund_and_shortfall_on_its_subscription(webhooks, buyer, client):
+    with at("2031-01-01T00:10"):
+        invoice = pay_invoice(webhooks, buyer)
+        services.spend(wallet=buyer.wallet, amount=500, actor=ACTOR, idempotency_key=key())
+        webhooks.send("charge.refunded", invoice_charge_object(buyer, "in_1", refunded=800))
+    sign_in_staff(client, StaffFactory())
+
+    response = client.get(
+        reverse("admin:billing_subscription_change", args=[invoice.subscription_id])
+    )
+
+    assert response.status_code == 200
+    row = {
+        name: page(response).select_one(f"td.field-{name}").get_text(strip=True)
+        for name in ("amount", "refunded_amount", "clawback_shortfall")
+    }
+    assert row == {"amount": "8.00", "refunded_amount": "8.00", "clawback_shortfall": "500"}
