@@ -250,7 +250,7 @@ class RedemptionAdmin(admin.ModelAdmin):
 class SubscriptionInvoiceInline(admin.TabularInline):
     model = SubscriptionInvoice
     fields = ["stripe_invoice_id", "period_start", "period_end", "amount", "credits"]
-    fields += ["rollover_credits"]
+    fields += ["rollover_credits", "refunded_amount", "chargeback_lost", "clawback_shortfall"]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -387,6 +387,15 @@ class SubscriptionInvoice(models.Model):
     rolled_over_from = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rolled_into"
     )
+    # What Stripe told us of the invoice's charge, each only ever growing (as a purchase's):
+    # the largest refunded amount, and whether a chargeback of it was lost.
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    chargeback_lost = models.BooleanField(default=False)
+    clawed_back_credits = models.PositiveIntegerField(default=0)
+    clawback_shortfall = models.PositiveIntegerField(
+        default=0,
+        help_text="Credits a refund or lost chargeback should have taken back but could not.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -412,15 +421,25 @@ class UnmatchedStripeEvent(models.Model):
 
 
 class MoneyBack(models.Model):
-    """Money that went back to a pack's buyer, dated when Stripe told us: a refund (by how much
-    Stripe's refunded amount grew) or a chargeback lost. Revenue reports net these out in their
-    own month; the purchase keeps the running facts (`refunded_amount`, `dispute_outcome`)."""
+    """Money that went back to a pack's buyer or a subscriber, dated when Stripe told us: a refund
+    (by how much Stripe's refunded amount grew) or a chargeback lost, of one purchase or one
+    subscription invoice. Revenue reports net these out in their own month; the purchase or
+    invoice keeps the running facts (`refunded_amount`, `dispute_outcome` / `chargeback_lost`)."""
 
     class Kind(models.TextChoices):
         REFUND = "refund", "Refund"
         CHARGEBACK = "chargeback", "Chargeback lost"
 
-    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="money_back")
+    purchase = models.ForeignKey(
+        Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="money_back"
+    )
+    invoice = models.ForeignKey(
+        SubscriptionInvoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="money_back",
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -433,7 +452,13 @@ class MoneyBack(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="billing_moneyback_amount_positive"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(purchase__isnull=False, invoice__isnull=True)
+                | Q(purchase__isnull=True, invoice__isnull=False),
+                name="billing_moneyback_of_a_purchase_or_an_invoice",
+                violation_error_message="Money back is of one purchase or one invoice.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,12 @@
 """What billing reads: the pages' purchases, a purchase's credit blocks."""
 
+from datetime import datetime
+
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from djstripe.models import Charge, PaymentIntent
+from djstripe.models import Charge, Event, PaymentIntent
 
-from billing.models import Purchase, SubscriptionInvoice
+from billing.models import Purchase, SubscriptionInvoice, UnmatchedStripeEvent
 from credits import selectors as credit_selectors
 from credits.models import CreditGrant
 
@@ -33,6 +35,56 @@ def purchase_id_of_payment_intent(payment_intent_id: str) -> str:
     intent = PaymentIntent.objects.filter(id=payment_intent_id).only("metadata").first()
     metadata = (intent.metadata if intent else None) or {}
     return str(metadata.get("purchase_id", ""))
+
+
+def invoice_id_of_charge(charge_id: str) -> str:
+    """The Stripe invoice a charge paid, as dj-stripe stored the charge (from any event of it):
+    a dispute names only its charge. Empty when not known."""
+    return _invoices_of_charges([charge_id]).get(charge_id, "")
+
+
+def _invoices_of_charges(charge_ids: list[str]) -> dict[str, str]:
+    charges = Charge.objects.filter(id__in=charge_ids).only("id", "stripe_data")
+    return {charge.id: stripe_id(charge.stripe_data.get("invoice")) for charge in charges}
+
+
+def stripe_id(value) -> str:
+    """An object's id where Stripe may send the id or the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+# The events of a charge's money coming back (they may be of a subscription invoice's charge).
+MONEY_BACK_EVENTS = ("charge.refunded", "charge.dispute.created", "charge.dispute.closed")
+
+
+def unmatched_money_back_of(stripe_invoice_id: str) -> list[tuple[str, dict, datetime]]:
+    """The refunds and disputes of an invoice's charge that named nothing of ours when they
+    arrived (Stripe orders nothing across objects: a charge may be refunded before its
+    invoice.paid arrives), oldest first: each event's type, its object as dj-stripe stored it,
+    and when it arrived. A dispute names only its charge: its invoice is the charge's."""
+    arrived = dict(
+        UnmatchedStripeEvent.objects.filter(event_type__in=MONEY_BACK_EVENTS).values_list(
+            "stripe_event_id", "created_at"
+        )
+    )
+    if not arrived:
+        return []
+    events = [
+        (event.type, event.data["object"], arrived[event.id])
+        for event in Event.objects.filter(id__in=arrived).only("id", "type", "data")
+    ]
+    disputed = [stripe_id(obj.get("charge")) for _, obj, _ in events if obj.get("charge")]
+    invoice_of_charge = _invoices_of_charges(disputed)
+
+    def invoice_of(obj: dict) -> str:
+        if obj.get("object") == "charge":
+            return stripe_id(obj.get("invoice"))
+        return invoice_of_charge.get(stripe_id(obj.get("charge")), "")
+
+    found = [event for event in events if invoice_of(event[1]) == stripe_invoice_id]
+    return sorted(found, key=lambda event: event[2])
 
 
 def subscription_invoices_of(user) -> QuerySet[SubscriptionInvoice]:

@@ -5,13 +5,17 @@ Each handler records what its event says on the purchase and lets `purchase_stat
 derive the credits from everything known so far, so the end is the same in any order (a refund
 or dispute arriving before the checkout that paid is applied when the payment is recorded).
 Never below zero: what was already spent is recorded on the purchase as a shortfall for staff.
+
+A charge that paid a subscription invoice (it names the invoice; a dispute names the charge) is
+no purchase's: its refund or lost chargeback is the invoice's money back, and takes back the
+period's credits, by `invoice_state`.
 """
 
 from django.db import transaction
 
 from billing import selectors
-from billing.models import Purchase
-from billing.services import announcements, purchase_state
+from billing.models import Purchase, SubscriptionInvoice
+from billing.services import announcements, invoice_state, purchase_state
 from billing.services.events import unmatched
 from billing.stripe_api import from_minor_units
 
@@ -44,7 +48,7 @@ def charge_refunded(*, charge: dict, event_id: str, event_type: str) -> None:
     """
     purchase = _purchase_for_charge(charge)
     if purchase is None:
-        unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this charge")
+        _invoice_money_back(charge, event_id=event_id, event_type=event_type)
         return
     if not charge.get("amount") or not charge.get("amount_refunded"):
         return
@@ -81,7 +85,7 @@ def dispute_closed(*, dispute: dict, event_id: str, event_type: str) -> None:
 def _dispute_changed(dispute: dict, *, event_id: str, event_type: str, closed: bool) -> None:
     purchase = _purchase_for_charge(dispute)
     if purchase is None:
-        unmatched(event_id=event_id, event_type=event_type, reason="no purchase for this dispute")
+        _invoice_money_back(dispute, event_id=event_id, event_type=event_type)
         return
     purchase_state.record_payment_intent(purchase, dispute.get("payment_intent"))
     disputed = dispute.get("amount")
@@ -93,3 +97,26 @@ def _dispute_changed(dispute: dict, *, event_id: str, event_type: str, closed: b
         amount=None if disputed is None else from_minor_units(disputed, purchase.currency),
     )
     purchase_state.settle(purchase, event_id=event_id, event_type=event_type)
+
+
+def _invoice_money_back(charge_or_dispute: dict, *, event_id: str, event_type: str) -> None:
+    """A refund or dispute of a subscription invoice's charge. One naming no invoice we recorded
+    is kept for staff; if it names an invoice, it is applied when that invoice is recorded (an
+    invoice.paid arriving later) or its charge becomes known (a dispute before any charge)."""
+    what = charge_or_dispute.get("object") or "charge"
+    stripe_invoice_id = invoice_state.stripe_invoice_id_of(charge_or_dispute)
+    invoice = (
+        SubscriptionInvoice.objects.select_for_update()
+        .filter(stripe_invoice_id=stripe_invoice_id)
+        .first()
+        if stripe_invoice_id
+        else None
+    )
+    if invoice is None:
+        later = f" (invoice {stripe_invoice_id}: applied if it is paid later)"
+        reason = f"no purchase or invoice for this {what}{later if stripe_invoice_id else ''}"
+        unmatched(event_id=event_id, event_type=event_type, reason=reason)
+        return
+    invoice_state.record(invoice, event_type, charge_or_dispute)
+    invoice_state.catch_up(invoice)
+    invoice_state.settle(invoice)

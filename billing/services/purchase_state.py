@@ -14,13 +14,14 @@ only what it adds. Never below zero: what was already spent is recorded as a sho
 """
 
 from contextlib import suppress
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from billing import selectors
-from billing.models import MoneyBack, Purchase, Redemption
+from billing.models import MoneyBack, Purchase, Redemption, SubscriptionInvoice
 from billing.services import announcements
 from billing.services.events import grant_for_event
 from billing.services.promotions import BILLING, expiry_for
@@ -73,7 +74,7 @@ def record_refunded(purchase: Purchase, refunded: Decimal) -> None:
     if grown <= 0:
         return
     purchase.refunded_amount = refunded
-    _record_money_back(purchase, MoneyBack.Kind.REFUND, grown)
+    record_money_back(purchase, MoneyBack.Kind.REFUND, grown)
 
 
 def record_dispute(
@@ -101,18 +102,30 @@ def record_dispute(
 
 def _record_chargeback(purchase: Purchase, disputed: Decimal | None) -> None:
     """A chargeback lost took the disputed amount back (a payment is charged back once)."""
-    _record_money_back(purchase, MoneyBack.Kind.CHARGEBACK, disputed)
+    record_money_back(purchase, MoneyBack.Kind.CHARGEBACK, disputed)
 
 
-def _record_money_back(purchase: Purchase, kind: str, amount: Decimal | None) -> None:
-    """Never more back than was paid, whatever order Stripe's events came in: a refund that
+def record_money_back(
+    paid: Purchase | SubscriptionInvoice,
+    kind: str,
+    amount: Decimal | None,
+    *,
+    told_at: datetime | None = None,
+) -> None:
+    """Money back of a purchase or an invoice (`amount` None: all that is left), dated when
+    Stripe told us (`told_at`, default now).
+
+    Never more back than was paid, whatever order Stripe's events came in: a refund that
     happened before a chargeback but arrives after it adds only what is left (nothing)."""
-    so_far = purchase.money_back.aggregate(total=Sum("amount"))["total"] or Decimal(0)
-    left = purchase.amount - so_far
+    so_far = paid.money_back.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    left = paid.amount - so_far
     amount = left if amount is None else min(amount, left)
     if amount > 0:
-        MoneyBack.objects.create(
-            purchase=purchase, kind=kind, amount=amount, currency=purchase.currency
+        paid.money_back.create(
+            kind=kind,
+            amount=amount,
+            currency=paid.currency,
+            created_at=told_at or timezone.now(),
         )
 
 
@@ -194,25 +207,37 @@ def _take_back_due(purchase: Purchase) -> None:
     hold = _open_dispute_hold(purchase)
     if hold is not None:
         _release(hold)
-    taken = _claw_back(purchase, due, key=f"purchase:{purchase.pk}:take-back-to:{target}")
+    taken = claw_back(
+        selectors.purchase_grants(purchase),
+        due,
+        reason=f"Taken back: the payment for your {purchase.package.name} pack was returned",
+        key=f"purchase:{purchase.pk}:take-back-to:{target}",
+        paid=purchase,
+    )
     purchase.clawed_back_credits += taken
     purchase.clawback_shortfall += due - taken
 
 
-def _claw_back(purchase: Purchase, credit_count: int, *, key: str) -> int:
-    """Revoke up to `credit_count` from the purchase's grants (paid first); how many it took."""
+def claw_back(
+    grants: list[CreditGrant],
+    credit_count: int,
+    *,
+    reason: str,
+    key: str,
+    paid: Purchase | SubscriptionInvoice,
+) -> int:
+    """Revoke up to `credit_count` from `grants`, in their order, for the money that went back
+    for `paid` (a purchase or an invoice); how many it took."""
     taken = 0
-    for grant in selectors.purchase_grants(purchase):
+    for grant in grants:
         if taken == credit_count:
             break
         try:
             txn = credits.revoke(
                 grant=grant,
                 amount=credit_count - taken,
-                reason=(
-                    f"Taken back: the payment for your {purchase.package.name} pack was returned"
-                ),
-                reference=Reference(text=key, obj=purchase),
+                reason=reason,
+                reference=Reference(text=key, obj=paid),
                 actor=BILLING,
                 idempotency_key=f"{key}:grant:{grant.pk}",
             )

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import CreditPackage, Subscription, SubscriptionInvoice
-from billing.services import announcements
+from billing.services import announcements, invoice_state
 from billing.services.events import grant_for_event, timestamp, unmatched
 from billing.services.promotions import BILLING
 from billing.services.purchase_state import COST_BASIS_PLACES
@@ -74,6 +74,9 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     package = _invoice_package(invoice, subscription)
     record = _record_invoice(subscription, package, invoice, period_start, period_end)
     _grant_period(record, package, _credits_expiry(invoice, period_end, event), event)
+    # A refund or dispute of its charge may have come first (kept then as unmatched).
+    invoice_state.catch_up(record)
+    invoice_state.settle(record)
     _advance_period(subscription, period_start, period_end)
     announcements.subscription_renewed(record, package.name)
 

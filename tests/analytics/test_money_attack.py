@@ -26,6 +26,7 @@ from tests.billing.conftest import (  # noqa: F401 (fixtures)
     dispute_object,
     endpoint,
     fake_stripe,
+    invoice_charge_object,
     invoice_object,
     make_buyer,
     make_pack,
@@ -295,11 +296,6 @@ def test_a_lost_chargeback_with_no_amount_after_a_partial_refund_takes_back_only
         assert money.revenue(months("2031-01", "2031-03"), "usd").total.net == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="billing matches a refunded charge only to a Purchase: an invoice's refund is "
-    "unmatched and no MoneyBack is recorded",
-)
 def test_a_refunded_subscription_invoice_counts_as_money_back(webhooks, buyer):  # noqa: F811
     """Stripe refunds an invoice's charge: the money went back, so net revenue should not keep
     it (the charge names the invoice and a payment intent no purchase has)."""
@@ -341,6 +337,39 @@ def test_a_refunded_subscription_invoice_counts_as_money_back(webhooks, buyer): 
     with at("2031-03-01T00:00"):
         february = money.revenue(months("2031-02"), "usd").months[0]
     assert february.refunds == Decimal("8.00")
+
+
+def test_the_roll_forward_closes_around_a_subscription_invoices_refund(webhooks, buyer):  # noqa: F811
+    """January's invoice grants 500 credits for 8.00; 100 are spent; on 20 January a quarter is
+    refunded (125 credits taken back) and in February the rest (what is left was expired at the
+    period's end, so nothing more can be taken). Every month around it closes and ends where the
+    grants' columns do; revenue counts each refund in its own month."""
+    plan = make_plan()
+    start = int(datetime(2031, 1, 1, tzinfo=UTC).timestamp())
+    invoice = invoice_object(
+        buyer, plan, invoice_id="in_1", subscription_id="sub_1", start=start, end=start + 86400 * 31
+    )
+    with at("2031-01-01T00:10"):
+        webhooks.send("invoice.paid", invoice)
+        services.spend(wallet=buyer.wallet, amount=100, actor=ACTOR, idempotency_key=key())
+    with at("2031-01-20T00:00"):
+        webhooks.send("charge.refunded", invoice_charge_object(buyer, "in_1", refunded=200))
+    with at("2031-01-31T23:59"):
+        january = closes_and_matches_the_ledger("2031-01")
+    with at("2031-02-10T00:00"):
+        webhooks.send("charge.refunded", invoice_charge_object(buyer, "in_1", refunded=800))
+    with at("2031-02-28T23:59"):
+        february = closes_and_matches_the_ledger("2031-02")
+    with at("2031-03-31T23:59"):
+        closes_and_matches_the_ledger("2031-03")
+        revenue = money.revenue(months("2031-01", "2031-02"), "usd").months
+    assert january.lines["taken_back"].credits == -125
+    assert (january.closing.credits, january.closing.money) == (275, Decimal("4.40"))
+    assert (february.closing.credits, february.closing.money) == (0, Decimal("0.00"))
+    assert [(m.subscriptions, m.refunds) for m in revenue] == [
+        (Decimal("8.00"), Decimal("2.00")),
+        (0, Decimal("6.00")),
+    ]
 
 
 def test_a_discounted_invoice_puts_what_was_paid_in_the_liability(webhooks, buyer):  # noqa: F811

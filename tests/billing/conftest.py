@@ -287,6 +287,49 @@ def invoice_object(user, plan, *, invoice_id: str, subscription_id: str, start: 
     }
 
 
+def invoice_charge_object(user, invoice_id: str, *, amount: int = 800, refunded: int = 0) -> dict:
+    """The charge that paid a subscription invoice: it names the invoice, and a payment intent
+    no purchase has."""
+    charge_id = f"ch_for_{invoice_id}"
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "amount": amount,
+        "amount_refunded": refunded,
+        "refunded": refunded >= amount,
+        "currency": "usd",
+        "customer": customer_id(user),
+        "invoice": invoice_id,
+        "payment_intent": f"pi_for_{invoice_id}",
+        "status": "succeeded",
+        "paid": True,
+        "captured": True,
+        "refunds": stripe_list([], f"/v1/charges/{charge_id}/refunds"),
+        "livemode": False,
+        "created": int(time.time()),
+        "metadata": {},
+    }
+
+
+def invoice_dispute_object(invoice_id: str, *, status: str = "needs_response", **fields) -> dict:
+    """A dispute of an invoice's charge: it names the charge, not the invoice."""
+    return {
+        "id": f"dp_for_{invoice_id}",
+        "object": "dispute",
+        "amount": 800,
+        "currency": "usd",
+        "charge": f"ch_for_{invoice_id}",
+        "payment_intent": f"pi_for_{invoice_id}",
+        "status": status,
+        "reason": "fraudulent",
+        "balance_transactions": [],
+        "livemode": False,
+        "created": int(time.time()),
+        "metadata": {},
+        **fields,
+    }
+
+
 def subscription_object(
     user, plan, *, subscription_id: str, status: str = "active", now: int | None = None, **fields
 ):

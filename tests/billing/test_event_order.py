@@ -11,12 +11,14 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.models import Subscription, UnmatchedStripeEvent
+from billing.models import Subscription, SubscriptionInvoice, UnmatchedStripeEvent
 from credits.models import CreditGrant
 from credits.reconciliation import reconcile
 from tests.billing.conftest import (
     charge_object,
     dispute_object,
+    invoice_charge_object,
+    invoice_dispute_object,
     invoice_object,
     make_buyer,
     make_pack,
@@ -290,3 +292,115 @@ def twice(count: int):
     """Every index of `count` events in any order, some of them delivered twice."""
     repeats = st.lists(st.integers(0, count - 1), max_size=count, unique=True)
     return repeats.flatmap(lambda again: st.permutations([*range(count), *again]))
+
+
+# --- A subscription invoice's charge refunded or disputed ---------------------------------------
+
+INVOICE_CENTS = 800  # the plan: 500 credits for 8.00 a month
+
+
+class InvoicePayments:
+    """A fresh buyer and invoice for each delivery of an invoice's payment events: paid, then
+    refunded (Stripe's cumulative amount_refunded after each refund) and perhaps disputed. Every
+    scenario's charge is refunded at least once: a dispute names only its charge, and billing
+    knows a charge's invoice from a charge event of it (dj-stripe keeps them)."""
+
+    def __init__(self, webhooks):
+        self.webhooks = webhooks
+        self.plan = make_plan()
+        self.now = int(time.time())
+
+    def events(self, buyer, *, refunds: tuple[int, ...], dispute: str) -> list:
+        invoice_id = f"in_of_{buyer.pk}"
+        invoice = invoice_object(
+            buyer, self.plan, invoice_id=invoice_id, subscription_id=f"sub_of_{buyer.pk}",
+            start=self.now - DAY, end=self.now + 29 * DAY,
+        )  # fmt: skip
+        events = [("invoice.paid", invoice)]
+        for refunded in refunds:
+            charge = invoice_charge_object(buyer, invoice_id, refunded=refunded)
+            events.append(("charge.refunded", charge))
+        if dispute:
+            events.append(("charge.dispute.created", invoice_dispute_object(invoice_id)))
+        if dispute in ("won", "lost"):
+            closed = invoice_dispute_object(invoice_id, status=dispute)
+            events.append(("charge.dispute.closed", closed))
+        return events
+
+    def deliver(self, scenario: dict, order) -> tuple:
+        buyer = make_buyer(self.webhooks.fake)
+        events = self.events(buyer, **scenario)
+        for index in order:
+            self.webhooks.send(*events[index])
+        invoice = SubscriptionInvoice.objects.get(subscription__user=buyer)
+        back = invoice.money_back.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        assert back <= invoice.amount  # never more back than was paid, in any order
+        return (
+            state(buyer.wallet),
+            invoice.refunded_amount,
+            invoice.chargeback_lost,
+            invoice.clawed_back_credits,
+            invoice.clawback_shortfall,
+            back,  # all the money that went back, refunds and chargeback together
+            reconcile().problems,
+        )
+
+
+@pytest.fixture
+def invoice_payments(webhooks):
+    return InvoicePayments(webhooks)
+
+
+invoice_scenarios = st.fixed_dictionaries(
+    {
+        "refunds": st.sampled_from([(200,), (INVOICE_CENTS,), (200, INVOICE_CENTS)]),
+        "dispute": st.sampled_from(["", "open", "won", "lost"]),
+    }
+)
+
+
+@st.composite
+def invoice_deliveries(draw):
+    scenario = draw(invoice_scenarios)
+    count = 1 + len(scenario["refunds"]) + {"": 0, "open": 1}.get(scenario["dispute"], 2)
+    repeated = [index for index in range(count) if draw(st.booleans())]
+    return scenario, draw(st.permutations([*range(count), *repeated]))
+
+
+def test_every_order_of_an_invoices_refunds_and_dispute_ends_as_the_in_order_delivery(
+    invoice_payments,
+):
+    in_order: dict[str, tuple] = {}
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(invoice_deliveries())
+    def check(delivery):
+        scenario, order = delivery
+        key = repr(sorted(scenario.items()))
+        if key not in in_order:
+            in_order[key] = invoice_payments.deliver(scenario, range(len(set(order))))
+        assert invoice_payments.deliver(scenario, order) == in_order[key]
+
+    check()
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+def test_all_orders_of_an_invoices_refund_and_dispute_end_alike(invoice_payments, outcome):
+    """Exhaustive over a smaller set: paid, a quarter refunded, a dispute opened and closed."""
+    scenario = {"refunds": (200,), "dispute": outcome}
+    expected = invoice_payments.deliver(scenario, range(4))
+    if outcome == "won":
+        assert expected[0] == (375, 0, 375)
+        assert expected[5] == Decimal("2.00")
+    else:
+        assert expected[0] == (0, 0, 0)
+        assert expected[5] == Decimal("8.00")  # the refund and the chargeback never both count
+    assert expected[6] == []
+
+    for order in itertools.permutations(range(4)):
+        assert invoice_payments.deliver(scenario, order) == expected, order
