@@ -377,6 +377,10 @@ class SubscriptionInvoice(models.Model):
         Subscription, on_delete=models.PROTECT, related_name="invoices"
     )
     stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    # The payment intent that paid it, from the invoice's payment (invoice_payment.paid, or the
+    # invoice's `payments`): since Stripe's 2025-03-31.basil a charge no longer names its
+    # invoice, so its refunds and disputes are matched to the invoice by this.
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     period_start = models.DateTimeField()

@@ -1,4 +1,5 @@
-"""What billing reads: the pages' purchases, a purchase's credit blocks."""
+"""What billing reads: the pages' purchases, a purchase's credit blocks, what Stripe told us
+of a payment."""
 
 from datetime import datetime
 
@@ -37,15 +38,20 @@ def purchase_id_of_payment_intent(payment_intent_id: str) -> str:
     return str(metadata.get("purchase_id", ""))
 
 
-def invoice_id_of_charge(charge_id: str) -> str:
-    """The Stripe invoice a charge paid, as dj-stripe stored the charge (from any event of it):
-    a dispute names only its charge. Empty when not known."""
-    return _invoices_of_charges([charge_id]).get(charge_id, "")
-
-
-def _invoices_of_charges(charge_ids: list[str]) -> dict[str, str]:
-    charges = Charge.objects.filter(id__in=charge_ids).only("id", "stripe_data")
-    return {charge.id: stripe_id(charge.stripe_data.get("invoice")) for charge in charges}
+def paid_invoice_payment_intent(stripe_invoice_id: str) -> str:
+    """The payment intent that paid an invoice, from an invoice_payment.paid event of it that
+    dj-stripe stored (it may arrive before the invoice.paid): the first, oldest first. Empty
+    when none has arrived."""
+    intents = (
+        Event.objects.filter(
+            type="invoice_payment.paid",
+            data__object__invoice=stripe_invoice_id,
+            data__object__payment__type="payment_intent",
+        )
+        .order_by("created", "id")
+        .values_list(KT("data__object__payment__payment_intent"), flat=True)
+    )
+    return next((intent for intent in intents if intent), "")
 
 
 def stripe_id(value) -> str:
@@ -59,32 +65,26 @@ def stripe_id(value) -> str:
 MONEY_BACK_EVENTS = ("charge.refunded", "charge.dispute.created", "charge.dispute.closed")
 
 
-def unmatched_money_back_of(stripe_invoice_id: str) -> list[tuple[str, dict, datetime]]:
-    """The refunds and disputes of an invoice's charge that named nothing of ours when they
-    arrived (Stripe orders nothing across objects: a charge may be refunded before its
-    invoice.paid arrives), oldest first: each event's type, its object as dj-stripe stored it,
-    and when it arrived. A dispute names only its charge: its invoice is the charge's."""
-    arrived = dict(
-        UnmatchedStripeEvent.objects.filter(event_type__in=MONEY_BACK_EVENTS).values_list(
-            "stripe_event_id", "created_at"
-        )
-    )
-    if not arrived:
+def unmatched_money_back_of(payment_intent_id: str) -> list[tuple[str, dict, datetime]]:
+    """The refunds and disputes of a payment that named nothing of ours when they arrived
+    (Stripe orders nothing across objects: a charge may be refunded before its invoice's
+    payment is known), oldest first: each event's type, its object as dj-stripe stored it, and
+    when it arrived. A charge and a dispute both name their payment intent."""
+    if not payment_intent_id:
         return []
-    events = [
-        (event.type, event.data["object"], arrived[event.id])
-        for event in Event.objects.filter(id__in=arrived).only("id", "type", "data")
-    ]
-    disputed = [stripe_id(obj.get("charge")) for _, obj, _ in events if obj.get("charge")]
-    invoice_of_charge = _invoices_of_charges(disputed)
-
-    def invoice_of(obj: dict) -> str:
-        if obj.get("object") == "charge":
-            return stripe_id(obj.get("invoice"))
-        return invoice_of_charge.get(stripe_id(obj.get("charge")), "")
-
-    found = [event for event in events if invoice_of(event[1]) == stripe_invoice_id]
-    return sorted(found, key=lambda event: event[2])
+    unmatched = UnmatchedStripeEvent.objects.filter(event_type__in=MONEY_BACK_EVENTS)
+    arrived = unmatched.filter(stripe_event_id=OuterRef("id")).values("created_at")[:1]
+    events = (
+        # The few unmatched events first (by the primary key), then the intent they name.
+        Event.objects.filter(
+            id__in=unmatched.values("stripe_event_id"),
+            data__object__payment_intent=payment_intent_id,
+        )
+        .annotate(arrived=Subquery(arrived))
+        .order_by("arrived", "id")
+        .only("id", "type", "data")
+    )
+    return [(event.type, event.data["object"], event.arrived) for event in events]
 
 
 def subscription_invoices_of(user) -> QuerySet[SubscriptionInvoice]:

@@ -38,6 +38,13 @@ def on_invoice_paid(sender, event, **kwargs):
     )
 
 
+@djstripe_receiver("invoice_payment.paid")
+def on_invoice_payment_paid(sender, event, **kwargs):
+    subscription_events.invoice_payment_paid(
+        invoice_payment=_object(event), event_id=event.id, event_type=event.type
+    )
+
+
 @djstripe_receiver(
     [
         "customer.subscription.created",

@@ -12,8 +12,12 @@ the shortfall, kept on the invoice for staff.
 
 Unlike a purchase's, an open dispute holds nothing: Stripe takes the money only when it is lost.
 
-A refund or dispute arriving before its invoice.paid finds no invoice row: it is kept as
-unmatched, and `catch_up` applies it once the invoice is recorded, dated when it arrived.
+Since Stripe's 2025-03-31.basil (our pinned version is later) a charge no longer names its
+invoice: the link is the invoice's payment (an InvoicePayment, told by invoice_payment.paid, or
+listed in the invoice's `payments`), which names the payment intent; the charge and a dispute
+name the same intent. A refund or dispute arriving before the invoice or its payment is known
+finds no invoice row: it is kept as unmatched, and `catch_up` applies it once the link is
+learnt, dated when it arrived.
 """
 
 from datetime import datetime
@@ -26,12 +30,35 @@ from billing.stripe_api import from_minor_units
 from credits import selectors as credit_selectors
 
 
-def stripe_invoice_id_of(charge_or_dispute: dict) -> str:
-    """The Stripe invoice a charge paid (it names it), or a dispute's charge did; empty if none."""
-    if charge_or_dispute.get("object") == "dispute":
-        charge = selectors.stripe_id(charge_or_dispute.get("charge"))
-        return selectors.invoice_id_of_charge(charge) if charge else ""
-    return selectors.stripe_id(charge_or_dispute.get("invoice"))
+def payment_intent_of(invoice: dict) -> str:
+    """The payment intent an invoice's payload says paid it (`payments`, when the payload
+    carries them), else the one an invoice_payment.paid event already told us; empty if none."""
+    for payment in (invoice.get("payments") or {}).get("data") or []:
+        intent = _paid_intent(payment)
+        if intent:
+            return intent
+    return selectors.paid_invoice_payment_intent(invoice["id"])
+
+
+def _paid_intent(invoice_payment: dict) -> str:
+    """The payment intent of an invoice payment that was paid by one (not one still open or
+    canceled, nor paid out of band)."""
+    payment = invoice_payment.get("payment") or {}
+    if invoice_payment.get("status") != "paid" or payment.get("type") != "payment_intent":
+        return ""
+    return selectors.stripe_id(payment.get("payment_intent"))
+
+
+def learn_payment_intent(invoice: SubscriptionInvoice, invoice_payment: dict) -> bool:
+    """Record the payment intent an invoice payment names, if the invoice has none yet; False
+    if it names another one (the invoice was paid in parts: one field holds one payment)."""
+    intent = _paid_intent(invoice_payment)
+    if not intent or intent == invoice.stripe_payment_intent_id:
+        return True
+    if invoice.stripe_payment_intent_id:
+        return False
+    invoice.stripe_payment_intent_id = intent
+    return True
 
 
 def record(
@@ -50,9 +77,12 @@ def record(
 
 
 def catch_up(invoice: SubscriptionInvoice) -> None:
-    """Apply the refunds and disputes of the invoice's charge that arrived before the invoice (or
-    the charge) was known: recording only grows the facts, so one applied already adds nothing."""
-    for event_type, obj, arrived in selectors.unmatched_money_back_of(invoice.stripe_invoice_id):
+    """Apply the refunds and disputes of the invoice's payment that arrived before the invoice
+    or its payment was known: recording only grows the facts, so one applied already adds
+    nothing."""
+    for event_type, obj, arrived in selectors.unmatched_money_back_of(
+        invoice.stripe_payment_intent_id
+    ):
         record(invoice, event_type, obj, told_at=arrived)
 
 

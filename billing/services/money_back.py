@@ -6,9 +6,9 @@ derive the credits from everything known so far, so the end is the same in any o
 or dispute arriving before the checkout that paid is applied when the payment is recorded).
 Never below zero: what was already spent is recorded on the purchase as a shortfall for staff.
 
-A charge that paid a subscription invoice (it names the invoice; a dispute names the charge) is
-no purchase's: its refund or lost chargeback is the invoice's money back, and takes back the
-period's credits, by `invoice_state`.
+A charge that paid a subscription invoice is no purchase's: it is matched to the invoice by its
+payment intent (the invoice's payment names it), and its refund or lost chargeback is the
+invoice's money back, taking back the period's credits, by `invoice_state`.
 """
 
 from django.db import transaction
@@ -100,21 +100,21 @@ def _dispute_changed(dispute: dict, *, event_id: str, event_type: str, closed: b
 
 
 def _invoice_money_back(charge_or_dispute: dict, *, event_id: str, event_type: str) -> None:
-    """A refund or dispute of a subscription invoice's charge. One naming no invoice we recorded
-    is kept for staff; if it names an invoice, it is applied when that invoice is recorded (an
-    invoice.paid arriving later) or its charge becomes known (a dispute before any charge)."""
+    """A refund or dispute of a subscription invoice's charge, found by its payment intent. One
+    naming no invoice's payment we know is kept as unmatched: it is applied when an invoice's
+    payment naming its intent arrives (invoice_payment.paid, or an invoice.paid listing it)."""
     what = charge_or_dispute.get("object") or "charge"
-    stripe_invoice_id = invoice_state.stripe_invoice_id_of(charge_or_dispute)
+    payment_intent = selectors.stripe_id(charge_or_dispute.get("payment_intent"))
     invoice = (
         SubscriptionInvoice.objects.select_for_update()
-        .filter(stripe_invoice_id=stripe_invoice_id)
+        .filter(stripe_payment_intent_id=payment_intent)
         .first()
-        if stripe_invoice_id
+        if payment_intent
         else None
     )
     if invoice is None:
-        later = f" (invoice {stripe_invoice_id}: applied if it is paid later)"
-        reason = f"no purchase or invoice for this {what}{later if stripe_invoice_id else ''}"
+        later = f" (payment intent {payment_intent}: applied if an invoice's payment names it)"
+        reason = f"no purchase or invoice for this {what}{later if payment_intent else ''}"
         unmatched(event_id=event_id, event_type=event_type, reason=reason)
         return
     invoice_state.record(invoice, event_type, charge_or_dispute)

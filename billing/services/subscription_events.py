@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing import selectors
 from billing.models import CreditPackage, Subscription, SubscriptionInvoice
 from billing.services import announcements, invoice_state
 from billing.services.events import grant_for_event, timestamp, unmatched
@@ -74,11 +75,37 @@ def invoice_paid(*, invoice: dict, event_id: str, event_type: str) -> None:
     package = _invoice_package(invoice, subscription)
     record = _record_invoice(subscription, package, invoice, period_start, period_end)
     _grant_period(record, package, _credits_expiry(invoice, period_end, event), event)
-    # A refund or dispute of its charge may have come first (kept then as unmatched).
+    # A refund or dispute of its payment may have come first (kept then as unmatched).
     invoice_state.catch_up(record)
     invoice_state.settle(record)
     _advance_period(subscription, period_start, period_end)
     announcements.subscription_renewed(record, package.name)
+
+
+@transaction.atomic
+def invoice_payment_paid(*, invoice_payment: dict, event_id: str, event_type: str) -> None:
+    """An invoice's payment was paid: it names the payment intent that paid the invoice, which
+    is all that ties the charge's refunds and disputes to it (a charge no longer names its
+    invoice). Recorded on our invoice, and what of that payment came before is applied; an
+    invoice not recorded yet reads it from this event (dj-stripe keeps it) when it is paid."""
+    stripe_invoice_id = selectors.stripe_id(invoice_payment.get("invoice"))
+    invoice = (
+        SubscriptionInvoice.objects.select_for_update()
+        .filter(stripe_invoice_id=stripe_invoice_id)
+        .first()
+        if stripe_invoice_id
+        else None
+    )
+    if invoice is None:
+        return  # not paid yet (or not a subscription invoice of ours)
+    if not invoice_state.learn_payment_intent(invoice, invoice_payment):
+        StripeEvent(event_id, event_type).unmatched(
+            f"invoice {stripe_invoice_id} was paid in more than one payment: the refunds and "
+            f"disputes of this one ({invoice_payment.get('id', '')}) are not matched to it"
+        )
+        return
+    invoice_state.catch_up(invoice)
+    invoice_state.settle(invoice)
 
 
 def _subscription_of(invoice: dict, event: StripeEvent) -> Subscription | None:
@@ -153,6 +180,7 @@ def _record_invoice(
     return SubscriptionInvoice.objects.create(
         subscription=subscription,
         stripe_invoice_id=invoice["id"],
+        stripe_payment_intent_id=invoice_state.payment_intent_of(invoice),
         amount=from_minor_units(invoice.get("amount_paid") or 0, invoice.get("currency") or "usd"),
         currency=invoice.get("currency") or package.currency,
         period_start=period_start,

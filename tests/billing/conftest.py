@@ -287,9 +287,32 @@ def invoice_object(user, plan, *, invoice_id: str, subscription_id: str, start: 
     }
 
 
+def invoice_payment_object(invoice_id: str, *, payment_intent: str = "", amount: int = 800):
+    """An invoice's payment (invoice_payment.paid): the only object that ties the invoice to the
+    payment intent that paid it, in the pinned API version."""
+    return {
+        "id": f"inpay_for_{invoice_id}",
+        "object": "invoice_payment",
+        "amount_paid": amount,
+        "amount_requested": amount,
+        "currency": "usd",
+        "invoice": invoice_id,
+        "is_default": True,
+        "payment": {
+            "type": "payment_intent",
+            "payment_intent": payment_intent or f"pi_for_{invoice_id}",
+        },
+        "status": "paid",
+        "status_transitions": {"paid_at": int(time.time()), "canceled_at": None},
+        "livemode": False,
+        "created": int(time.time()),
+    }
+
+
 def invoice_charge_object(user, invoice_id: str, *, amount: int = 800, refunded: int = 0) -> dict:
-    """The charge that paid a subscription invoice: it names the invoice, and a payment intent
-    no purchase has."""
+    """The charge that paid a subscription invoice, as the pinned API version sends it: it names
+    no invoice (basil removed `invoice`), only the payment intent the invoice's payment names,
+    which no purchase has."""
     charge_id = f"ch_for_{invoice_id}"
     return {
         "id": charge_id,
@@ -299,7 +322,6 @@ def invoice_charge_object(user, invoice_id: str, *, amount: int = 800, refunded:
         "refunded": refunded >= amount,
         "currency": "usd",
         "customer": customer_id(user),
-        "invoice": invoice_id,
         "payment_intent": f"pi_for_{invoice_id}",
         "status": "succeeded",
         "paid": True,
@@ -312,7 +334,8 @@ def invoice_charge_object(user, invoice_id: str, *, amount: int = 800, refunded:
 
 
 def invoice_dispute_object(invoice_id: str, *, status: str = "needs_response", **fields) -> dict:
-    """A dispute of an invoice's charge: it names the charge, not the invoice."""
+    """A dispute of an invoice's charge: it names the charge and its payment intent, not the
+    invoice."""
     return {
         "id": f"dp_for_{invoice_id}",
         "object": "dispute",

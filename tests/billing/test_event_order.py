@@ -20,6 +20,7 @@ from tests.billing.conftest import (
     invoice_charge_object,
     invoice_dispute_object,
     invoice_object,
+    invoice_payment_object,
     make_buyer,
     make_pack,
     make_plan,
@@ -300,10 +301,11 @@ INVOICE_CENTS = 800  # the plan: 500 credits for 8.00 a month
 
 
 class InvoicePayments:
-    """A fresh buyer and invoice for each delivery of an invoice's payment events: paid, then
-    refunded (Stripe's cumulative amount_refunded after each refund) and perhaps disputed. Every
-    scenario's charge is refunded at least once: a dispute names only its charge, and billing
-    knows a charge's invoice from a charge event of it (dj-stripe keeps them)."""
+    """A fresh buyer and invoice for each delivery of an invoice's payment events, as the pinned
+    API version sends them: paid, its payment told (invoice_payment.paid: the only event tying
+    the invoice to its payment intent; the charge and dispute name the intent, not the
+    invoice), then perhaps refunded (Stripe's cumulative amount_refunded after each refund) and
+    disputed."""
 
     def __init__(self, webhooks):
         self.webhooks = webhooks
@@ -316,7 +318,10 @@ class InvoicePayments:
             buyer, self.plan, invoice_id=invoice_id, subscription_id=f"sub_of_{buyer.pk}",
             start=self.now - DAY, end=self.now + 29 * DAY,
         )  # fmt: skip
-        events = [("invoice.paid", invoice)]
+        events = [
+            ("invoice.paid", invoice),
+            ("invoice_payment.paid", invoice_payment_object(invoice_id)),
+        ]
         for refunded in refunds:
             charge = invoice_charge_object(buyer, invoice_id, refunded=refunded)
             events.append(("charge.refunded", charge))
@@ -353,7 +358,7 @@ def invoice_payments(webhooks):
 
 invoice_scenarios = st.fixed_dictionaries(
     {
-        "refunds": st.sampled_from([(200,), (INVOICE_CENTS,), (200, INVOICE_CENTS)]),
+        "refunds": st.sampled_from([(), (200,), (INVOICE_CENTS,), (200, INVOICE_CENTS)]),
         "dispute": st.sampled_from(["", "open", "won", "lost"]),
     }
 )
@@ -362,7 +367,7 @@ invoice_scenarios = st.fixed_dictionaries(
 @st.composite
 def invoice_deliveries(draw):
     scenario = draw(invoice_scenarios)
-    count = 1 + len(scenario["refunds"]) + {"": 0, "open": 1}.get(scenario["dispute"], 2)
+    count = 2 + len(scenario["refunds"]) + {"": 0, "open": 1}.get(scenario["dispute"], 2)
     repeated = [index for index in range(count) if draw(st.booleans())]
     return scenario, draw(st.permutations([*range(count), *repeated]))
 
@@ -391,9 +396,10 @@ def test_every_order_of_an_invoices_refunds_and_dispute_ends_as_the_in_order_del
 
 @pytest.mark.parametrize("outcome", ["won", "lost"])
 def test_all_orders_of_an_invoices_refund_and_dispute_end_alike(invoice_payments, outcome):
-    """Exhaustive over a smaller set: paid, a quarter refunded, a dispute opened and closed."""
+    """Exhaustive over a smaller set: paid, its payment told, a quarter refunded, a dispute
+    opened and closed."""
     scenario = {"refunds": (200,), "dispute": outcome}
-    expected = invoice_payments.deliver(scenario, range(4))
+    expected = invoice_payments.deliver(scenario, range(5))
     if outcome == "won":
         assert expected[0] == (375, 0, 375)
         assert expected[5] == Decimal("2.00")
@@ -402,5 +408,5 @@ def test_all_orders_of_an_invoices_refund_and_dispute_end_alike(invoice_payments
         assert expected[5] == Decimal("8.00")  # the refund and the chargeback never both count
     assert expected[6] == []
 
-    for order in itertools.permutations(range(4)):
+    for order in itertools.permutations(range(5)):
         assert invoice_payments.deliver(scenario, order) == expected, order
