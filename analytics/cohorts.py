@@ -2,11 +2,13 @@
 each month since (month 0 is the cohort's own month): the share who spent credits, the credits
 they used per user, and the share who bought again.
 
-A paid purchase is a pack paid (billing.Purchase by `paid_at`) or a subscription invoice paid
-(billing.SubscriptionInvoice by `created_at`), the revenue page's moments, in any currency: a
-cohort counts people, not money. Credits used are what spends and captures took from grants in
-the user's wallet (their allocations), as the credits flow counts consumption: gross, a refund
-of a spend is not netted out (the flow issues it again in the refund's month).
+A paid purchase is a pack paid (analytics.money.pack_sales by `paid_at`) or a subscription
+invoice paid (billing.SubscriptionInvoice by `created_at`), the revenue page's moments, in any
+currency: a cohort counts people, not money. A plan's checkout is not a purchase of its own: its
+payment is the first invoice's (as on the revenue page). Credits used are what spends and
+captures took from grants in the user's wallet (their allocations), as the credits flow counts
+consumption: gross, a refund of a spend is not netted out (the flow issues it again in the
+refund's month).
 
 The SQL sums per user and month (four grouped queries, whatever the period's length; a cohort's
 members are found by semi- and anti-joins: paid in the period, never before); Python only adds
@@ -34,9 +36,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least, TruncMonth
 from django.utils import timezone
 
+from analytics.money import pack_sales
 from analytics.periods import Period
 from analytics.report import Report, Table
-from billing.models import Purchase, SubscriptionInvoice
+from billing.models import SubscriptionInvoice
 from credits.models import Allocation, CreditTransaction, Wallet
 
 Kind = CreditTransaction.Kind
@@ -129,7 +132,8 @@ class Cohorts:
 COHORTS_BASIS = (
     "Users are grouped by the month (UTC) of their first paid purchase: a pack paid or a "
     "subscription invoice paid, in any currency (a cohort counts people, not money; a purchase "
-    "refunded or charged back later still counts). The period chooses the cohorts (those whose "
+    "refunded or charged back later still counts; a plan's checkout is its first invoice, one "
+    "purchase). The period chooses the cohorts (those whose "
     "first purchase falls in it) and how far they are followed: to the period's last month, or "
     "this month if that is sooner. Month 0 is the cohort's own calendar month, month 1 the next, "
     "and so on. Share who spent: users of the cohort with a spend or a hold captured in that "
@@ -190,7 +194,8 @@ def cohorts(period: Period) -> Cohorts:
 def _first_paid():
     """Each user's (OuterRef("pk")) first paid purchase: the earliest pack or invoice paid."""
     pack = Subquery(
-        Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False)
+        pack_sales()
+        .filter(user=OuterRef("pk"))
         .order_by()
         .values("user")
         .annotate(first=Min("paid_at"))
@@ -224,7 +229,7 @@ def _paid(**moment) -> Q:
 def _packs(**moment):
     """The packs the user (OuterRef("pk")) paid at a moment with these lookups (lt=...)."""
     paid_at = {f"paid_at__{lookup}": value for lookup, value in moment.items()}
-    return Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False, **paid_at)
+    return pack_sales().filter(user=OuterRef("pk"), **paid_at)
 
 
 def _invoices(**moment):
@@ -254,13 +259,12 @@ def _used(member_ids, since: datetime, until: datetime):
 def _payments(member_ids, since: datetime, until: datetime) -> Counter:
     """Per (member, month): how many packs and subscription invoices they paid."""
     found = Counter()
-    for model, user, moment, paid in (
-        (Purchase, "user", "paid_at", {"paid_at__isnull": False}),
-        (SubscriptionInvoice, "subscription__user", "created_at", {}),
+    for paid, user, moment in (
+        (pack_sales(), "user", "paid_at"),
+        (SubscriptionInvoice.objects.all(), "subscription__user", "created_at"),
     ):
         rows = (
-            model.objects.filter(
-                **paid,
+            paid.filter(
                 **{f"{user}__in": member_ids, f"{moment}__gte": since, f"{moment}__lt": until},
             )
             .annotate(month=TruncMonth(moment, tzinfo=UTC))

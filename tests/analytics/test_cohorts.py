@@ -19,6 +19,7 @@ from billing.models import Promotion
 from billing.services.promotions import redeem_free_grant
 from credits import services
 from tests.analytics.test_credits_flow import at
+from tests.analytics.test_subscriptions import Stripe
 from tests.billing.conftest import (  # noqa: F401 (fixtures)
     endpoint,
     fake_stripe,
@@ -131,8 +132,12 @@ def months_between(first: str, later: str) -> int:
     return (y2 - y1) * 12 + m2 - m1
 
 
+# A plan's checkout leaves a paid purchase too, but its payment is the first invoice's: only a
+# pack's purchase is a payment of its own.
 PAYMENTS = (
-    "SELECT user_id, paid_at FROM billing_purchase WHERE paid_at IS NOT NULL "
+    "SELECT p.user_id, p.paid_at FROM billing_purchase p "
+    "JOIN billing_creditpackage k ON k.id = p.package_id "
+    "WHERE p.paid_at IS NOT NULL AND k.kind = 'pack' "
     "UNION ALL SELECT s.user_id, i.created_at FROM billing_subscriptioninvoice i "
     "JOIN billing_subscription s ON s.id = i.subscription_id"
 )
@@ -257,6 +262,26 @@ def test_a_later_first_purchase_in_the_period_does_not_make_an_earlier_buyer_new
     assert september["2030-09"]["users"] == 1
     assert september["2030-09"]["repeaters"] == [0, 1]
     assert september["2030-10"]["users"] == 3
+
+
+def test_a_plans_checkout_and_its_first_invoice_are_one_purchase(webhooks, fake_stripe):  # noqa: F811
+    """A subscription starts the way Stripe starts it: its checkout completes (the purchase is
+    marked paid) and its first invoice is paid, the same money. The subscriber bought once in
+    their first month; their renewal is the repeat."""
+    with at("2031-01-01T09:00"):
+        plan = make_plan()
+        subscriber = make_buyer(fake_stripe)
+    stripe = Stripe(webhooks)
+    stripe.subscribe(subscriber, plan, "sub_once", "2031-01-05T09:00", "2031-02-05T09:00")
+    stripe.pay(subscriber, plan, "sub_once", "2031-02-05T09:00", "2031-03-05T09:00")
+    assert subscriber.purchases.get().status == "paid"
+    with at("2031-03-01T00:00"):
+        found = cohorts(months("2031-01", "2031-02")).figures()
+    assert found["2031-01"]["users"] == 1
+    assert found["2031-01"]["repeaters"] == [0, 1]
+    assert {name: found["2031-01"][name] for name in ("users", "repeaters")} == {
+        name: independent("2031-01", "2031-02")["2031-01"][name] for name in ("users", "repeaters")
+    }
 
 
 def test_the_page_shows_three_triangles_a_chart_of_sizes_and_the_same_csv(

@@ -177,3 +177,21 @@ def row_counts() -> dict[str, int]:
         for model in apps.get_models()
         if model._meta.managed and not model._meta.proxy
     }
+
+
+@pytest.mark.parametrize("snapshots", [False, True], ids=["ledger", "snapshots"])
+def test_every_page_for_one_month_makes_fewer_than_20_queries(
+    client, seeded, django_assert_max_num_queries, snapshots
+):
+    """The issue's budget on every page (those without a query test of their own too), for last
+    month and for this one (the ledger read after the snapshots' end), signing in included; with
+    the daily snapshots, as a deployment that runs analytics_rebuild has them, and without."""
+    if snapshots:
+        call_command("analytics_rebuild", stdout=io.StringIO())
+    sign_in_staff(client, StaffFactory(is_superuser=True))
+    now = timezone.now()
+    for url, _ in report_pages():
+        for back in (1, 0):
+            with django_assert_max_num_queries(19):
+                response = client.get(url, {"from": f"{month_start(now, back):%Y-%m}"})
+            assert response.status_code == 200, url
