@@ -105,28 +105,32 @@ class Cohorts:
 
     def report(self) -> Report:
         label = self.period.label()
+        # One chart is enough: every table would draw the same cohort sizes.
         tables = [
             self._table(f"Share of each cohort who spent credits, {label}", Cohort.spent_shares),
-            self._table(f"Credits used per user of each cohort, {label}", Cohort.used_per_user),
+            self._table(
+                f"Credits used per user of each cohort, {label}",
+                Cohort.used_per_user,
+                charted=False,
+            ),
             self._table(
                 f"Share of each cohort who bought again (repeat purchases), {label}",
                 Cohort.repeat_shares,
+                charted=False,
             ),
         ]
-        # One chart is enough: every table would draw the same cohort sizes.
-        tables[0].charted = tuple(c.label for c in self.cohorts)
-        for table in tables[1:]:
-            table.chart_column = None
         return Report(title="Cohorts", basis=COHORTS_BASIS, tables=tables)
 
-    def _table(self, caption: str, cells) -> Table:
+    def _table(self, caption: str, cells, *, charted: bool = True) -> Table:
         columns = ["Cohort (first paid purchase)", "Users"]
         columns += [f"Month {index}" for index in range(self.width)]
         rows = []
         for cohort in self.cohorts:
             shown = cells(cohort)
             rows.append([cohort.label, cohort.users, *shown, *[None] * (self.width - len(shown))])
-        return Table(caption=caption, columns=columns, rows=rows, chart_column=1)
+        return Table(
+            caption=caption, columns=columns, rows=rows, chart_column=1 if charted else None
+        )
 
 
 COHORTS_BASIS = (

@@ -144,7 +144,9 @@ DISPUTES_BASIS = (
     "period, from opening to closing. Stripe: the packs paid in the period, those of them with a "
     "dispute (open or decided: a Stripe dispute is not dated here, so it counts with its "
     "payment's month), chargeback rate = disputed / payments; chargebacks lost are counted when "
-    "Stripe told us (billing's money back). Subscription invoices are not in it. The queue's "
+    "Stripe told us (billing's money back), packs' and subscription invoices' alike; the "
+    "payments and the chargeback rate are packs' only (an invoice's dispute is not kept open "
+    "on it). The queue's "
     f"figures are the dispute list's own: over the last {METRICS_DAYS} days from now, whatever "
     "the period."
 )

@@ -312,9 +312,10 @@ def _had_mrr_before(moment: datetime, currency: str, customers: list[int]) -> se
     if not customers:
         return set()
     earlier = (moment - timedelta(days=1)).replace(day=1)
-    return set(
+    # All who had MRR, intersected here: a list of ids in the query could pass the database's
+    # limit on parameters (65,535 on PostgreSQL) over a long period of many customers.
+    return set(customers) & set(
         SubscriptionInvoice.objects.filter(
-            subscription__user__in=customers,
             currency__iexact=currency,
             amount__gt=0,
             period_start__lt=earlier,

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from analytics import money
 from analytics.models import LiabilityDay, SnapshotBuild
@@ -16,7 +17,9 @@ from credits import services
 from credits.models import CreditGrant
 from tests.analytics.test_credits_flow import at
 from tests.analytics.test_money import MONTHS, awkward_ledger  # noqa: F401 (the fixture)
+from tests.analytics.test_pages import analyst
 from tests.credits.conftest import ACTOR, key
+from tests.pages import text
 
 ROW = ("day", "currency", "line", "credits", "money")
 RANGES = [(name, name) for name in MONTHS] + [(MONTHS[0], MONTHS[-1]), (MONTHS[1], "2031-06")]
@@ -129,11 +132,6 @@ def test_rebuilding_from_a_day_rewrites_the_same_rows(awkward_ledger):  # noqa: 
 
 
 def test_the_page_says_where_its_figures_come_from(client, awkward_ledger):  # noqa: F811
-    from django.urls import reverse
-
-    from tests.analytics.test_pages import analyst
-    from tests.pages import text
-
     url = reverse("admin:analytics_deferredrevenue_changelist")
     with at("2031-06-01T02:00"):
         analyst(client)
