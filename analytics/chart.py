@@ -10,7 +10,8 @@ PLOT = WIDTH - LABEL - 90  # room on the right for each bar's figure
 def bars(table: Table) -> dict:
     """Geometry for templates/admin/analytics/report.html's chart of a table's charted rows:
     each bar as long as its figure against the largest."""
-    rows = [(label, value or 0) for label, value in table.chart_rows()]
+    # A zero figure keeps its type: Decimal("0.00") is written $0.00, not the count 0.
+    rows = [(label, 0 if value is None else value) for label, value in table.chart_rows()]
     peak = max([1, *(abs(value) for _, value in rows)])
     drawn = []
     for index, (label, value) in enumerate(rows):

@@ -360,6 +360,12 @@ def test_the_deferred_revenue_page_renders_its_roll_forward(client, sales):
     assert shown["Taken back (refunds, chargebacks, deductions)"] == ["-1,250", "-$12.50"]
     assert shown["Closing liability"] == ["1,250", "$15.50"]
     assert "do not reconcile" not in response.content.decode()
+    # The chart writes each bar's figure as the table's money column does, $0.00 included.
+    texts = [t.get_text() for t in page(response).select("figure.analytics-chart")[0]("text")]
+    assert dict(zip(texts[::2], texts[1::2], strict=True)) == {
+        label: money for label, (_, money) in shown.items()
+    }
+    assert shown["Transferred between users (net)"] == ["0", "$0.00"]
 
 
 def test_the_report_prints_a_currencys_money_beside_the_flow(sales, capsys):
