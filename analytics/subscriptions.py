@@ -5,7 +5,9 @@ MRR comes from what was billed, never from a subscription's current plan or stat
 webhooks overwrite): a subscription's MRR at a month's end is the paid invoice whose period
 covers the month's last moment, normalised to a month. So a past month's figures stay as they
 were, unless Stripe later reports a payment for a period already past (a retry that succeeded
-late), which then counts where its period lies.
+late), which then counts where its period lies. A month under way (or to come) ends now, as
+ChartMogul's current month does: its own end would count every subscription that renews later
+in it as churned.
 
 Movements are tracked per customer (the user), as ChartMogul does: a customer who cancels and
 subscribes again later (a new Stripe subscription) is a reactivation, not a new customer.
@@ -21,6 +23,7 @@ from decimal import Decimal
 
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from analytics.money import ZERO, to_minor
 from analytics.periods import Period
@@ -168,7 +171,8 @@ SUBSCRIPTIONS_BASIS = (
     "opening + new + expansion + reactivation - contraction - churn = closing. Subscribers are "
     "customers with MRR above zero at a month's end. Credits rolled over are the unused credits "
     "carried into the periods of the invoices recorded in the month. The charts draw closing MRR "
-    "and subscribers at each month's end."
+    "and subscribers at each month's end. A month not over yet ends now: its closing MRR is "
+    "today's, so a subscription that renews later in the month is not counted as churned."
 )
 
 
@@ -182,7 +186,10 @@ def _problem(month: MonthMrr, code: str) -> str:
 
 def subscriptions(period: Period, currency: str) -> Subscriptions:
     """MRR, its movements and subscribers for each month of `period`, in `currency` only."""
-    ends = [period.since, *(end for _, end in period.months)]  # the opening's, then each month's
+    # The opening's moment, then each month's end; a month under way ends now: at its end to
+    # come, every subscription renewing later in the month would look churned.
+    now = timezone.now()
+    ends = [min(moment, now) for moment in (period.since, *(end for _, end in period.months))]
     rollover = _rollover_by_month(period, currency)
     months = [_month(start, currency, rollover.get(start, 0)) for start, _ in period.months]
     mrr = customer_mrr(ends, currency)

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.usefixtures("ledger_reconciles")
 
 URL = reverse("admin:analytics_subscriptions_changelist")
 QUARTER = ("2030-10", "2030-12")
+AFTER = "2031-01-20T10:00"  # the quarter read once it is over (a month under way ends now)
 
 
 def moment(day: str) -> datetime:
@@ -217,7 +218,8 @@ MONTH_ENDS = {"2030-10": "2030-11-01", "2030-11": "2030-12-01", "2030-12": "2031
 
 
 def test_mrr_subscribers_and_rollover_equal_sql_written_here_and_counts_by_hand(shop):
-    quarter = subscriptions(months(*QUARTER), "usd").figures()
+    with at(AFTER):
+        quarter = subscriptions(months(*QUARTER), "usd").figures()
     carried = rollover_by_sql("usd")
     for label, end in MONTH_ENDS.items():
         expected = mrr_by_sql(moment(end), "usd")
@@ -299,7 +301,8 @@ COUNTED = ("new", "expansion", "reactivation", "contraction", "churn")
 
 
 def test_the_roll_forward_closes_every_month_and_each_month_is_the_same_alone(shop):
-    quarter = subscriptions(months(*QUARTER), "usd")
+    with at(AFTER):
+        quarter = subscriptions(months(*QUARTER), "usd")
     previous_closing = None
     for label, month in quarter.figures().items():
         assert (
@@ -315,12 +318,15 @@ def test_the_roll_forward_closes_every_month_and_each_month_is_the_same_alone(sh
             assert month["opening_mrr"] == previous_closing
         previous_closing = month["closing_mrr"]
         # A month alone (cat's December reactivation then rests on her MRR before the period).
-        assert subscriptions(months(label), "usd").figures() == {label: month}
+        with at(AFTER):
+            assert subscriptions(months(label), "usd").figures() == {label: month}
     assert quarter.report().problems == []
 
 
 def test_a_second_currency_never_mixes_in(shop):
-    euro = subscriptions(months(*QUARTER), "eur").figures()
+    with at(AFTER):
+        euro = subscriptions(months(*QUARTER), "eur").figures()
+        pounds = subscriptions(months(*QUARTER), "gbp").figures()
     assert [euro[label]["closing_mrr"] for label in MONTH_ENDS] == [Decimal("9.00")] * 3
     assert euro["2030-10"]["new"] == Decimal("9.00")
     assert euro["2030-10"]["opening_mrr"] == 0
@@ -330,7 +336,7 @@ def test_a_second_currency_never_mixes_in(shop):
     assert rollover_by_sql("eur") == {"2030-11": 500, "2030-12": 1000, "2030-10": 0}
     for label, end in MONTH_ENDS.items():
         assert euro[label]["closing_mrr"] == sum(mrr_by_sql(moment(end), "eur").values())
-    assert subscriptions(months(*QUARTER), "gbp").figures()["2030-12"]["closing_mrr"] == 0
+    assert pounds["2030-12"]["closing_mrr"] == 0
 
 
 def test_the_page_shows_mrr_and_subscribers_charted_and_the_same_csv(
@@ -380,3 +386,30 @@ def test_the_page_shows_mrr_and_subscribers_charted_and_the_same_csv(
 def plain(cell: str) -> str:
     """A page's figure as the CSV writes it: no symbol, no separators."""
     return cell.replace("$", "").replace(",", "")
+
+
+def test_a_month_under_way_ends_now_so_a_renewal_to_come_is_not_churn(webhooks, fake_stripe):  # noqa: F811
+    """February is under way on the 3rd: the invoice paid on 5 January covers now (it ends on
+    5 February), so the subscriber is still one, and nobody churned; once February is over
+    without a renewal, the same month shows the churn."""
+    with at("2031-01-01T09:00"):
+        plan = make_plan()  # 8.00 USD a month
+        user = make_buyer(fake_stripe)
+    Stripe(webhooks).subscribe(user, plan, "sub_later", "2031-01-05T09:00", "2031-02-05T09:00")
+    with at("2031-02-03T12:00"):
+        under_way = subscriptions(months("2031-02"), "usd").months[0]
+    with at("2031-03-01T00:00"):
+        over = subscriptions(months("2031-02"), "usd").months[0]
+    invoices = rows("SELECT amount, period_start, period_end FROM billing_subscriptioninvoice")
+    now = moment("2031-02-03T12:00")
+    covering = [amount for amount, *period in invoices if as_moment(period[0]) < now]
+    assert [as_moment(end) >= now for *_, end in invoices] == [True]
+    assert [Decimal(str(amount)) for amount in covering] == [Decimal("8.00")]
+    assert (under_way.opening, under_way.closing) == (Decimal("8.00"), Decimal("8.00"))
+    assert (under_way.subscribers_opening, under_way.subscribers) == (1, 1)
+    assert under_way.movements["churn"] == Decimal("0.00")
+    assert (over.closing, over.movements["churn"], over.customers["churn"]) == (
+        Decimal("0.00"),
+        Decimal("8.00"),
+        1,
+    )
