@@ -219,7 +219,7 @@ def _grant_period(
             **common,
             amount=record.rollover_credits,
             # Carried on at what they were paid: still owed, so still deferred revenue.
-            cost_basis=_paid_per_credit(record.rolled_over_from),
+            cost_basis=_carried_per_credit(record.rolled_over_from),
             currency=record.rolled_over_from.currency,
             description=(
                 f"Subscription: {package.name} plan, {record.rollover_credits:,} unused "
@@ -227,6 +227,20 @@ def _grant_period(
             ),
             idempotency_key=f"invoice:{record.stripe_invoice_id}{ROLLOVER_KEY_SUFFIX}",
         )
+
+
+def _carried_per_credit(previous: SubscriptionInvoice) -> Decimal:
+    """What the credits a period lost were paid, each on average: the period's own grant and any
+    rollover it carried in, each at its own price (a plan changed in between has another), so
+    carrying them on creates or loses no deferred revenue."""
+    lost = credit_selectors.grants_from(previous).filter(expired_amount__gt=0)
+    credits = value = Decimal(0)
+    for grant in lost:
+        credits += grant.expired_amount
+        value += grant.expired_amount * (grant.cost_basis or _paid_per_credit(previous))
+    if not credits:
+        return _paid_per_credit(previous)
+    return (value / credits).quantize(COST_BASIS_PLACES)
 
 
 def _paid_per_credit(record: SubscriptionInvoice) -> Decimal:

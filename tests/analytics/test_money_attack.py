@@ -7,6 +7,7 @@ chargeback after a partial refund with no amount), and the pages' query strings.
 import importlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from django.apps import apps as django_apps
@@ -241,6 +242,37 @@ def test_credits_rolled_over_by_a_subscription_stay_in_the_liability(webhooks, b
     # The 300 rolled over are owed: the liability holds them, and nothing was broken.
     shown = (deferred.closing.credits, deferred.lines["breakage"].credits)
     assert shown == (paid_in_wallet, 0), deferred.lines["breakage"]
+
+
+def test_credits_rolled_over_twice_across_a_price_change_keep_what_they_were_paid(
+    webhooks,  # noqa: F811
+    buyer,  # noqa: F811
+):
+    """January's 500 at $0.016, 200 used: 300 roll into February beside February's 500, paid
+    $10.00 ($0.02 each). Nothing is used in February, so March carries on 800 credits worth
+    500 x 0.02 + 300 x 0.016 = $14.80: carrying them creates no liability (at February's price
+    alone they would be $16.00, $1.20 from nothing)."""
+    plan = make_plan(rollover="all")
+    days = [int(datetime(2031, m, 1, tzinfo=UTC).timestamp()) for m in (1, 2, 3, 4)]
+    for number, (start, end) in enumerate(pairwise(days), start=1):
+        invoice = invoice_object(
+            buyer, plan, invoice_id=f"in_{number}", subscription_id="sub_1", start=start, end=end
+        )
+        if number == 2:
+            invoice.update(amount_paid=1000, amount_due=1000)
+        with at(f"2031-{number:02d}-01T00:10"):
+            webhooks.send("invoice.paid", invoice)
+        if number == 1:
+            with at("2031-01-10T00:00"):
+                services.spend(wallet=buyer.wallet, amount=200, actor=ACTOR, idempotency_key=key())
+    with at("2031-03-15T00:00"):
+        march = money.deferred_revenue(months("2031-03"), "usd")
+    assert march.closes
+    assert (march.lines["breakage"].credits, march.lines["breakage"].money) == (0, Decimal("0"))
+    assert march.opening.money == Decimal("14.80")
+    assert march.closing.money == Decimal("14.80") + Decimal("8.00")
+    rolled = CreditGrant.objects.get(transaction__idempotency_record__key__endswith="in_3:rollover")
+    assert (rolled.amount, rolled.cost_basis) == (800, Decimal("0.0185"))
 
 
 @pytest.mark.django_db
