@@ -6,23 +6,32 @@ ledger's (and, where the snapshots must be read, checks that they were)."""
 
 import csv
 import io
-from datetime import UTC, datetime
+import os
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics import money
+from analytics.front import overview
 from analytics.models import LiabilityDay, SnapshotBuild
 from analytics.periods import months
+from core import figures
 from credits import services
+from credits.errors import CreditError
 from credits.models import CreditGrant, CreditTransaction
 from tests.analytics.test_credits_flow import at
-from tests.analytics.test_pages import analyst
+from tests.analytics.test_pages import ANALYST, analyst
 from tests.credits.conftest import ACTOR, key
-from tests.factories import UserFactory
+from tests.factories import StaffFactory, UserFactory
 
 Source = CreditGrant.Source
 Kind = CreditTransaction.Kind
@@ -248,3 +257,195 @@ def test_the_csv_from_the_snapshots_is_the_csv_from_the_ledger(client):
         after = csv_rows(client, **query)
     assert before == after
     assert ["Issued (paid credits bought or granted with a cost)", "71", "1.70"] in after
+
+
+# --- Moments off a day, the settle hour, the front page -----------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_settle_hour_leaves_the_last_hour_of_yesterday_to_the_ledger_until_it_settles():
+    wallet = UserFactory().wallet
+    with at("2031-05-20T08:00"):
+        buy(wallet, 80, "0.0125")
+    with at("2031-05-31T23:45"):  # in the hour before midnight
+        spend(wallet, 9)
+        buy(wallet, 41, "0.005")
+    with at("2031-06-01T00:30"):
+        printed = rebuild()
+        assert "to 2031-05-31" in printed, printed  # 31 May has not settled
+        spend(wallet, 4)
+        same_as_the_ledger("2031-05", "2031-05", "usd")
+        same_as_the_ledger("2031-05", "2031-06", "usd")
+        liabilities_same([datetime.now(UTC), datetime(2031, 5, 31, 23, 50, tzinfo=UTC)], "usd")
+    with at("2031-06-01T01:30"):
+        printed = rebuild()
+        assert "to 2031-06-01" in printed, printed
+        assert "from 2031-05-31" in printed, printed
+        same_as_the_ledger("2031-05", "2031-05", "usd")
+        assert deferred("2031-05", "2031-05", "usd").lines["recognised"].credits == -9
+        liabilities_same([datetime.now(UTC), datetime(2031, 6, 1, tzinfo=UTC)], "usd")
+
+
+@pytest.mark.django_db
+def test_the_front_pages_deferred_revenue_now_is_the_ledgers_at_any_hour():
+    """The front page asks for the liability at this very moment (not a day's start), after
+    grants made since the rebuild, spent, held, transferred and refunded."""
+    wallet, other = UserFactory().wallet, UserFactory().wallet
+    staff = StaffFactory(is_superuser=False, permissions=ANALYST)
+    with at("2031-02-10T08:00"):
+        buy(wallet, 41, "0.005")
+        buy(other, 19, "0.07", "eur")
+    with at("2031-03-01T02:00"):
+        rebuild()
+    with at("2031-03-04T09:17:31"):
+        buy(wallet, 3, "0.0125")  # $0.0375 -> $0.04
+        used = spend(wallet, 40)
+        services.hold(wallet=wallet, amount=2, actor=ACTOR, idempotency_key=key())
+        services.transfer(
+            sender=other, receiver=wallet, amount=5, actor=ACTOR, idempotency_key=key()
+        )
+        services.refund(transaction=used, amount=1, actor=ACTOR, idempotency_key=key())
+    with at("2031-03-04T09:17:32"):
+        lines = {line.label: line.value for line in overview(staff)}
+        for code in ("usd", "eur"):
+            (live,) = money.liabilities_at([datetime.now(UTC)], code, live=True)
+            shown = figures.money(money.to_minor(live.money, code), code)
+            assert lines[f"Deferred revenue now ({code.upper()})"] == shown
+            liabilities_same([datetime.now(UTC)], code)
+        now = [datetime.now(UTC)]
+        assert money.liabilities_at(now, "usd")[0].credits == 41 + 3 - 40 + 1
+        assert money.liabilities_at(now, "eur")[0].credits == 19  # moved in euros, still owed
+
+
+# --- A property: random ledgers, random rebuilds, every month and moment ----------------------
+
+START = datetime(2031, 1, 1, tzinfo=UTC)
+CURRENCIES = ("usd", "eur", "jpy")
+BASES = {"usd": ("0.005", "0.0125", "0.00833333"), "eur": ("0.07", "0.005"), "jpy": ("1.5", "0.5")}
+# The kinds of step, the commoner ones twice.
+KINDS = [
+    "buy",
+    "buy",
+    "spend",
+    "spend",
+    "hold",
+    "transfer",
+    "refund",
+    "revoke",
+    "adjust",
+    "expire",
+    "rebuild",
+    "rebuild",
+    "rebuild_from",
+    "late_buy",
+    "check",
+]
+STEP = st.tuples(
+    st.integers(1, 60),  # hours after the last step
+    st.sampled_from(KINDS),
+    st.integers(0, 10**6),  # the step's own choices
+)
+
+
+class Ledger:
+    """Three users' wallets moved by the steps; what was spent or expired, to refund."""
+
+    def __init__(self):
+        self.wallets = [UserFactory().wallet for _ in range(3)]
+        self.refundable: list[CreditTransaction] = []
+
+    def step(self, kind: str, seed: int, now: datetime) -> None:
+        wallet = self.wallets[seed % 3]
+        other = self.wallets[(seed + 1) % 3]
+        amount = 1 + seed % 37
+        common = {"actor": ACTOR, "idempotency_key": key()}
+        with suppress(CreditError):
+            if kind in ("buy", "late_buy"):
+                currency = CURRENCIES[seed % 3]
+                bases = BASES[currency]
+                expiry = now + timedelta(days=1 + seed % 40, hours=seed % 24)
+                buy(wallet, 5 + seed % 80, bases[seed % len(bases)], currency, expires_at=expiry)
+            elif kind == "spend":
+                self.refundable.append(spend(wallet, amount))
+            elif kind == "hold":
+                held = services.hold(wallet=wallet, amount=amount, **common).hold
+                if seed % 3:
+                    services.capture(hold=held, amount=amount // 2 or 1, **common)
+                else:
+                    services.release(hold=held, **common)
+            elif kind == "transfer":
+                services.transfer(sender=wallet, receiver=other, amount=amount, **common)
+            elif kind == "refund" and self.refundable:
+                original = self.refundable[seed % len(self.refundable)]
+                services.refund(transaction=original, amount=1 + seed % 5, **common)
+            elif kind == "revoke":
+                grant = wallet.grants.filter(remaining__gt=0).order_by("pk").last()
+                if grant is not None:
+                    services.revoke(grant=grant, amount=amount, reason="refunded", **common)
+            elif kind == "adjust":
+                services.adjust(wallet=wallet, amount=1 + seed % 4, reason="correction", **common)
+            elif kind == "expire":
+                self.refundable += [
+                    txn
+                    for grant in services.due_grants(now=now)
+                    if (txn := services.expire(grant=grant, actor=ACTOR, now=now)) is not None
+                ]
+
+
+def every_figure_is_the_ledgers(now: datetime, seed: int) -> int:
+    """Every month from the one before the ledger to the one after now, alone and as one range,
+    and the liabilities at now, at month starts and at an hour of the past: the snapshots' and
+    the ledger's, equal. Returns how many figures came from snapshots."""
+    names = []
+    day = START - timedelta(days=1)
+    while day < now + timedelta(days=32):
+        names.append(f"{day:%Y-%m}")
+        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    read = 0
+    past = START + (now - START) * (seed % 100) / 100
+    moments = [now, past, *(months(name).since for name in names)]
+    for currency in CURRENCIES:
+        for first, last in [(name, name) for name in names] + [(names[0], names[-1])]:
+            found = deferred(first, last, currency)
+            live = deferred(first, last, currency, live=True)
+            assert found.figures() == live.figures(), (first, last, currency)
+            assert found.report().tables[0].rows == live.report().tables[0].rows
+            read += found.snapshots is not None
+        liabilities_same(moments, currency)
+    return read
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=int(os.environ.get("SNAPSHOT_EXAMPLES", 30)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(STEP, min_size=8, max_size=30))
+def test_any_ledger_rebuilt_at_any_points_reads_the_ledgers_figures(steps):
+    with transaction.atomic():
+        now, read = START, 0
+        with time_machine.travel(now, tick=False) as clock:
+            ledger = Ledger()
+            for hours, kind, seed in steps:
+                now += timedelta(hours=hours, minutes=seed % 60)
+                clock.move_to(now)
+                if kind == "rebuild":
+                    rebuild()
+                elif kind == "rebuild_from":
+                    with suppress(CommandError):  # a day not settled yet: refused, one line
+                        rebuild("--from", f"{now - timedelta(days=seed % 50):%Y-%m-%d}")
+                elif kind == "late_buy":  # written now, dated days ago
+                    clock.move_to(now - timedelta(hours=1 + seed % 240))
+                    ledger.step(kind, seed, datetime.now(UTC))
+                    clock.move_to(now)
+                elif kind == "check":
+                    read += every_figure_is_the_ledgers(now, seed)
+                else:
+                    ledger.step(kind, seed, now)
+            read += every_figure_is_the_ledgers(now, steps[0][2])
+            # And freshly rebuilt, the pages read the snapshots: the comparisons tested them.
+            clock.move_to(now + timedelta(hours=2))
+            rebuild()
+            assert every_figure_is_the_ledgers(now + timedelta(hours=2), steps[-1][2]) > 0
+        transaction.set_rollback(True)
