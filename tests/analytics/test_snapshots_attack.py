@@ -7,6 +7,7 @@ ledger's (and, where the snapshots must be read, checks that they were)."""
 import csv
 import io
 import os
+import threading
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -449,3 +450,43 @@ def test_any_ledger_rebuilt_at_any_points_reads_the_ledgers_figures(steps):
             rebuild()
             assert every_figure_is_the_ledgers(now + timedelta(hours=2), steps[-1][2]) > 0
         transaction.set_rollback(True)
+
+
+# --- Two rebuilds at once (PostgreSQL's table lock) ----------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the lock is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_second_rebuild_waits_for_the_first_then_starts_where_it_ended():
+    wallet = UserFactory().wallet
+    with at("2031-02-10T08:00"):
+        buy(wallet, 41, "0.005")
+        spend(wallet, 3)
+    first_done, let_commit, printed = threading.Event(), threading.Event(), {}
+
+    def first():
+        with transaction.atomic():  # holds the lock until told to commit
+            printed["first"] = rebuild()
+            first_done.set()
+            let_commit.wait(10)
+        connection.close()
+
+    def second():
+        first_done.wait(10)
+        printed["second"] = rebuild()
+        connection.close()
+
+    with at("2031-03-01T02:00"):
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        first_done.wait(10)
+        threads[1].join(1)
+        assert threads[1].is_alive(), "the second rebuild did not wait for the first"
+        let_commit.set()
+        for thread in threads:
+            thread.join(10)
+        assert "from 2031-02-10" in printed["first"], printed
+        assert "from 2031-03-01" in printed["second"], printed  # nothing left to redo
+        assert SnapshotBuild.objects.count() == 2
+        same_as_the_ledger("2031-02", "2031-03", "usd")
