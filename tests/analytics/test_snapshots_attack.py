@@ -77,12 +77,6 @@ def liabilities_same(moments: list[datetime], currency: str) -> None:
     ]
 
 
-def used_snapshots() -> bool:
-    """Whether the latest rebuild is one the pages may read (not stale)."""
-    build = SnapshotBuild.objects.order_by("-pk").first()
-    return build is not None and money._usable_build(build.since) is not None
-
-
 # --- The rebuild's own edges ---------------------------------------------------------------------
 
 
