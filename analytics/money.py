@@ -446,7 +446,9 @@ def _rolled_from_snapshots(since: datetime, until: datetime, currency: str):
     )
     for row in rows:
         target = opening if row["line"] == LiabilityDay.OPENING else lines[row["line"]]
-        target.add(row["credits"], row["money"])
+        # The column keeps two places for every currency: back to the currency's own (¥60,
+        # not ¥60.00), so the CSV writes what the ledger's figures write.
+        target.add(row["credits"], to_minor(row["money"], currency))
     if until > build.until:
         for moment, line, change, money in _changes_after(build.until, until, currency):
             (opening if moment < since else lines[line]).add(change, money)
@@ -462,7 +464,7 @@ def _liabilities_from_snapshots(moments: list[datetime], currency: str) -> list[
         return None
     days = {_day(min(m, build.until)) for m in moments}
     openings = {
-        row["day"]: Figure(row["credits"], row["money"])
+        row["day"]: Figure(row["credits"], to_minor(row["money"], currency))
         for row in LiabilityDay.objects.filter(
             currency=currency.lower(), line=LiabilityDay.OPENING, day__in=days
         ).values("day", "credits", "money")
