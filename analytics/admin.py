@@ -99,8 +99,11 @@ class ReportPage(AnalyticsPage):
                 f"No figures are kept in {currency!r}: pick one of {', '.join(currencies)}."
             )
             currency = currencies[0]
+        wanted = request.GET.get("format", "").strip().lower()
+        if wanted not in ("", "csv"):
+            errors.append(f"{wanted!r} is not a download this page offers: ask for format=csv.")
         report = self.report(period, currency if self.in_money else "")
-        if request.GET.get("format") == "csv" and not errors:
+        if wanted == "csv" and not errors:
             # Only a currency checked above names the file: a page without money checks none.
             named = [self.opts.model_name, first, last] + ([currency] if self.in_money else [])
             return _csv(report, "-".join(named) + ".csv")

@@ -21,6 +21,8 @@ difference is left over except where a transfer moves credits between two grants
 then shows what rounding made of it, at most a minor unit a transfer).
 
     opening + issued + given back + transferred - recognised - breakage - taken back = closing
+
+(each line is kept and shown as its signed change, so the page adds them: opening + lines).
 """
 
 from collections import defaultdict
@@ -331,10 +333,10 @@ DEFERRED_BASIS = (
     "ledger's grants and allocations: each paid grant's credits still owed (held ones included) "
     "x its cost basis, converted once per grant and rounded half-even to the minor unit; each "
     "movement's money is the change it makes in its grant's amount, in the order the ledger "
-    "wrote them, so the roll-forward closes to the minor unit. Opening + issued + given back + "
-    "transferred - recognised - breakage - taken back = closing. Promotional credits have no "
-    "cost and are not in it. Breakage rate = expired paid credits (less what a refund of the "
-    "expiry gave back) / paid credits issued."
+    "wrote them, so the roll-forward closes to the minor unit. Each line is shown as the change "
+    "it made, signed (what left is negative): opening + the lines = closing. Promotional "
+    "credits have no cost and are not in it. Breakage rate = expired paid credits (less what a "
+    "refund of the expiry gave back) / paid credits issued."
 )
 
 

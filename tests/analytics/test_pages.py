@@ -82,3 +82,12 @@ def test_a_month_that_is_none_is_a_form_error_and_the_current_month_is_shown(cli
     assert "is not a month: give it as YYYY-MM" in text(response)
     assert page(response).select_one("#id_from")["aria-invalid"] == "true"
     assert client.get(URL, {"from": bad, "format": "csv"})["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_a_download_the_page_does_not_offer_is_a_message_not_a_file(client):
+    analyst(client)
+    response = client.get(URL, {"format": "pdf"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "'pdf' is not a download this page offers: ask for format=csv." in text(response)

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.snapshots import SETTLE, RebuildError, rebuild
+from analytics.snapshots import BEGINNING, SETTLE, RebuildError, rebuild
 
 
 class Command(BaseCommand):
@@ -36,8 +36,9 @@ class Command(BaseCommand):
         except RebuildError as error:
             raise CommandError(str(error)) from error
         build = rebuilt.build
+        since = "the beginning" if build.since == BEGINNING else f"{build.since:%Y-%m-%d}"
         self.stdout.write(
-            f"Snapshots cover {build.since:%Y-%m-%d} to {build.until:%Y-%m-%d} (UTC, the end "
+            f"Snapshots cover {since} to {build.until:%Y-%m-%d} (UTC, the end "
             f"excluded): wrote {rebuilt.rows:,} rows from {rebuilt.start:%Y-%m-%d} in "
             f"{rebuilt.seconds:.1f} s."
         )
