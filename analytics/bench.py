@@ -122,10 +122,12 @@ SELECT user_id, %(plan)s, 'sub_bench_' || n, 'active', bought, bought + interval
 FROM bench_plan WHERE n %% 10 = 1 AND month = 0
 """
 INVOICES = """
-INSERT INTO {invoices} (subscription_id, stripe_invoice_id, amount, currency, period_start,
-    period_end, credits, rollover_credits, created_at)
-SELECT s.id, 'in_bench_' || p.slot, CASE WHEN (p.n + p.month) %% 6 = 0 THEN 20.00 ELSE 8.00 END,
-       'usd', p.bought, p.bought + interval '1 month', %(pack)s, 0, p.bought
+INSERT INTO {invoices} (subscription_id, stripe_invoice_id, stripe_payment_intent_id, amount,
+    currency, period_start, period_end, credits, rollover_credits, refunded_amount,
+    chargeback_lost, clawed_back_credits, clawback_shortfall, created_at)
+SELECT s.id, 'in_bench_' || p.slot, 'pi_bench_in_' || p.slot,
+       CASE WHEN (p.n + p.month) %% 6 = 0 THEN 20.00 ELSE 8.00 END,
+       'usd', p.bought, p.bought + interval '1 month', %(pack)s, 0, 0, false, 0, 0, p.bought
 FROM bench_plan p JOIN {subscriptions} s ON s.stripe_subscription_id = 'sub_bench_' || p.n
 WHERE p.n %% 10 = 1
 """
