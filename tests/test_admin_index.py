@@ -33,7 +33,9 @@ def test_stripe_models_are_one_short_section_after_creditdesks_own(client):
     assert names[-1] == STRIPE_SECTION
     assert len(shown[STRIPE_SECTION]) == len(STRIPE_ON_INDEX)
     assert "Customers" in shown[STRIPE_SECTION]
-    assert sum(len(rows) for rows in shown.values()) < 50
+    # CreditDesk's own pages (nine of them analytics) and the short Stripe section: dj-stripe's
+    # forty-odd synced models would add as many again.
+    assert sum(len(rows) for rows in shown.values()) < 60
 
 
 def test_the_stripe_sections_page_still_lists_every_synced_model(client):
