@@ -1,7 +1,9 @@
 """The benchmark's phases, in order, writing what they measure as they go (see credits_bench)."""
 
+import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 from django.test.utils import override_settings
@@ -37,6 +39,7 @@ from credits.bench.spends import (
     fixed_picker,
     format_ms,
     fund_wallets,
+    place_holds,
     random_picker,
     ratio,
     timed_run,
@@ -156,7 +159,9 @@ class Bench:
         self.write(f"csv {history.size} entries: {export}")
 
     def bench(self, *, threads: int, seconds: float, wallet_count: int) -> float:
-        """Setup, the two service runs, reconcile, the two baseline runs; the ratio across wallets.
+        """Setup, the service runs (spends across wallets and on the hot wallet, then holds,
+        captures and releases across wallets), reconcile, the two baseline runs; the ratio
+        across wallets.
 
         The hot-wallet ratio is printed here; the caller prints the other one last, once the
         database is dropped.
@@ -182,7 +187,7 @@ class Bench:
         def run(
             label: str,
             make_spender: Callable[[], Spender],
-            picker: Callable[[], Callable[[], Wallet]],
+            picker: Callable[[], Callable[[], Any]],
         ) -> RunResult:
             result = timed_run(
                 label,
@@ -205,6 +210,22 @@ class Bench:
         holds_across = run(
             "holds / across wallets", lambda: ServiceSpender("hold"), lambda: random_picker(wallets)
         )
+        # Each worker settles holds of its own, placed before its run: twice as many as the
+        # faster of the runs above did per worker, so that none runs dry before the deadline.
+        fastest = max(service_across.ops_per_second, holds_across.ops_per_second)
+        pool_size = math.ceil(2 * fastest * seconds / threads) + 100
+
+        def settle_run(label: str, operation: str) -> RunResult:
+            placing = time.perf_counter()
+            pools = place_holds(wallets, pools=threads, size=pool_size)
+            self.write(
+                f"  ({threads} x {pool_size} holds placed in "
+                f"{time.perf_counter() - placing:.1f} s, untimed)"
+            )
+            return run(label, lambda: ServiceSpender(operation), pools)
+
+        captures_across = settle_run("captures / across wallets", "capture")
+        releases_across = settle_run("releases / across wallets", "release")
         self.write(f"outbox: {Event.objects.count()} events written by the service runs and setup")
         self.report_reconcile("the service runs")
         baseline_across = run(
@@ -212,10 +233,12 @@ class Bench:
         )
         baseline_hot = run("baseline / hot wallet", baseline_spender, lambda: fixed_picker(hot))
 
-        for result in (service_across, service_hot, holds_across, baseline_across, baseline_hot):
+        holds = {"holds": holds_across, "captures": captures_across, "releases": releases_across}
+        for result in (service_across, service_hot, *holds.values(), baseline_across, baseline_hot):
             if not result.ops:
                 raise BenchFailed(f"{result.label}: no spend succeeded ({result.first_error}).")
-        self.write(f"holds/spends across wallets: {ratio(holds_across, service_across):.2f}")
+        for name, result in holds.items():
+            self.write(f"{name}/spends across wallets: {ratio(result, service_across):.2f}")
         self.write(f"service/baseline hot wallet: {ratio(service_hot, baseline_hot):.2f}")
         return ratio(service_across, baseline_across)
 

@@ -1,6 +1,7 @@
-"""The spend benchmark: N threads spending through `credits.services.spend`, and through a raw
-SQL baseline of the same write pattern (one `UPDATE ... WHERE available >= amount` and one
-two-row `INSERT` of entries through psycopg, in one transaction), for T seconds each."""
+"""The spend benchmark: N threads spending through `credits.services.spend` (or holding,
+capturing and releasing through the hold services), and through a raw SQL baseline of the same
+write pattern (one `UPDATE ... WHERE available >= amount` and one two-row `INSERT` of entries
+through psycopg, in one transaction), for T seconds each."""
 
 import math
 import multiprocessing
@@ -18,7 +19,7 @@ from django.db import connection, connections, transaction
 
 from credits import services
 from credits.actors import Actor
-from credits.models import Entry, Wallet
+from credits.models import CreditTransaction, Entry, Hold, Wallet
 
 ACTOR = Actor.system("bench")
 FUNDING = 10**9  # credits per wallet: no run can drain it
@@ -37,33 +38,38 @@ BASELINE_ENTRIES = (
 
 
 class Spender(Protocol):
-    """One thread's way of spending: it owns that thread's database connection."""
+    """One thread's way of spending: it owns that thread's database connection. What it spends
+    on is what the run's picker hands it: a wallet, or for captures and releases an open hold."""
 
     def connect(self) -> None: ...
 
-    def spend(self, wallet: Wallet) -> None: ...
+    def spend(self, target: Any) -> object: ...
 
     def close(self) -> None: ...
 
 
+# The services a ServiceSpender can time: those moving AMOUNT in a wallet, and those settling
+# a hold (the whole of it: a capture takes all it reserves).
+ON_WALLETS = {"spend": services.spend, "hold": services.hold}
+ON_HOLDS = {"capture": services.capture, "release": services.release}
+
+
 class ServiceSpender:
-    """Spends through `credits.services.spend` (or holds through `credits.services.hold`), on
-    the worker's own Django connection."""
+    """Spends through `credits.services.spend` (or holds, captures or releases through the hold
+    services), on the worker's own Django connection, with a fresh idempotency key each time."""
 
     def __init__(self, operation: str = "spend") -> None:
-        self.operate = {"spend": services.spend, "hold": services.hold}[operation]
+        self.operate = {**ON_WALLETS, **ON_HOLDS}[operation]
+        self.on_holds = operation in ON_HOLDS
 
     def connect(self) -> None:
         # Connect before the start line, so connecting is not timed as a spend.
         connection.ensure_connection()
 
-    def spend(self, wallet: Wallet) -> None:
-        self.operate(
-            wallet=wallet,
-            amount=AMOUNT,
-            actor=ACTOR,
-            idempotency_key=uuid.uuid4().hex,
-            description="bench",
+    def spend(self, target: Wallet | Hold) -> CreditTransaction:
+        on = {"hold": target} if self.on_holds else {"wallet": target, "amount": AMOUNT}
+        return self.operate(
+            **on, actor=ACTOR, idempotency_key=uuid.uuid4().hex, description="bench"
         )
 
     def close(self) -> None:
@@ -160,7 +166,7 @@ class RunResult:
 
 def worker(
     spender: Spender,
-    pick: Callable[[], Wallet],
+    pick: Callable[[], Any],
     start_line: threading.Barrier,
     clock: dict[str, float],
     seconds: float,
@@ -198,7 +204,7 @@ def timed_run(
     threads: int,
     seconds: float,
     make_spender: Callable[[], Spender],
-    make_picker: Callable[[], Callable[[], Wallet]],
+    make_picker: Callable[[], Callable[[], Any]],
     processes: bool = False,
 ) -> RunResult:
     """Run `threads` workers together for `seconds`; throughput is over the real wall time.
@@ -265,15 +271,20 @@ def _timed_run_in_processes(label, workers, seconds, make_spender, make_picker) 
     start_line = context.Barrier(workers, action=lambda: clock.update(start=time.perf_counter()))
     stop = context.Event()
     tallies = context.Queue()
+    # Made here, as for threads, so that each child gets a picker of its own (a pool of holds).
+    spenders = [(make_spender(), make_picker()) for _ in range(workers)]
     # A forked child must not share the parent's database connections: it opens its own.
     connections.close_all()
 
-    def run() -> None:
+    def run(spender: Spender, pick: Callable[[], Any]) -> None:
         tally = ThreadTally()
-        worker(make_spender(), make_picker(), start_line, clock, seconds, stop, tally)
+        worker(spender, pick, start_line, clock, seconds, stop, tally)
         tallies.put(tally)
 
-    children = [context.Process(target=run, name=f"credits-bench-{n}") for n in range(workers)]
+    children = [
+        context.Process(target=run, args=pair, name=f"credits-bench-{n}")
+        for n, pair in enumerate(spenders)
+    ]
     for child in children:
         child.start()
     try:
@@ -294,6 +305,34 @@ def random_picker(wallets: list[Wallet]) -> Callable[[], Wallet]:
 
 def fixed_picker(wallet: Wallet) -> Callable[[], Wallet]:
     return lambda: wallet
+
+
+class PoolRanDry(Exception):
+    """A worker settled every hold placed for it before the deadline: counted as an error."""
+
+
+def place_holds(
+    wallets: list[Wallet], *, pools: int, size: int
+) -> Callable[[], Callable[[], Hold]]:
+    """`pools` pools of `size` open holds of AMOUNT each, on wallets chosen at random, placed
+    through `credits.services.hold` before a run (untimed); each call of the result is a picker
+    handing out one pool's holds, one a call. Each hold commits on its own, as a worker's would.
+    """
+    pick, placer = random_picker(wallets), ServiceSpender("hold")
+    placed = [[placer.spend(pick()).hold for _ in range(size)] for _ in range(pools)]
+    handed_out = iter(placed)
+
+    def make_picker() -> Callable[[], Hold]:
+        pool = next(handed_out)
+
+        def next_hold() -> Hold:
+            if not pool:
+                raise PoolRanDry(f"all {size} holds placed for this worker were settled")
+            return pool.pop()
+
+        return next_hold
+
+    return make_picker
 
 
 def fund_wallets(count: int, *, thresholds: int = 0) -> tuple[list[Wallet], Wallet]:

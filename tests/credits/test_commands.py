@@ -255,7 +255,7 @@ QUICK_RUN = ["--seconds", "0.5", "--threads", "2", "--wallets", "5"]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
-def test_the_bench_runs_its_workers_as_processes_and_times_holds_beside_spends():
+def test_the_bench_runs_its_workers_as_processes_and_times_the_hold_services_beside_spends():
     url = this_database_url()
 
     result = run_process(
@@ -267,9 +267,16 @@ def test_the_bench_runs_its_workers_as_processes_and_times_holds_beside_spends()
 
     assert result.returncode == 0, result.stderr
     assert "credits_bench: 2 processes" in result.stdout
-    for run in ("service / across wallets", "service / hot wallet", "holds / across wallets"):
+    for run in (
+        "service / across wallets",
+        "service / hot wallet",
+        "holds / across wallets",
+        "captures / across wallets",
+        "releases / across wallets",
+    ):
         line = next(line for line in result.stdout.splitlines() if line.startswith(run))
         ops, errors = int(line.split()[-5]), int(line.split()[-1])
         assert (ops > 0, errors) == (True, 0), line
     assert "reconcile after the service runs: clean" in result.stdout
-    assert re.search(r"holds/spends across wallets: \d\.\d\d", result.stdout)
+    for settled in ("holds", "captures", "releases"):
+        assert re.search(rf"{settled}/spends across wallets: \d\.\d\d", result.stdout)

@@ -1,10 +1,12 @@
 """`manage.py credits_bench`: how fast `credits.services.spend` is on PostgreSQL, and what it costs.
 
-Five timed runs of N threads (or, with --processes, N processes) for T seconds each: the service's
-spends across many wallets and on one hot wallet, its holds across wallets, then a raw baseline of
-the two spend workloads. The ratio service/baseline says
-how much the service's bookkeeping (idempotency key, transaction row, grants burn-down,
-allocations) costs over the bare write pattern. With `--history-sizes 10000,1000000`, it first
+Seven timed runs of N threads (or, with --processes, N processes) for T seconds each: the
+service's spends across many wallets and on one hot wallet; its holds, captures and releases
+across wallets (each worker settling open holds placed for it before the run, untimed); then a
+raw baseline of the two spend workloads. The ratios holds/spends, captures/spends and
+releases/spends compare the hold services with a spend; service/baseline says how much the
+service's bookkeeping (idempotency key, transaction row, grants burn-down, allocations) costs
+over the bare write pattern. With `--history-sizes 10000,1000000`, it first
 times reads, pages, the CSV statement and reconcile on wallets with that many entries.
 
 Everything happens in a database of its own (credits.bench), created, migrated and dropped by
@@ -30,7 +32,9 @@ class Command(BaseCommand):
     help = (
         "Benchmark credit spends on PostgreSQL: N threads spending for T seconds across many "
         "wallets, then on one hot wallet, through credits.services.spend and through a raw SQL "
-        "baseline; prints ops/s, p50/p99 latency and the ratio service/baseline. With "
+        "baseline, and holding, capturing and releasing across wallets through the hold "
+        "services; prints ops/s, p50/p99 latency, the ratios holds/spends, captures/spends and "
+        "releases/spends and the ratio service/baseline. With "
         "--history-sizes, first times balance, history pages and reconcile on wallets with long "
         "histories. Works in a database of its own (<name>_bench), created, migrated and dropped "
         "by the command."
@@ -45,7 +49,7 @@ class Command(BaseCommand):
             "lock: what gunicorn's workers see)",
         )
         parser.add_argument(
-            "--seconds", type=float, default=10.0, help="seconds per run, five runs (default 10)"
+            "--seconds", type=float, default=10.0, help="seconds per run, seven runs (default 10)"
         )
         parser.add_argument(
             "--wallets", type=int, default=1000, help="wallets spent across (default 1000)"
@@ -75,7 +79,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-spends",
             action="store_true",
-            help="skip the four timed spend runs (with --history-sizes or --http: only those)",
+            help="skip the seven timed spend runs (with --history-sizes or --http: only those)",
         )
         parser.add_argument(
             "--http",
