@@ -434,19 +434,21 @@ class Story:
 
     # --- The customers' stories -----------------------------------------------------------------
 
+    def _changes_plan(self, name: str, first: str, started, then: str, changed) -> None:
+        """Subscribes to `first`, renews it monthly, moves to `then` on the renewal at `changed`
+        (an upgrade or a downgrade, billed from that invoice on)."""
+        self.subscribe(started, name, first, tag="plan")
+        for renewal in self.renewals(started):
+            if renewal == changed:
+                self._plan_change(renewal, name, then, tag="plan")
+            self.invoice(renewal, name, then if renewal >= changed else first, tag="plan")
+
     def _carol(self) -> None:
         """An early customer: a pack, then Monthly, upgraded to Pro; she shares credits."""
         at = self.at
         self.join("carol", at(-5, 3, 9))
         self.buy(at(-5, 3, 10), "carol", "Standard")
-        started = at(-5, 5, 9)
-        self.subscribe(started, "carol", "Monthly", tag="plan")
-        upgraded = at(-2, 5, 9)
-        for renewal in self.renewals(started):
-            plan = "Pro" if renewal >= upgraded else "Monthly"
-            if renewal == upgraded:
-                self._plan_change(renewal, "carol", "Pro", tag="plan")
-            self.invoice(renewal, "carol", plan, tag="plan")
+        self._changes_plan("carol", "Monthly", at(-5, 5, 9), "Pro", at(-2, 5, 9))
         for month in range(-5, 1):
             self.spend(at(month, 10), "carol", 450 if month < -2 else 1400, "Logo and banner set")
             self.spend(at(month, 21), "carol", 300, "Image upscaling")
@@ -486,14 +488,7 @@ class Story:
         """Pro from the start, downgraded to Monthly; a hold released."""
         at = self.at
         self.join("erin", at(-4, 3, 8))
-        started = at(-4, 3, 9)
-        self.subscribe(started, "erin", "Pro", tag="plan")
-        downgraded = at(-1, 3, 9)
-        for renewal in self.renewals(started):
-            plan = "Monthly" if renewal >= downgraded else "Pro"
-            if renewal == downgraded:
-                self._plan_change(renewal, "erin", "Monthly", tag="plan")
-            self.invoice(renewal, "erin", plan, tag="plan")
+        self._changes_plan("erin", "Pro", at(-4, 3, 9), "Monthly", at(-1, 3, 9))
         for month in range(-4, 1):
             self.spend(at(month, 12), "erin", 1500 if month < -1 else 600, "Transcription")
         self.hold(at(-2, 11), "erin", 400, "Podcast transcription")

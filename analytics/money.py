@@ -27,7 +27,7 @@ then shows what rounding made of it, at most a minor unit a transfer).
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db.models import (
@@ -43,7 +43,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 
 from analytics.models import LiabilityDay, SnapshotBuild
-from analytics.periods import Period
+from analytics.periods import Period, day_start
 from analytics.report import Report, Table
 from billing.models import CreditPackage, MoneyBack, Purchase, SubscriptionInvoice
 from billing.services.subscription_events import ROLLOVER_KEY_SUFFIX
@@ -261,10 +261,7 @@ class DeferredRevenue:
 
     @property
     def expected_closing(self) -> Figure:
-        expected = Figure(self.opening.credits, self.opening.money)
-        for figure in self.lines.values():
-            expected.add(figure.credits, figure.money)
-        return expected
+        return _rolled(self.opening, self.lines)
 
     @property
     def closes(self) -> bool:
@@ -326,6 +323,14 @@ class DeferredRevenue:
             tables=[rollforward, cohorts],
             problems=problems,
         )
+
+
+def _rolled(opening: Figure, lines: dict[str, Figure]) -> Figure:
+    """Where the opening and the lines come to: the closing the roll-forward expects."""
+    closing = Figure(opening.credits, opening.money)
+    for figure in lines.values():
+        closing.add(figure.credits, figure.money)
+    return closing
 
 
 DEFERRED_BASIS = (
@@ -424,15 +429,11 @@ def _usable_build(earliest: datetime) -> SnapshotBuild | None:
     return None if late.exists() else build
 
 
-def _on_a_day(moment: datetime) -> bool:
-    return moment.astimezone(UTC).timetz() == time(0, tzinfo=UTC)
-
-
 def _rolled_from_snapshots(since: datetime, until: datetime, currency: str):
     build = _usable_build(since)
-    if build is None or (since < build.until and not _on_a_day(since)):
+    if build is None or (since < build.until and day_start(since) != since):
         return None
-    if until < build.until and not _on_a_day(until):
+    if until < build.until and day_start(until) != until:
         return None
     first, last = min(since, build.until), min(until, build.until)
     opening, lines = Figure(0, to_minor(ZERO, currency)), no_lines(currency)
@@ -454,15 +455,12 @@ def _rolled_from_snapshots(since: datetime, until: datetime, currency: str):
     if until > build.until:
         for moment, line, change, money in _changes_after(build.until, until, currency):
             (opening if moment < since else lines[line]).add(change, money)
-    closing = Figure(opening.credits, opening.money)
-    for figure in lines.values():
-        closing.add(figure.credits, figure.money)
-    return opening, lines, closing, build
+    return opening, lines, _rolled(opening, lines), build
 
 
 def _liabilities_from_snapshots(moments: list[datetime], currency: str) -> list[Figure] | None:
     build = _usable_build(min(moments))
-    if build is None or not all(_on_a_day(m) for m in moments if m < build.until):
+    if build is None or any(day_start(m) != m for m in moments if m < build.until):
         return None
     days = {_day(min(m, build.until)) for m in moments}
     openings = {

@@ -9,6 +9,12 @@ MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 LONGEST = 120
 
 
+def day_start(moment: datetime) -> datetime:
+    """The start of `moment`'s day in UTC (the daily snapshots' unit)."""
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+
+
 def month(text: str) -> tuple[datetime, datetime]:
     """[start, end) of the month `text` names (YYYY-MM), in UTC; ValueError if it names none."""
     found = MONTH.fullmatch(text.strip())

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from analytics import money
 from analytics.models import LiabilityDay, SnapshotBuild
+from analytics.periods import day_start
 from credits.models import CreditGrant, CreditTransaction
 
 SETTLE = timedelta(hours=1)
@@ -45,7 +46,7 @@ def rebuild(*, since: date | None = None) -> Rebuilt:
     that has settled, replacing what was there; the days before stay as they were."""
     started = clock.perf_counter()
     now = timezone.now()
-    until = _day_start(now - SETTLE)
+    until = day_start(now - SETTLE)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # One rebuild at a time: a second waits, then starts from what the first wrote.
@@ -81,7 +82,7 @@ def _start(since: date | None, previous: SnapshotBuild | None, until: datetime) 
     if previous is not None:
         return _true_until(previous)
     first = CreditGrant.objects.filter(cost_basis__isnull=False).aggregate(at=Min("created_at"))
-    return _day_start(first["at"]) if first["at"] else until
+    return day_start(first["at"]) if first["at"] else until
 
 
 def _covered_since(start: datetime, previous: SnapshotBuild | None, since: date | None):
@@ -98,7 +99,7 @@ def _true_until(build: SnapshotBuild) -> datetime:
     late = CreditTransaction.objects.filter(
         pk__gt=build.through_transaction, created_at__lt=build.until
     ).aggregate(at=Min("created_at"))["at"]
-    return _day_start(late) if late else build.until
+    return day_start(late) if late else build.until
 
 
 def _currencies(until: datetime) -> list[str]:
@@ -151,8 +152,3 @@ def _row(day: date, currency: str, line: str, figure: money.Figure) -> Liability
     return LiabilityDay(
         day=day, currency=currency, line=line, credits=figure.credits, money=figure.money
     )
-
-
-def _day_start(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
