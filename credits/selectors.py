@@ -116,7 +116,10 @@ def hold_to_settle(*, wallet: Wallet, hold_id: int, actor: Actor) -> Hold | None
             transactions__actor_app_id=actor.app_id,
             transactions__actor_user_id=actor.user_id,
         )
-    return holds.first()
+    hold = holds.first()
+    if hold is not None:
+        hold.wallet = wallet  # the caller's, already read: settling it needs no other query
+    return hold
 
 
 def charge_to_refund(

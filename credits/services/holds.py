@@ -292,8 +292,27 @@ def capture(
             _close(posting, current, locked, rest, status=Hold.Status.CAPTURED)
         return txn
 
+    def in_one_call(call):
+        return one_call.settle(
+            call,
+            kind=Kind.CAPTURE,
+            actor=actor,
+            hold=hold,
+            amount=hold.uncaptured if amount is None else amount,
+            final=final,
+            description=description or hold.description,
+            release_description=RELEASED,
+            metadata=metadata,
+            consumption_id=system_wallet_id("consumption"),
+        )
+
     return run_operation(
-        actor=actor, key=idempotency_key, operation="capture", params=params, perform=perform
+        actor=actor,
+        key=idempotency_key,
+        operation="capture",
+        params=params,
+        perform=perform,
+        one_call=in_one_call,
     )
 
 
@@ -319,8 +338,27 @@ def release(
     def perform(posting, claim):
         return _release(posting, hold, status=Hold.Status.RELEASED, metadata=metadata)
 
+    def in_one_call(call):
+        return one_call.settle(
+            call,
+            kind=Kind.RELEASE,
+            actor=actor,
+            hold=hold,
+            amount=0,
+            final=True,
+            description=description,
+            release_description=RELEASED,
+            metadata=metadata,
+            consumption_id=system_wallet_id("consumption"),
+        )
+
     return run_operation(
-        actor=actor, key=idempotency_key, operation="release", params=params, perform=perform
+        actor=actor,
+        key=idempotency_key,
+        operation="release",
+        params=params,
+        perform=perform,
+        one_call=in_one_call,
     )
 
 
@@ -364,6 +402,10 @@ def _release(
     require_status(locked, allowed=MAY_RECEIVE)
     rest = earmarks(current, skip=current.captured_amount)
     return _close(posting, current, locked, rest, status=status, metadata=metadata)
+
+
+# What a release says it is (one_call's functions write it too).
+RELEASED = "Hold released"
 
 
 def _require_placer(hold: Hold, actor: Actor) -> None:
@@ -416,7 +458,7 @@ def _close(
             wallet=wallet,
             amount=returned,
             legs=[],
-            description="Hold expired" if status == Hold.Status.EXPIRED else "Hold released",
+            description="Hold expired" if status == Hold.Status.EXPIRED else RELEASED,
             event="hold.expired" if status == Hold.Status.EXPIRED else "hold.released",
             metadata=metadata,
             hold=hold,

@@ -1,11 +1,13 @@
-"""Spends and holds as one call to a PostgreSQL function (migration 0012): one round trip.
+"""The hot operations as one call to a PostgreSQL function each: one round trip.
+
+Spends and holds call `credits_take` (migration 0012); captures and releases `credits_settle`,
+transfers `credits_transfer` (migration 0013).
 
 Python drove a spend in four (BEGIN, claim-and-lock, write, COMMIT), with the wallet's row
 locked across three of them and the Python between. `credits_take` does the same work inside
 the server, called in autocommit: the claim, the lock, the burn-down and every row, in one
 statement's transaction. The event the operation announces (events.outbox) is written by the
-same statement, after the function, under the audiences' own condition. Captures, releases and
-transfers still run their Python rules on PostgreSQL too.
+same statement, after the function, under the audiences' own condition.
 
 The function decides only the plain case; anything more (a refusal, credits past their date, a
 low-balance threshold crossed) it hands back, having written nothing, and `run_operation` runs
@@ -30,7 +32,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from credits.actors import Actor
-from credits.models import CreditTransaction, Hold, Wallet
+from credits.models import CreditGrant, CreditTransaction, Hold, Wallet
 from credits.services.locks import WALLET_ROW
 from credits.services.posting import EVENT_FOR_KIND, Reference, prepared_cursor
 from events.outbox import Announcement, insert_statement, kick_after_commit
@@ -187,10 +189,7 @@ def take(
         txn.actor_user_id,
         txn.actor_app_id,
         txn.actor_label,
-        answer.status if answer else None,
-        answer.pieces if answer else None,
-        answer.names if answer else None,
-        call.caller.request_fingerprint if answer else "",
+        *_answer_params(answer, call),
     ]
     announcement = Announcement(
         EVENT_FOR_KIND[kind],
@@ -200,17 +199,233 @@ def take(
         occurred_at=call.now,
         refs=FIGURES_SQL if kind == Kind.HOLD else SPEND_FIGURES_SQL,
     )
-    called = _call(TAKE_CALL, params, [announcement])
-    if called is REPLAYED:
+    figures = _call(TAKE_CALL, TAKE_COLUMNS, params, [announcement])
+    if figures is REPLAYED:
         return REPLAYED
-    txn.pk, txn.idempotency_record_id, figures = called
-    txn.wallet.balance, txn.wallet.held = figures["balance"], figures["held"]
-    txn.wallet.alerts = figures["alerts"]
+    _done(txn, figures, answer, call)
     if txn.hold is not None:
         txn.hold.pk = txn.hold_id = figures["hold_id"]
+    return txn
+
+
+def _done(txn: CreditTransaction, figures: dict, answer: "Template | None", call: Call) -> None:
+    """`txn` as the function wrote it, and the caller's answer with the function's figures."""
+    txn.pk, txn.idempotency_record_id = figures["transaction_id"], figures["record_id"]
+    txn.wallet.balance, txn.wallet.held = figures["balance"], figures["held"]
+    txn.wallet.alerts = figures["alerts"]
     if answer is not None:
         call.caller.answered = (answer.status, answer.filled(figures))
+
+
+# --- captures and releases ----------------------------------------------------------------
+
+
+def settle(
+    call: Call,
+    *,
+    kind: str,
+    actor: Actor,
+    hold: Hold,
+    amount: int,
+    final: bool,
+    description: str,
+    release_description: str,
+    metadata: dict | None,
+    consumption_id: int,
+):
+    """Run `credits_settle` for a capture of `amount` credits of `hold` (closing it if `final`)
+    or a release of what it still reserves: the operation's transaction, or REPLAYED;
+    HandedBack if the function left it to the Python rules, having written nothing.
+
+    What it answers is made from `hold` as the caller read it; the function hands back unless
+    the hold is still so under its wallet's lock."""
+    uncaptured = hold.amount - hold.captured_amount
+    to_capture = amount if kind == Kind.CAPTURE else 0
+    if hold.status != Hold.Status.OPEN or not 0 <= to_capture <= uncaptured:
+        raise HandedBack("the hold is not open, or has less than that")
+    closing = kind == Kind.RELEASE or final or to_capture == uncaptured
+    returned = uncaptured - to_capture if closing else 0
+    wallet = hold.wallet  # for its owner, whom the events are about (a wallet's never changes)
+    settled = _settled(hold, to_capture, closing, kind, call.now)
+    made = {}
+    if kind == Kind.CAPTURE:
+        made["capture"] = _settling(Kind.CAPTURE, to_capture, description, metadata)
+    if returned:
+        released_metadata = metadata if kind == Kind.RELEASE else None
+        made["release"] = _settling(Kind.RELEASE, returned, release_description, released_metadata)
+    txns = {
+        name: _transaction(
+            wallet=wallet,
+            **values,
+            reference="",
+            reference_id="",
+            actor_kind=actor.kind,
+            actor_user_id=actor.user_id,
+            actor_app_id=actor.app_id,
+            actor_label=actor.label[:100],
+            hold_id=hold.pk,
+            created_at=call.now,
+        )
+        for name, values in made.items()
+    }
+    for txn in txns.values():
+        txn.hold, txn.wallet = settled, txns[next(iter(txns))].wallet  # one wallet, as Python's
+    primary = txns.get("capture") or txns.get("release")
+    answer = _answer_template(call.caller, primary)
+    params = [
+        *call.row,
+        kind,
+        hold.pk,
+        hold.wallet_id,
+        hold.captured_amount,
+        hold.description,
+        to_capture,
+        final,
+        description,
+        release_description,
+        json.dumps(metadata or {}),
+        actor.kind,
+        actor.user_id,
+        actor.app_id,
+        actor.label[:100],
+        consumption_id,
+        *_answer_params(answer, call),
+    ]
+    announcements = []
+    for name, txn in txns.items():
+        data = _announced_data(txn, wallet) | {"hold_id": hold.pk}
+        ids = {"transaction_id": "release_id" if name == "release" else "transaction_id"}
+        announcements.append(
+            Announcement(
+                EVENT_FOR_KIND[txn.kind],
+                data,
+                user_id=wallet.user_id,
+                app_id=actor.app_id,
+                occurred_at=call.now,
+                refs=SPEND_FIGURES_SQL | ids,
+            )
+        )
+    figures = _call(SETTLE_CALL, SETTLE_COLUMNS, params, announcements)
+    if figures is REPLAYED:
+        return REPLAYED
+    _done(primary, figures, answer, call)
+    if "release" in txns and primary is not txns["release"]:
+        txns["release"].pk = figures["release_id"]
+    return primary
+
+
+def _settling(kind: str, amount: int, description: str, metadata: dict | None) -> dict:
+    return {"kind": kind, "amount": amount, "description": description, "metadata": metadata or {}}
+
+
+def _settled(hold: Hold, captured: int, closing: bool, kind: str, now: datetime) -> Hold:
+    """`hold` as the settlement leaves it (a copy: as Python's, the caller's stays as read)."""
+    settled = Hold.from_db(
+        DEFAULT_DB_ALIAS, HOLD_FIELDS, [getattr(hold, name) for name in HOLD_FIELDS]
+    )
+    settled.captured_amount += captured
+    if closing:
+        closed = Hold.Status.CAPTURED if kind == Kind.CAPTURE else Hold.Status.RELEASED
+        settled.status, settled.closed_at = closed, now
+    return settled
+
+
+SETTLE_CALL = "SELECT * FROM credits_settle(" + ", ".join(["%s"] * 24) + ")"  # noqa: S608
+SETTLE_COLUMNS = ("outcome", "record_id", "transaction_id", "release_id", "balance", "held")
+SETTLE_COLUMNS += ("alerts",)
+
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+def transfer(
+    call: Call,
+    *,
+    actor: Actor,
+    sender: Wallet,
+    receiver: Wallet,
+    amount: int,
+    description: str,
+    metadata: dict,
+    clearing_id: int,
+    limit: int | None,
+    day_start: datetime,
+):
+    """Run `credits_transfer` for `amount` paid credits from `sender` to `receiver` (at most
+    `limit` a day since `day_start`, if any): the transfer's transaction, or REPLAYED;
+    HandedBack if the function left it to the Python rules, having written nothing."""
+    txn = _transaction(
+        kind=Kind.TRANSFER,
+        wallet=sender,
+        amount=amount,
+        description=description,
+        reference="",
+        reference_id="",
+        metadata=metadata,
+        actor_kind=actor.kind,
+        actor_user_id=actor.user_id,
+        actor_app_id=actor.app_id,
+        actor_label=actor.label[:100],
+        created_at=call.now,
+    )
+    answer = _answer_template(call.caller, txn)
+    params = [
+        *call.row,
+        sender.pk,
+        receiver.pk,
+        amount,
+        clearing_id,
+        limit,
+        day_start,
+        description,
+        json.dumps(metadata),
+        actor.kind,
+        actor.user_id,
+        actor.app_id,
+        actor.label[:100],
+        *_answer_params(answer, call),
+    ]
+    sent = Announcement(
+        "transfer.sent",
+        _announced_data(txn, sender),
+        user_id=sender.user_id,
+        app_id=actor.app_id,
+        occurred_at=call.now,
+        refs=SPEND_FIGURES_SQL,
+    )
+    # The receiver's event, with its figures, and where its new credits came from.
+    received = Announcement(
+        "transfer.received",
+        _announced_data(txn, receiver) | {"source": CreditGrant.Source.TRANSFER.value},
+        user_id=receiver.user_id,
+        app_id=actor.app_id,
+        occurred_at=call.now,
+        refs=RECEIVER_FIGURES_SQL,
+    )
+    figures = _call(TRANSFER_CALL, TRANSFER_COLUMNS, params, [sent, received])
+    if figures is REPLAYED:
+        return REPLAYED
+    _done(txn, figures, answer, call)
     return txn
+
+
+TRANSFER_CALL = "SELECT * FROM credits_transfer(" + ", ".join(["%s"] * 21) + ")"  # noqa: S608
+TRANSFER_COLUMNS = ("outcome", "record_id", "transaction_id", "balance", "held", "alerts")
+TRANSFER_COLUMNS += ("receiver_balance", "receiver_held", "receiver_expires_at")
+RECEIVER_FIGURES_SQL = {
+    "transaction_id": "transaction_id",
+    "balance": "receiver_balance",
+    "held": "receiver_held",
+    "available": "receiver_balance - receiver_held",
+    "expires_at": "receiver_expires_at",
+}
+
+
+def _answer_params(answer: "Template | None", call: Call) -> list:
+    """The answer's four parameters of each function: status, pieces, names, fingerprint."""
+    if answer is None:
+        return [None, None, None, ""]
+    return [answer.status, answer.pieces, answer.names, call.caller.request_fingerprint]
 
 
 TRANSACTION_FIELDS = tuple(field.attname for field in CreditTransaction._meta.concrete_fields)
@@ -307,16 +522,18 @@ def _figures_put(caller, txn: CreditTransaction, stand_ins: dict[str, int]) -> f
 
 @contextmanager
 def _standing_in(txn: CreditTransaction, stand_ins: dict[str, int]):
-    """`txn` with the stand-ins for the figures the function sets, and without after."""
+    """`txn` with the stand-ins for the figures the function sets, and without after (a hold's
+    id is one only for a hold the function opens)."""
+    new_hold = txn.hold is not None and txn.hold.pk is None
     txn.pk = stand_ins["transaction_id"]
-    if txn.hold is not None:
+    if new_hold:
         txn.hold.pk = stand_ins["hold_id"]
     txn.wallet.balance, txn.wallet.held = stand_ins["balance"], stand_ins["held"]
     try:
         yield txn
     finally:
         txn.pk = None
-        if txn.hold is not None:
+        if new_hold:
             txn.hold.pk = None
 
 
@@ -341,22 +558,23 @@ def _announced_data(txn: CreditTransaction, wallet: Wallet) -> dict:
 
 
 TAKE_CALL = "SELECT * FROM credits_take(" + ", ".join(["%s"] * 23) + ")"  # noqa: S608
-RESULT_COLUMNS = "outcome, record_id, transaction_id, hold_id, balance, held, alerts"
+TAKE_COLUMNS = ("outcome", "record_id", "transaction_id", "hold_id", "balance", "held", "alerts")
 
 
-def _call(call_sql: str, params: list, announcements: list[Announcement]):
-    """The function's call, with its events' insert in the same statement; in autocommit it
-    is its own transaction, inside one it is a savepoint (so a hand-back leaves it whole)."""
+def _call(call_sql: str, columns: tuple[str, ...], params: list, announcements: list):
+    """The function's call, with its events' insert in the same statement: the function's
+    result by column (with `available`), or REPLAYED. In autocommit it is its own transaction,
+    inside one it is a savepoint (so a hand-back leaves it whole)."""
     events = insert_statement(
         announcements,
-        resolve=lambda figure: (f"(SELECT {figure} FROM called)", []),  # noqa: S608 (FIGURES_SQL)
+        resolve=lambda figure: (f"(SELECT {figure} FROM called)", []),  # noqa: S608 (ours)
         vendor="postgresql",
         when="(SELECT outcome FROM called) = 'done'",
     )
     if events is None:
-        sql, event_params = _statement(call_sql, None), []
+        sql, event_params = _statement(call_sql, columns, None), []
     else:
-        sql, event_params = _statement(call_sql, events[0]), events[1]
+        sql, event_params = _statement(call_sql, columns, events[0]), events[1]
     wrapper = connections[DEFAULT_DB_ALIAS]
     try:
         if wrapper.in_atomic_block:
@@ -368,16 +586,15 @@ def _call(call_sql: str, params: list, announcements: list[Announcement]):
         if getattr(error.__cause__, "sqlstate", None) == HAND_BACK:
             raise HandedBack(str(error.__cause__)) from error
         raise
-    outcome, record_id, transaction_id, hold_id, balance, held, alerts, events_written = found
-    if outcome == "replay":
+    figures = dict(zip(columns, found[:-1], strict=True))
+    if figures["outcome"] == "replay":
         return REPLAYED
-    if events_written:
+    if found[-1]:
         kick_after_commit()
-    if isinstance(alerts, str):  # a raw cursor hands JSON back as text
-        alerts = json.loads(alerts)
-    figures = {"balance": balance, "held": held, "available": balance - held, "alerts": alerts}
-    figures |= {"transaction_id": transaction_id, "hold_id": hold_id}
-    return transaction_id, record_id, figures
+    if isinstance(figures["alerts"], str):  # a raw cursor hands JSON back as text
+        figures["alerts"] = json.loads(figures["alerts"])
+    figures["available"] = figures["balance"] - figures["held"]
+    return figures
 
 
 def _execute(sql: str, params: list):
@@ -387,11 +604,12 @@ def _execute(sql: str, params: list):
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(call_sql: str, events_sql: str | None) -> str:
+def _statement(call_sql: str, columns: tuple[str, ...], events_sql: str | None) -> str:
     """The call and its events' insert: our own statements' text, never a caller's."""
+    selected = ", ".join(columns)
     if events_sql is None:
-        return f"WITH called AS MATERIALIZED ({call_sql}) SELECT {RESULT_COLUMNS}, 0 FROM called"  # noqa: S608
+        return f"WITH called AS MATERIALIZED ({call_sql}) SELECT {selected}, 0 FROM called"  # noqa: S608
     return (
         f"WITH called AS MATERIALIZED ({call_sql}), ev AS ({events_sql}) "  # noqa: S608
-        f"SELECT {RESULT_COLUMNS}, (SELECT count(*) FROM ev) FROM called"
+        f"SELECT {selected}, (SELECT count(*) FROM ev) FROM called"
     )

@@ -14,6 +14,7 @@ from credits.errors import (
     TransferNotAllowed,
 )
 from credits.models import CreditGrant, CreditTransaction, Wallet
+from credits.services import one_call
 from credits.services.burn_down import burn_down, expire_due, is_expired, take_from_grants
 from credits.services.locks import lock_wallets, spendable_grants
 from credits.services.operation import run_operation
@@ -105,8 +106,27 @@ def transfer(
             )
         return txn
 
+    def in_one_call(call):
+        return one_call.transfer(
+            call,
+            actor=actor,
+            sender=sender,
+            receiver=receiver,
+            amount=amount,
+            description=description,
+            metadata={**(metadata or {}), RECEIVER_KEY: receiver.pk},
+            clearing_id=system_wallet_id("transfers"),
+            limit=settings.CREDITS_DAILY_TRANSFER_LIMIT,
+            day_start=start_of_day(call.now),
+        )
+
     return run_operation(
-        actor=actor, key=idempotency_key, operation="transfer", params=params, perform=perform
+        actor=actor,
+        key=idempotency_key,
+        operation="transfer",
+        params=params,
+        perform=perform,
+        one_call=in_one_call,
     )
 
 
@@ -157,11 +177,15 @@ def transfer_allowance(*, wallet: Wallet, now: datetime | None = None) -> int | 
     if limit is None:
         return None
     now = now or timezone.now()
-    start_of_day = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
     sent = (
         CreditTransaction.objects.filter(
-            wallet=wallet, kind=Kind.TRANSFER, created_at__gte=start_of_day
+            wallet=wallet, kind=Kind.TRANSFER, created_at__gte=start_of_day(now)
         ).aggregate(total=Sum("amount"))["total"]
         or 0
     )
     return max(limit - sent, 0)
+
+
+def start_of_day(now: datetime) -> datetime:
+    """The start of the (UTC) day the daily limit counts from."""
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)

@@ -7,6 +7,8 @@ grants' remainders, transactions, entries, allocations, the keys' records and th
 rule changed in one implementation and not the other fails here, on its shortest sequence.
 """
 
+import collections
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -18,13 +20,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from credits import services
 from credits.actors import Actor
 from credits.errors import CreditError
 from credits.models import Allocation, CreditGrant, CreditTransaction, Entry, Hold, Wallet
 from credits.reconciliation import reconcile
+from credits.services.transfers import RECEIVER_KEY
 from events.models import Event
 from tests.clients import Api
 from tests.credits.conftest import ACTOR, fund
@@ -39,8 +42,16 @@ pytestmark = [
 
 WALLETS = 2
 WORLDS = {"functions": True, "python": False}
-ONE_CALLS = {"operations": 0}  # how many the functions made whole (so the test is not idle)
+# How many operations each function made whole (so the test is not idle).
+ONE_CALLS = collections.Counter()
+ONE_CALL_FUNCTIONS = r"credits_(take|settle|transfer)\("
 APP = Actor.for_app(1, "Partner")  # an app acting as itself: no cap, so the function may run
+
+
+def _python_claim(sql: str) -> bool:
+    return sql.startswith("WITH claim AS") or sql.startswith(
+        "INSERT INTO credits_idempotencyrecord"
+    )
 
 
 class World:
@@ -65,12 +76,12 @@ class World:
                 outcome = ("done", describe(call(self), self))
             except CreditError as refusal:
                 message = str(refusal).replace(self.name, "(ledger)")  # keys name their ledger
+                message = re.sub(r"Hold #\d+", "Hold #(id)", message)
                 outcome = ("refused", type(refusal).__name__, refusal.code, message)
         statements = [query["sql"] or "" for query in wire.captured_queries]
-        if any("credits_take(" in sql for sql in statements) and not any(
-            sql.startswith("WITH claim AS") for sql in statements
-        ):
-            ONE_CALLS["operations"] += 1  # the function did it all: no Python claim came after
+        called = [m[1] for sql in statements if (m := re.search(ONE_CALL_FUNCTIONS, sql))]
+        if called and not any(_python_claim(sql) for sql in statements):
+            ONE_CALLS[called[0]] += 1  # the function did it all: no Python claim came after
         return outcome
 
     def grants(self) -> list[CreditGrant]:
@@ -86,7 +97,13 @@ class World:
         txn_ids = {txn.pk: index for index, txn in enumerate(txns)}
         wallet_ids = {wallet.pk: index for index, wallet in enumerate(self.wallets)}
         user_ids = {wallet.user_id: index for index, wallet in enumerate(self.wallets)}
-        ids = {"grant": grant_ids, "transaction": txn_ids}
+        hold_ids = {
+            hold.pk: index
+            for index, hold in enumerate(
+                Hold.objects.filter(wallet__in=self.wallets).order_by("id")
+            )
+        }
+        ids = {"grant": grant_ids, "transaction": txn_ids, "wallet": wallet_ids, "hold": hold_ids}
         return {
             "wallets": [
                 (wallet.balance, wallet.held, wallet.status, wallet.alerts)
@@ -103,14 +120,29 @@ class World:
                     txn.amount,
                     positions(txn.description, ids),
                     txn.reference,
-                    txn.metadata,
+                    wallets_as_positions(txn.metadata, wallet_ids),
                     txn.actor_kind,
                     txn.actor_app_id,
-                    txn.actor_label,
+                    # A person's label is their address: theirs, by position.
+                    user_ids[txn.actor_user_id] if txn.actor_kind == "user" else txn.actor_label,
                     txn.created_at,
                     txn.idempotency_record.key.split("-")[1] if txn.idempotency_record else None,
                 )
                 for txn in txns
+            ],
+            "holds": [
+                (
+                    wallet_ids[h.wallet_id],
+                    h.amount,
+                    h.captured_amount,
+                    h.status,
+                    h.description,
+                    h.metadata,
+                    h.expires_at,
+                    h.created_at,
+                    h.closed_at,
+                )
+                for h in Hold.objects.filter(wallet__in=self.wallets).order_by("id")
             ],
             "entries": [
                 (
@@ -131,7 +163,7 @@ class World:
                     r.key.split("-")[1],
                     r.operation,
                     r.refusal_code,
-                    r.refusal_message,
+                    positions(r.refusal_message, ids),
                     r.response_status,
                     positions(r.response_body, ids),
                     r.created_at,
@@ -164,7 +196,15 @@ def positions(text: str, ids: dict) -> str:
     text = re.sub(
         r"grant #(\d+)", lambda m: f"grant @{ids['grant'].get(int(m[1]), '?')}", text or ""
     )
+    text = re.sub(r"Hold #(\d+)", lambda m: f"Hold @{ids['hold'].get(int(m[1]), '?')}", text)
     return re.sub(r'"id":(\d+)', lambda m: f'"id":@{ids["transaction"].get(int(m[1]), "?")}', text)
+
+
+def wallets_as_positions(metadata: dict, wallet_ids: dict) -> dict:
+    """A transfer's metadata with the wallet it names (the ledger's key) as its position."""
+    if RECEIVER_KEY in metadata:
+        return {**metadata, RECEIVER_KEY: wallet_ids[metadata[RECEIVER_KEY]]}
+    return metadata
 
 
 def without_ids(data: dict, ids: dict) -> dict:
@@ -175,6 +215,8 @@ def without_ids(data: dict, ids: dict) -> dict:
     }
     if "description" in data:
         data["description"] = positions(data["description"], ids)
+    if "metadata" in data:
+        data["metadata"] = wallets_as_positions(data["metadata"], ids["wallet"])
     return data
 
 
@@ -197,6 +239,7 @@ class TwinLedgers(RuleBasedStateMachine):
         self._time = self._clock.start()
         self.worlds = [World(name) for name in WORLDS]
         self.last_spend = None
+        self.read_holds = None
 
     def teardown(self):
         self._clock.stop()
@@ -207,6 +250,22 @@ class TwinLedgers(RuleBasedStateMachine):
         outcomes = [world.run(call) for world in self.worlds]
         assert outcomes[0] == outcomes[1]
         return outcomes[0]
+
+    @initialize(
+        paid=st.integers(20, 120),
+        promotional=st.integers(0, 30),
+        held=st.lists(st.integers(1, 15), max_size=3),
+        placer=st.sampled_from([ACTOR, APP]),
+    )
+    def fund(self, paid, promotional, held, placer):
+        """Credits in every wallet to begin with, and holds on them, so that most steps move
+        some."""
+        for index in range(WALLETS):
+            self.grant(index, paid, days=None, promotional=False, priority=50)
+            if promotional:
+                self.grant(index, promotional, days=2, promotional=True, priority=10)
+            for amount in held:
+                self.hold(index, amount, placer)
 
     @rule(
         index=st.integers(0, WALLETS - 1),
@@ -269,33 +328,101 @@ class TwinLedgers(RuleBasedStateMachine):
             )
         )
 
-    @rule(index=st.integers(0, WALLETS - 1), amount=st.integers(1, 50))
-    def hold(self, index, amount):
+    @rule(
+        index=st.integers(0, WALLETS - 1),
+        amount=st.integers(1, 50),
+        actor=st.sampled_from([ACTOR, APP]),
+    )
+    def hold(self, index, amount, actor):
         self.both(
             lambda world: services.hold(
                 wallet=world.wallets[index],
                 amount=amount,
-                actor=ACTOR,
+                actor=actor,
                 idempotency_key=world.key(),
+                description="draft",
             )
         )
 
-    @rule(data=st.data())
-    def release(self, data):
-        open_holds = [
-            list(Hold.objects.filter(wallet__in=world.wallets, status="open").order_by("id"))
-            for world in self.worlds
-        ]
-        if not open_holds[0]:
+    def holds_to_settle(self, data) -> list[Hold] | None:
+        """The same hold of each ledger, open or not: as read now, or as a step before read it
+        (a caller's stale copy, which the function must not trust)."""
+        if self.read_holds is not None and data.draw(st.booleans(), label="stale"):
+            holds = self.read_holds
+        else:
+            holds = [
+                list(Hold.objects.filter(wallet__in=world.wallets).order_by("id"))
+                for world in self.worlds
+            ]
+            self.read_holds = holds
+        if not holds[0]:
+            return None
+        position = data.draw(st.integers(0, len(holds[0]) - 1), label="hold")
+        return [ledger_holds[position] for ledger_holds in holds]
+
+    @rule(
+        data=st.data(),
+        actor=st.sampled_from([ACTOR, APP]),
+        metadata=st.none() | st.just({"why": "cancelled"}),
+    )
+    def release(self, data, actor, metadata):
+        holds = self.holds_to_settle(data)
+        if holds is None:
             return
-        position = data.draw(st.integers(0, len(open_holds[0]) - 1))
         self.both(
             lambda world: services.release(
-                hold=open_holds[self.worlds.index(world)][position],
-                actor=ACTOR,
+                hold=holds[self.worlds.index(world)],
+                actor=actor,
                 idempotency_key=world.key(),
+                metadata=metadata,
             )
         )
+
+    @rule(
+        data=st.data(),
+        amount=st.none() | st.integers(1, 30),
+        final=st.booleans(),
+        actor=st.sampled_from([ACTOR, APP]),
+        description=st.sampled_from(["", "milestone"]),
+        metadata=st.none() | st.just({"milestone": "1"}),
+    )
+    def capture(self, data, amount, final, actor, description, metadata):
+        """A capture of all a hold reserves or a part, closing it or not, by its placer or
+        another caller."""
+        holds = self.holds_to_settle(data)
+        if holds is None:
+            return
+        self.both(
+            lambda world: services.capture(
+                hold=holds[self.worlds.index(world)],
+                amount=amount,
+                final=final,
+                actor=actor,
+                idempotency_key=world.key(),
+                description=description,
+                metadata=metadata,
+            )
+        )
+
+    @rule(
+        sender=st.integers(0, WALLETS - 1),
+        amount=st.integers(1, 60),
+        limit=st.sampled_from([None, 40, 10_000]),
+        metadata=st.none() | st.just({"note": "rent"}),
+    )
+    def transfer(self, sender, amount, limit, metadata):
+        with override_settings(CREDITS_DAILY_TRANSFER_LIMIT=limit):
+            self.both(
+                lambda world: services.transfer(
+                    sender=world.wallets[sender],
+                    receiver=world.wallets[1 - sender],
+                    amount=amount,
+                    actor=Actor.for_user(world.wallets[sender].user),
+                    idempotency_key=world.key(),
+                    description="rent",
+                    metadata=metadata,
+                )
+            )
 
     @rule(
         index=st.integers(0, WALLETS - 1),
@@ -346,13 +473,18 @@ def test_the_functions_and_the_python_rules_write_the_same():
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    ONE_CALLS["operations"] = 0
+    ONE_CALLS.clear()
     TwinLedgers.TestCase().runTest()
-    assert ONE_CALLS["operations"] > 30  # the rest were handed back (refusals, expiry, alerts)
+    # The rest were handed back (refusals, expiry, alerts, stale holds).
+    assert ONE_CALLS["take"] > 100, ONE_CALLS
+    assert ONE_CALLS["settle"] > 40, ONE_CALLS
+    assert ONE_CALLS["transfer"] > 10, ONE_CALLS
 
 
 # --- through the API: the same answers, and each replayed byte for byte ---------------------
 
+# Paths and bodies may name a hold answered before ("{k3}": the hold of request 3) and the
+# receiver of transfers ("{receiver}").
 REQUESTS = [
     ("spends", {"amount": 5, "description": "Logo", "reference": "job-42", "metadata": {"a": "1"}}),
     ("spends", {"amount": 1, "description": "Tiny", "metadata": {"n": -700000000000000001}}),
@@ -360,7 +492,15 @@ REQUESTS = [
     ("holds", {"amount": 7, "description": "Draft", "reference": "job-43"}),
     ("holds", {"amount": 3, "description": "Until", "expires_at": "2030-01-02T09:00:00Z"}),
     ("holds", {"amount": 500, "description": "More than there is"}),
+    ("holds/{k3}/capture", {"amount": 2, "final": False, "metadata": {"milestone": "1"}}),
+    ("holds/{k3}/capture", {"description": "The rest"}),
+    ("holds/{k3}/capture", {}),
+    ("holds/{k4}/release", {}),
+    ("holds/{k4}/release", {}),
+    ("transfers", {"amount": 4, "receiver_email": "{receiver}", "metadata": {"rent": "May"}}),
+    ("transfers", {"amount": 500, "receiver_email": "{receiver}"}),
 ]
+STATUSES = [201, 201, 422, 201, 201, 422, 200, 200, 422, 200, 422, 201, 422]
 
 
 @pytest.mark.django_db
@@ -369,29 +509,46 @@ def test_the_api_answers_the_same_through_either_and_replays_byte_for_byte(setti
     answers = {}
     for name, enabled in WORLDS.items():
         settings.CREDITS_LEDGER_FUNCTIONS = enabled
-        user = UserFactory()
+        user, receiver = UserFactory(), UserFactory()
         fund(user.wallet, 100)
         api = Api(user)
-        answers[name] = []
+        answers[name], named = [], {"receiver": receiver.email}
         for number, (path, body) in enumerate(REQUESTS):
-            first = api.post(path, body, idempotency_key=f"k{number}")
+            path = path.format(**named)
+            body = {
+                field: str(value).format(**named) if field == "receiver_email" else value
+                for field, value in body.items()
+            }
+            with CaptureQueriesContext(connection) as wire:
+                first = api.post(path, body, idempotency_key=f"k{number}")
+            if enabled and first.status_code in (200, 201):  # each made whole in one call
+                statements = [query["sql"] for query in wire.captured_queries]
+                assert any(re.search(ONE_CALL_FUNCTIONS, sql) for sql in statements), path
+                assert not any(_python_claim(sql) for sql in statements), path
             again = api.post(path, body, idempotency_key=f"k{number}")
             assert again.content == first.content
             assert again["Idempotent-Replayed"] == "true"
-            answer = first.json()
-            if first.status_code == 201:
+            answer = json.loads(re.sub(r"Hold #\d+", "Hold #(id)", first.content.decode()))
+            if first.status_code in (200, 201):
                 txn = CreditTransaction.objects.get(
                     idempotency_record__key=f"k{number}", wallet=user.wallet
                 )
-                assert answer["id"] == (txn.hold_id if path == "holds" else txn.pk)
-                answer = {**answer, "id": "(id)"}
+                if path == "holds":
+                    assert answer["id"] == txn.hold_id
+                    named[f"k{number}"] = txn.hold_id
+                else:
+                    assert (answer["id"], answer.get("hold")) == (txn.pk, txn.hold_id)
+                answer = {**answer, "id": "(id)", **({"hold": "(id)"} if "hold" in answer else {})}
+                if RECEIVER_KEY in answer["metadata"]:
+                    assert answer["metadata"][RECEIVER_KEY] == receiver.wallet.pk
+                    answer["metadata"] = {**answer["metadata"], RECEIVER_KEY: "(receiver)"}
             answers[name].append((first.status_code, answer))
         user.wallet.refresh_from_db()
-        answers[name].append((user.wallet.balance, user.wallet.held))
+        receiver.wallet.refresh_from_db()
+        answers[name].append((user.wallet.balance, user.wallet.held, receiver.wallet.balance))
     assert answers["functions"] == answers["python"]
-    statuses = [status for status, _ in answers["functions"][:6]]
-    assert statuses == [201, 201, 422, 201, 201, 422]
-    assert answers["functions"][6] == (94, 10)
+    assert [status for status, _ in answers["functions"][:-1]] == STATUSES
+    assert answers["functions"][-1] == (83, 0, 4)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,14 +1,16 @@
-"""Attacks on the one-call spend and hold (credits_take): concurrency on one hot wallet, keys
-racing, outer transactions, a lock held elsewhere, the API's stand-ins, and the events it writes."""
+"""Attacks on the one-call operations (credits_take, credits_settle, credits_transfer):
+concurrency on one hot wallet and one hold, keys racing, outer transactions, a lock held
+elsewhere, the API's stand-ins, and the events they write."""
 
 import dataclasses
 import threading
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 
 from credits import services, thresholds
-from credits.errors import IdempotencyConflict, InsufficientCredits
+from credits.errors import HoldNotOpen, IdempotencyConflict, InsufficientCredits
 from credits.models import CreditTransaction, IdempotencyRecord, Wallet
 from credits.reconciliation import reconcile
 from credits.services import one_call
@@ -223,3 +225,81 @@ def test_a_caller_text_holding_a_stand_in_is_answered_as_python_answers(
     assert bodies[True] == bodies[False]
     if endpoint == "spends":
         assert (bodies[True]["balance"], bodies[True]["available"]) == (90, 90)
+
+
+# --- captures, releases and transfers (credits_settle, credits_transfer) --------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("microseconds", [0, 500, 123456, 999999])
+def test_a_transfers_event_dates_the_receivers_credits_as_python_writes_them(
+    settings, microseconds
+):
+    """The receiver's event says when its new credits first expire, in the text the events'
+    JSON encoder writes: the function makes that text itself, to the millisecond, cut."""
+    written = {}
+    for functions in (True, False):
+        settings.CREDITS_LEDGER_FUNCTIONS = functions
+        sender, receiver = UserFactory(), UserFactory()
+        grant = fund(sender.wallet, 10, days=3)
+        grant.expires_at = grant.expires_at.replace(microsecond=microseconds)
+        grant.save(update_fields=["expires_at"])
+        fund(sender.wallet, 10, days=5)
+        services.transfer(
+            sender=sender.wallet,
+            receiver=receiver.wallet,
+            amount=15,
+            actor=ACTOR,
+            idempotency_key=key(),
+        )
+        (event,) = Event.objects.filter(type="transfer.received", user_id=receiver.pk)
+        written[functions] = event.data["expires_at"]
+    assert written[True] == written[False]
+    assert written[True] == DjangoJSONEncoder().default(grant.expires_at)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_captures_of_one_hold_racing_from_stale_copies_capture_it_once():
+    """Each thread settles the hold as it read it, before any settled it: the function must
+    see, under the lock, that it is no longer so, and let the Python rules decide."""
+    wallet = UserFactory().wallet
+    fund(wallet, 100)
+    placed = services.hold(wallet=wallet, amount=40, actor=ACTOR, idempotency_key=key()).hold
+
+    def capture(index):
+        return services.capture(
+            hold=placed, amount=10, final=False, actor=ACTOR, idempotency_key=f"c{index}"
+        )
+
+    outcomes = at_once(6, capture)
+
+    captured = [outcome for outcome in outcomes if isinstance(outcome, CreditTransaction)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, HoldNotOpen)]
+    assert (len(captured), len(refused)) == (4, 2), outcomes
+    placed.refresh_from_db()
+    assert (placed.captured_amount, placed.status) == (40, "captured")
+    assert state(wallet) == (60, 0, 60)
+    assert reconcile().problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_capture_racing_a_release_of_one_hold_settles_it_once():
+    wallet = UserFactory().wallet
+    fund(wallet, 100)
+    placed = services.hold(wallet=wallet, amount=40, actor=ACTOR, idempotency_key=key()).hold
+
+    def settle(index):
+        if index % 2:
+            return services.release(hold=placed, actor=ACTOR, idempotency_key=f"r{index}")
+        return services.capture(hold=placed, actor=ACTOR, idempotency_key=f"c{index}")
+
+    outcomes = at_once(6, settle)
+
+    done = [outcome for outcome in outcomes if isinstance(outcome, CreditTransaction)]
+    assert len(done) == 1, outcomes
+    assert all(isinstance(outcome, HoldNotOpen) for outcome in outcomes if outcome not in done)
+    placed.refresh_from_db()
+    expected = (60, 0, 60) if done[0].kind == "capture" else (100, 0, 100)
+    assert state(wallet) == expected
+    assert placed.status == ("captured" if done[0].kind == "capture" else "released")
+    assert reconcile().problems == []
