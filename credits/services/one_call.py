@@ -204,7 +204,9 @@ def take(
         return REPLAYED
     _done(txn, figures, answer, call)
     if txn.hold is not None:
-        txn.hold.pk = txn.hold_id = figures["hold_id"]
+        hold = txn.hold
+        hold.pk = figures["hold_id"]
+        txn.hold = hold  # its id, and the hold kept: setting hold_id alone would forget it
     return txn
 
 
