@@ -27,6 +27,7 @@ from credits.bench.pages import (
     signed_in_client,
     time_page,
 )
+from credits.bench.profile import ProfileFailed, profile_api_spend
 from credits.bench.scratch import scratch_database
 from credits.bench.spends import (
     ACTOR,
@@ -78,6 +79,7 @@ class Bench:
         skip_spends: bool,
         listener: Callable[[list[Wallet]], str] | None = None,
         http_workers: int | None = None,
+        profile_requests: int = 0,
     ) -> float | None:
         """The history phase (if sizes are given), then the spends; the ratio across wallets.
 
@@ -108,6 +110,11 @@ class Bench:
                 try:
                     bench_http(self.write, clients=threads, seconds=seconds, workers=http_workers)
                 except HttpBenchFailed as failed:
+                    raise BenchFailed(str(failed)) from failed
+            if profile_requests:
+                try:
+                    profile_api_spend(self.write, requests=profile_requests)
+                except ProfileFailed as failed:
                     raise BenchFailed(str(failed)) from failed
         return across_ratio
 

@@ -109,6 +109,7 @@ def test_release_holds_releases_expired_holds_once(wallet):
         (["--wallets", "0"], "--wallets must be at least 1 (got 0)"),
         (["--skip-spends"], "--skip-spends leaves nothing to do without --history-sizes"),
         (["--http", "--http-workers", "0"], "--http-workers must be at least 1 (got 0)"),
+        (["--profile-api", "-1"], "--profile-api must be a number of requests (got -1)"),
     ],
 )
 def test_bench_refuses_bad_options_before_creating_anything(args, message):
@@ -249,6 +250,29 @@ def test_the_http_bench_serves_with_gunicorn_and_prints_each_endpoints_figures()
         requests, errors = int(line.split()[2]), int(line.split()[-1])
         assert (requests > 0, errors) == (True, 0), line
     assert re.search(r"http ratios to /healthz: wallet \d\.\d\d, spends \d\.\d\d", result.stdout)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="credits_bench needs PostgreSQL")
+def test_the_api_profile_prints_what_each_part_of_a_spend_costs():
+    result = run_process(
+        [sys.executable, "manage.py", "credits_bench", "--skip-spends", "--profile-api", "5"],
+        timeout=300,
+        DATABASE_URL=this_database_url(),
+        DEBUG="true",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"profile of POST /api/v1/spends: 5 requests in process, \d+\.\d\d ms each "
+        r"unprofiled, 3 statements each",
+        result.stdout,
+    ), result.stdout
+    parts = dict(
+        (label.strip(), float(ms))
+        for label, ms in re.findall(r"^  (.+?)\s+(\d+\.\d{3}) ms$", result.stdout, re.M)
+    )
+    assert parts["the whole handler"] > parts["the spend service"] > 0, parts
+    assert parts["the ledger's one call (credits_take)"] > 0, parts
 
 
 QUICK_RUN = ["--seconds", "0.5", "--threads", "2", "--wallets", "5"]

@@ -90,6 +90,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--http-workers", type=int, default=4, help="gunicorn workers for --http (default 4)"
         )
+        parser.add_argument(
+            "--profile-api",
+            type=int,
+            default=0,
+            metavar="N",
+            help="last, profile N POST /api/v1/spends through Django's whole handler in "
+            "process, and print what each part costs per request (default: none)",
+        )
 
     def handle(
         self,
@@ -104,6 +112,7 @@ class Command(BaseCommand):
         http: bool = False,
         http_workers: int = 4,
         processes: bool = False,
+        profile_api: int = 0,
         **options: Any,
     ):
         require_migrated_postgresql()
@@ -117,10 +126,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--thresholds must be from 0 to {MAX_THRESHOLDS} (got {thresholds})."
             )
-        if skip_spends and not history_sizes and not http:
+        if skip_spends and not history_sizes and not http and not profile_api:
             raise CommandError(
-                "--skip-spends leaves nothing to do without --history-sizes or --http."
+                "--skip-spends leaves nothing to do without --history-sizes, --http or "
+                "--profile-api."
             )
+        if profile_api < 0:
+            raise CommandError(f"--profile-api must be a number of requests (got {profile_api}).")
         if http_workers < 1:
             raise CommandError(f"--http-workers must be at least 1 (got {http_workers}).")
 
@@ -135,6 +147,7 @@ class Command(BaseCommand):
                 skip_spends=skip_spends,
                 listener=listener,
                 http_workers=http_workers if http else None,
+                profile_requests=profile_api,
             )
         except BenchFailed as failed:
             raise CommandError(str(failed)) from failed
