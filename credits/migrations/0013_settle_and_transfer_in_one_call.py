@@ -7,7 +7,8 @@ key, locks the wallet(s) in id order, decides and writes every row in one round 
 
 As `credits_take`, they decide only the plain case and raise CDPY1 before any row stays written
 whenever the Python rules would do more or refuse: the hold is not open, not the caller's, or
-not as the caller read it; a wallet is not active (a frozen receiver is plain); credits going
+not as the caller read it; a wallet is not active (a frozen receiver is plain; a release
+on a frozen wallet, such as a disputed payment's hold, is left to Python); credits going
 back to a grant past its date; too few credits, or past the daily transfer limit; a low-balance
 threshold crossed. The Python service then runs the operation as it always has.
 
@@ -204,6 +205,12 @@ BEGIN
         RAISE EXCEPTION 'credits_settle: hold % reserves less than it says', p_hold_id
             USING ERRCODE = 'CDPY1';
     END IF;
+    IF v_closing AND v_returned <> v_hold.amount - v_hold.captured_amount - v_capture THEN
+        -- What it gives back must be what it still reserved (the caller's answer and events
+        -- say so): the Python rules decide a hold whose portions say otherwise.
+        RAISE EXCEPTION 'credits_settle: hold % reserves other than it says', p_hold_id
+            USING ERRCODE = 'CDPY1';
+    END IF;
     IF NOT v_closing THEN
         v_returned := 0;
     ELSIF v_returned > 0 AND v_rest_past_date THEN
@@ -316,7 +323,8 @@ BEGIN
     SELECT * INTO v_sender FROM credits_wallet w WHERE w.id = p_sender_id AND w.kind = 'user';
     SELECT * INTO v_receiver FROM credits_wallet w
     WHERE w.id = p_receiver_id AND w.kind = 'user';
-    IF v_sender.id IS NULL OR v_receiver.id IS NULL OR v_sender.status <> 'active'
+    IF p_sender_id = p_receiver_id OR v_sender.id IS NULL OR v_receiver.id IS NULL
+            OR v_sender.status <> 'active'
             OR v_receiver.status NOT IN ('active', 'frozen') THEN
         RAISE EXCEPTION 'credits_transfer: the wallets cannot transfer' USING ERRCODE = 'CDPY1';
     END IF;

@@ -270,9 +270,9 @@ def settle(
         )
         for name, values in made.items()
     }
-    for txn in txns.values():
-        txn.hold, txn.wallet = settled, txns[next(iter(txns))].wallet  # one wallet, as Python's
     primary = txns.get("capture") or txns.get("release")
+    for txn in txns.values():  # one hold and one wallet row, as the Python rules leave them
+        txn.hold, txn.wallet = settled, primary.wallet
     answer = _answer_template(call.caller, primary)
     params = [
         *call.row,
@@ -311,8 +311,6 @@ def settle(
     if figures is REPLAYED:
         return REPLAYED
     _done(primary, figures, answer, call)
-    if "release" in txns and primary is not txns["release"]:
-        txns["release"].pk = figures["release_id"]
     return primary
 
 
@@ -333,8 +331,15 @@ def _settled(hold: Hold, captured: int, closing: bool, kind: str, now: datetime)
 
 
 SETTLE_CALL = "SELECT * FROM credits_settle(" + ", ".join(["%s"] * 24) + ")"  # noqa: S608
-SETTLE_COLUMNS = ("outcome", "record_id", "transaction_id", "release_id", "balance", "held")
-SETTLE_COLUMNS += ("alerts",)
+SETTLE_COLUMNS = (
+    "outcome",
+    "record_id",
+    "transaction_id",
+    "release_id",
+    "balance",
+    "held",
+    "alerts",
+)
 
 
 # --- transfers -----------------------------------------------------------------------------
@@ -412,8 +417,17 @@ def transfer(
 
 
 TRANSFER_CALL = "SELECT * FROM credits_transfer(" + ", ".join(["%s"] * 21) + ")"  # noqa: S608
-TRANSFER_COLUMNS = ("outcome", "record_id", "transaction_id", "balance", "held", "alerts")
-TRANSFER_COLUMNS += ("receiver_balance", "receiver_held", "receiver_expires_at")
+TRANSFER_COLUMNS = (
+    "outcome",
+    "record_id",
+    "transaction_id",
+    "balance",
+    "held",
+    "alerts",
+    "receiver_balance",
+    "receiver_held",
+    "receiver_expires_at",
+)
 RECEIVER_FIGURES_SQL = {
     "transaction_id": "transaction_id",
     "balance": "receiver_balance",
