@@ -10,7 +10,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 
 from credits import services, thresholds
-from credits.errors import HoldNotOpen, IdempotencyConflict, InsufficientCredits
+from credits.errors import (
+    HoldNotOpen,
+    IdempotencyConflict,
+    InsufficientCredits,
+    TransferLimitExceeded,
+)
 from credits.models import CreditTransaction, IdempotencyRecord, Wallet
 from credits.reconciliation import reconcile
 from credits.services import one_call
@@ -227,6 +232,41 @@ def test_a_caller_text_holding_a_stand_in_is_answered_as_python_answers(
         assert (bodies[True]["balance"], bodies[True]["available"]) == (90, 90)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("operation", ["capture", "transfer"])
+@pytest.mark.parametrize("figure", sorted(FIXED))
+def test_a_settlement_or_transfer_text_holding_a_stand_in_is_answered_as_python_answers(
+    operation, figure, monkeypatch, settings
+):
+    monkeypatch.setattr(one_call, "_stand_ins", lambda: dict(FIXED))
+    bodies = {}
+    for functions in (True, False):
+        settings.CREDITS_LEDGER_FUNCTIONS = functions
+        user, receiver = UserFactory(), UserFactory()
+        fund(user.wallet, 100)
+        api = Api(user)
+        text = f"n {FIXED[figure]}"
+        if operation == "capture":
+            placed = api.post("holds", {"amount": 10, "description": "plain"}, idempotency_key="h")
+            path = f"holds/{placed.json()['id']}/capture"
+            body = {"amount": 4, "description": text, "metadata": {"note": text}}
+        else:
+            path = "transfers"
+            body = {"amount": 4, "receiver_email": receiver.email, "description": text}
+        answer = api.post(path, body, idempotency_key="k")
+        again = api.post(path, body, idempotency_key="k")
+        assert answer.status_code in (200, 201), answer.content
+        assert again.content == answer.content
+        data = answer.json()
+        assert data["description"] == text
+        bodies[functions] = {
+            name: value for name, value in data.items() if name not in (*TIMED, "hold", "metadata")
+        }
+    assert bodies[True] == bodies[False]
+    # A capture of 4 closes the hold (final by default): the other 6 come back.
+    assert (bodies[True]["balance"], bodies[True]["available"]) == (96, 96)
+
+
 # --- captures, releases and transfers (credits_settle, credits_transfer) --------------------
 
 
@@ -302,4 +342,31 @@ def test_a_capture_racing_a_release_of_one_hold_settles_it_once():
     expected = (60, 0, 60) if done[0].kind == "capture" else (100, 0, 100)
     assert state(wallet) == expected
     assert placed.status == ("captured" if done[0].kind == "capture" else "released")
+    assert reconcile().problems == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfers_racing_the_daily_limit_send_no_more_than_it(settings):
+    """Four transfers of 30 at once under a limit of 70: two go, two are refused; the sum
+    sent is read under the sender's lock, so none slips past it."""
+    settings.CREDITS_DAILY_TRANSFER_LIMIT = 70
+    sender, receiver = UserFactory(), UserFactory()
+    fund(sender.wallet, 200)
+
+    def send(index):
+        return services.transfer(
+            sender=sender.wallet,
+            receiver=receiver.wallet,
+            amount=30,
+            actor=ACTOR,
+            idempotency_key=f"t{index}",
+        )
+
+    outcomes = at_once(4, send)
+
+    sent = [outcome for outcome in outcomes if isinstance(outcome, CreditTransaction)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, TransferLimitExceeded)]
+    assert (len(sent), len(refused)) == (2, 2), outcomes
+    assert state(sender.wallet) == (140, 0, 140)
+    assert state(receiver.wallet) == (60, 0, 60)
     assert reconcile().problems == []
