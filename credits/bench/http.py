@@ -50,7 +50,7 @@ class Target:
 
 def bench_http(write, *, clients: int, seconds: float, workers: int) -> None:
     """Make the users, serve, drive the three endpoints, print; gunicorn is stopped after."""
-    tokens = _funded_users_with_tokens(USERS)
+    tokens = funded_users_with_tokens(USERS, name="http")
     port = _free_port()
     server = _serve(port, workers)
     try:
@@ -93,18 +93,20 @@ def _targets() -> list[Target]:
     ]
 
 
-def _funded_users_with_tokens(count: int) -> list[str]:
+def funded_users_with_tokens(count: int, *, name: str) -> list[str]:
+    """The API tokens of `count` new users (`name` in their addresses), each funded with
+    FUNDING credits; committed at once, so another process (gunicorn) sees them all."""
     users = get_user_model().objects
     tokens = []
-    with transaction.atomic():  # one commit: gunicorn must see them all
+    with transaction.atomic():
         for index in range(count):
-            user = users.create_user(email=f"http{index}@bench.test")
+            user = users.create_user(email=f"{name}{index}@bench.test")
             services.grant(
                 wallet=user.wallet,
                 amount=FUNDING,
                 source="purchase",
                 actor=ACTOR,
-                idempotency_key=f"bench-http-{user.pk}",
+                idempotency_key=f"bench-{name}-{user.pk}",
             )
             tokens.append(create_api_token(user=user, name="bench").secret)
     return tokens

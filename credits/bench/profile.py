@@ -16,13 +16,10 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 
-from accounts.services import create_api_token
-from credits import services
-from credits.bench.spends import ACTOR, FUNDING
+from credits.bench.http import funded_users_with_tokens
 
 # (what, file the function is in, its name): each part's cumulative time, per request.
 PARTS = [
@@ -41,21 +38,6 @@ PARTS = [
 PER_USER = 400
 
 
-def _client_of_a_funded_user() -> Client:
-    user = get_user_model().objects.create_user(
-        email=f"profile-{uuid.uuid4().hex[:8]}@bench.invalid", password=None
-    )
-    services.grant(
-        wallet=user.wallet,
-        amount=FUNDING,
-        source="purchase",
-        actor=ACTOR,
-        idempotency_key=f"profile-funding-{user.pk}",
-    )
-    token = create_api_token(user=user, name="profile").secret
-    return Client(HTTP_AUTHORIZATION=f"Token {token}")
-
-
 class ProfileFailed(Exception):
     """A profiled request was not answered 201: its figures would mean nothing."""
 
@@ -69,9 +51,8 @@ def profile_api_spend(write: Callable[[str], object], *, requests: int) -> None:
 def _profile(write: Callable[[str], object], requests: int) -> None:
     # One user per PER_USER requests, taken in turn, so that none reaches the API's per-user
     # throttle (API_THROTTLE_USER_RATE) within the minute the profile takes.
-    clients = itertools.cycle(
-        [_client_of_a_funded_user() for _ in range(math.ceil((2 * requests + 21) / PER_USER))]
-    )
+    tokens = funded_users_with_tokens(math.ceil((2 * requests + 21) / PER_USER), name="profile")
+    clients = itertools.cycle([Client(HTTP_AUTHORIZATION=f"Token {token}") for token in tokens])
 
     def spend() -> None:
         response = next(clients).post(

@@ -154,6 +154,7 @@ def take(
     reserved until `hold_expires_at`): the operation's transaction (a hold's has its `hold`),
     or REPLAYED; HandedBack if the function left it to the Python rules, having written
     nothing."""
+    acted = _acted_by(actor)
     target = reference.obj
     txn = _transaction(
         kind=kind,
@@ -164,10 +165,7 @@ def take(
         reference_type_id=ContentType.objects.get_for_model(target).pk if target else None,
         reference_id=str(target.pk) if target else "",
         metadata=metadata or {},
-        actor_kind=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_app_id=actor.app_id,
-        actor_label=actor.label[:100],
+        **acted,
         created_at=call.now,
     )
     if kind == Kind.HOLD:
@@ -185,10 +183,7 @@ def take(
         txn.reference_type_id,
         txn.reference_id,
         json.dumps(txn.metadata),
-        txn.actor_kind,
-        txn.actor_user_id,
-        txn.actor_app_id,
-        txn.actor_label,
+        *acted.values(),
         *_answer_params(answer, call),
     ]
     announcement = Announcement(
@@ -255,16 +250,14 @@ def settle(
     if returned:
         released_metadata = metadata if kind == Kind.RELEASE else None
         made["release"] = _settling(Kind.RELEASE, returned, release_description, released_metadata)
+    acted = _acted_by(actor)
     txns = {
         name: _transaction(
             wallet=wallet,
             **values,
             reference="",
             reference_id="",
-            actor_kind=actor.kind,
-            actor_user_id=actor.user_id,
-            actor_app_id=actor.app_id,
-            actor_label=actor.label[:100],
+            **acted,
             hold_id=hold.pk,
             created_at=call.now,
         )
@@ -286,10 +279,7 @@ def settle(
         description,
         release_description,
         json.dumps(metadata or {}),
-        actor.kind,
-        actor.user_id,
-        actor.app_id,
-        actor.label[:100],
+        *acted.values(),
         consumption_id,
         *_answer_params(answer, call),
     ]
@@ -361,6 +351,7 @@ def transfer(
     """Run `credits_transfer` for `amount` paid credits from `sender` to `receiver` (at most
     `limit` a day since `day_start`, if any): the transfer's transaction, or REPLAYED;
     HandedBack if the function left it to the Python rules, having written nothing."""
+    acted = _acted_by(actor)
     txn = _transaction(
         kind=Kind.TRANSFER,
         wallet=sender,
@@ -369,10 +360,7 @@ def transfer(
         reference="",
         reference_id="",
         metadata=metadata,
-        actor_kind=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_app_id=actor.app_id,
-        actor_label=actor.label[:100],
+        **acted,
         created_at=call.now,
     )
     answer = _answer_template(call.caller, txn)
@@ -386,10 +374,7 @@ def transfer(
         day_start,
         description,
         json.dumps(metadata),
-        actor.kind,
-        actor.user_id,
-        actor.app_id,
-        actor.label[:100],
+        *acted.values(),
         *_answer_params(answer, call),
     ]
     sent = Announcement(
@@ -435,6 +420,16 @@ RECEIVER_FIGURES_SQL = {
     "available": "receiver_balance - receiver_held",
     "expires_at": "receiver_expires_at",
 }
+
+
+def _acted_by(actor: Actor) -> dict:
+    """Who a transaction says acted, as its actor columns (in the functions' parameter order)."""
+    return {
+        "actor_kind": actor.kind,
+        "actor_user_id": actor.user_id,
+        "actor_app_id": actor.app_id,
+        "actor_label": actor.label[:100],
+    }
 
 
 def _answer_params(answer: "Template | None", call: Call) -> list:
